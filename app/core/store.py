@@ -1,0 +1,346 @@
+"""The chat store: conversations and messages in SQLite (WAL), with schema migrations.
+
+One ``ChatStore`` is used from one thread (the GUI runs it on its own database thread). Every
+write is committed when the call returns, so a killed process loses nothing that was saved.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# MIGRATIONS[n] brings a database at user_version n to n + 1.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE conversations (
+        id            INTEGER PRIMARY KEY,
+        title         TEXT    NOT NULL,
+        created_at    REAL    NOT NULL,
+        updated_at    REAL    NOT NULL,
+        model_path    TEXT,
+        system_prompt TEXT,
+        overrides     TEXT    NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL,
+        role            TEXT    NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content         TEXT    NOT NULL,
+        state           TEXT    NOT NULL DEFAULT 'done',
+        stats           TEXT,
+        model           TEXT,
+        created_at      REAL    NOT NULL,
+        updated_at      REAL    NOT NULL,
+        UNIQUE (conversation_id, seq)
+    );
+    CREATE INDEX conversations_updated ON conversations(updated_at DESC);
+    """,
+]
+
+# Message states. "streaming" is only ever seen after a crash: it becomes "interrupted" on open.
+DONE, STREAMING, STOPPED, ERROR, INTERRUPTED = (
+    "done",
+    "streaming",
+    "stopped",
+    "error",
+    "interrupted",
+)
+
+
+class StoreError(Exception):
+    """A database problem, worded for the user (disk full, read-only, damaged file)."""
+
+
+@dataclass
+class Conversation:
+    id: int
+    title: str
+    created_at: float
+    updated_at: float
+    model_path: str | None = None
+    system_prompt: str | None = None  # None: use the default from settings
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Message:
+    id: int
+    conversation_id: int
+    seq: int
+    role: str
+    content: str
+    state: str = DONE
+    stats: dict[str, Any] | None = None
+    model: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass
+class SearchHit:
+    conversation: Conversation
+    snippet: str  # the matching title, or text around the first matching message
+
+
+def _conv(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        title=row["title"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        model_path=row["model_path"],
+        system_prompt=row["system_prompt"],
+        overrides=json.loads(row["overrides"] or "{}"),
+    )
+
+
+def _msg(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        seq=row["seq"],
+        role=row["role"],
+        content=row["content"],
+        state=row["state"],
+        stats=json.loads(row["stats"]) if row["stats"] else None,
+        model=row["model"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _explain(exc: sqlite3.Error, path: Path) -> StoreError:
+    text = str(exc)
+    if "full" in text:
+        return StoreError(f"the disk holding {path.parent} is full; free some space and try again")
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"the chat database {path} is read-only")
+    if "not a database" in text or "malformed" in text:
+        return StoreError(f"the chat database {path} is damaged ({text})")
+    return StoreError(f"the chat database failed: {text}")
+
+
+class ChatStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+            self._db.execute(
+                "UPDATE messages SET state = ? WHERE state = ?", (INTERRUPTED, STREAMING)
+            )
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the chat database was written by a newer Hearth (schema {version}); "
+                f"this one reads up to schema {SCHEMA_VERSION}"
+            )
+        while version < SCHEMA_VERSION:
+            with self._tx():
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                version += 1
+                self._db.execute(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from None
+
+    def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise _explain(exc, self.path) from None
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        title: str = "New chat",
+        model_path: str | None = None,
+        system_prompt: str | None = None,
+    ) -> Conversation:
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO conversations (title, created_at, updated_at, model_path, system_prompt)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (title, now, now, model_path, system_prompt),
+            )
+        return Conversation(cur.lastrowid or 0, title, now, now, model_path, system_prompt, {})
+
+    def conversation(self, conv_id: int) -> Conversation | None:
+        rows = self._query("SELECT * FROM conversations WHERE id = ?", (conv_id,))
+        return _conv(rows[0]) if rows else None
+
+    def conversations(self) -> list[Conversation]:
+        return [
+            _conv(r)
+            for r in self._query("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
+        ]
+
+    def update_conversation(self, conv_id: int, **fields: Any) -> None:
+        """Change ``title``, ``model_path``, ``system_prompt`` or ``overrides``."""
+        allowed = {"title", "model_path", "system_prompt", "overrides"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown conversation fields: {unknown}")
+        if "overrides" in fields:
+            fields["overrides"] = json.dumps(fields["overrides"] or {})
+        if not fields:
+            return
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE conversations SET {sets}, updated_at = ? WHERE id = ?",
+                (*fields.values(), time.time(), conv_id),
+            )
+
+    def delete_conversation(self, conv_id: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conv_id,))
+
+    def search(self, text: str, limit: int = 200) -> list[SearchHit]:
+        """Conversations whose title or any message contains ``text`` (case-insensitive)."""
+        text = text.strip()
+        if not text:
+            return [SearchHit(c, "") for c in self.conversations()]
+        pattern = f"%{_like_escape(text)}%"
+        rows = self._query(
+            """
+            SELECT c.*, (
+                SELECT m.content FROM messages m
+                WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\'
+                ORDER BY m.seq LIMIT 1
+            ) AS hit
+            FROM conversations c
+            WHERE c.title LIKE ? ESCAPE '\\' OR EXISTS (
+                SELECT 1 FROM messages m
+                WHERE m.conversation_id = c.id AND m.content LIKE ? ESCAPE '\\'
+            )
+            ORDER BY c.updated_at DESC LIMIT ?
+            """,
+            (pattern, pattern, pattern, limit),
+        )
+        hits = []
+        for row in rows:
+            hit = row["hit"]
+            snippet = row["title"]
+            if hit:
+                i = hit.lower().find(text.lower())
+                start = max(0, i - 40)
+                snippet = ("…" if start else "") + hit[start : i + len(text) + 60].replace(
+                    "\n", " "
+                )
+            hits.append(SearchHit(_conv(row), snippet))
+        return hits
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def messages(self, conv_id: int) -> list[Message]:
+        return [
+            _msg(r)
+            for r in self._query(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", (conv_id,)
+            )
+        ]
+
+    def add_message(
+        self,
+        conv_id: int,
+        role: str,
+        content: str,
+        state: str = DONE,
+        model: str | None = None,
+        stats: dict[str, Any] | None = None,
+    ) -> Message:
+        now = time.time()
+        with self._tx() as db:
+            seq = db.execute(
+                "SELECT COALESCE(MAX(seq), -1) + 1 FROM messages WHERE conversation_id = ?",
+                (conv_id,),
+            ).fetchone()[0]
+            cur = db.execute(
+                "INSERT INTO messages (conversation_id, seq, role, content, state, stats, model,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conv_id,
+                    seq,
+                    role,
+                    content,
+                    state,
+                    json.dumps(stats) if stats else None,
+                    model,
+                    now,
+                    now,
+                ),
+            )
+            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conv_id))
+        return Message(
+            cur.lastrowid or 0, conv_id, seq, role, content, state, stats, model, now, now
+        )
+
+    def update_message(
+        self,
+        msg_id: int,
+        content: str | None = None,
+        state: str | None = None,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        sets, args = ["updated_at = ?"], [time.time()]
+        if content is not None:
+            sets.append("content = ?")
+            args.append(content)
+        if state is not None:
+            sets.append("state = ?")
+            args.append(state)
+        if stats is not None:
+            sets.append("stats = ?")
+            args.append(json.dumps(stats))
+        with self._tx() as db:
+            db.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", (*args, msg_id))
+
+    def truncate_after(self, conv_id: int, seq: int) -> None:
+        """Delete every message after position ``seq`` (for regenerate and edit-and-resend)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM messages WHERE conversation_id = ? AND seq > ?", (conv_id, seq))
+            db.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (time.time(), conv_id)
+            )

