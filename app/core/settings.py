@@ -36,7 +36,7 @@ class Settings:
 
     def remember_model(self, path: str, keep: int = 12) -> None:
         self.last_model = path
-        self.recent_models = [path, *[p for p in self.recent_models if p != path][:keep - 1]]
+        self.recent_models = [path, *[p for p in self.recent_models if p != path][: keep - 1]]
 
     def to_dict(self) -> dict[str, Any]:
         return {

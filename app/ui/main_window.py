@@ -1,0 +1,390 @@
+"""The main window: conversations on the left, the chat in the middle, this chat's settings on the right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.core import export, paths
+from app.core.model_lookup import iter_gguf
+from app.core.settings import Settings, save_settings
+from app.core.store import ChatStore, Conversation
+from app.ui import messages
+from app.ui.chat_controller import ChatController
+from app.ui.chat_view import ChatView
+from app.ui.composer import Composer
+from app.ui.conversation_list import ConversationSidebar
+from app.ui.conversation_panel import ConversationPanel
+from app.ui.engine_bridge import EngineBridge
+from app.ui.markdown_html import Palette
+from app.ui.model_picker import ModelPicker
+from app.ui.notice_bar import NoticeBar
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.tasks import DbQueue, run_task
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        settings: Settings,
+        db: DbQueue,
+        bridge: EngineBridge,
+        dark: bool = False,
+        icon: QIcon | None = None,
+        apply_theme: Any = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("Hearth")
+        if icon is not None:
+            self.setWindowIcon(icon)
+        self.resize(1180, 780)
+        self.settings = settings
+        self.db = db
+        self.bridge = bridge
+        self._apply_theme = apply_theme
+
+        self.sidebar = ConversationSidebar()
+        self.view = ChatView()
+        self.view.set_palette(Palette.for_theme(dark))
+        self.composer = Composer()
+        self.picker = ModelPicker()
+        self.notice = NoticeBar()
+        self.panel = ConversationPanel()
+        self.panel.hide()
+
+        center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(0)
+        top = QHBoxLayout()
+        top.setContentsMargins(10, 8, 10, 8)
+        top.addWidget(self.picker, 1)
+        self.panel_button = QToolButton()
+        self.panel_button.setText("Chat settings")
+        self.panel_button.setToolTip("System prompt and options for this conversation")
+        self.panel_button.setCheckable(True)
+        self.panel_button.toggled.connect(self._toggle_panel)
+        top.addWidget(self.panel_button)
+        cl.addLayout(top)
+        cl.addWidget(self.view, 1)
+        notice_wrap = QHBoxLayout()
+        notice_wrap.setContentsMargins(10, 4, 10, 0)
+        notice_wrap.addWidget(self.notice)
+        cl.addLayout(notice_wrap)
+        cl.addWidget(self.composer)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 900, 320])
+        self.setCentralWidget(self.splitter)
+
+        self.state_label = QLabel("Starting the engine…")
+        self.figures_label = QLabel("")
+        self.statusBar().addWidget(self.state_label, 1)
+        self.statusBar().addPermanentWidget(self.figures_label)
+
+        self.controller = ChatController(
+            settings,
+            db,
+            bridge,
+            self.view,
+            self.composer,
+            self.picker,
+            self.notice,
+            self.save_settings,
+            self,
+        )
+        self.controller.conversationChanged.connect(self._on_conversation_changed)
+        self.controller.conversationTouched.connect(self._refresh_conversation)
+        self.controller.statsChanged.connect(self.figures_label.setText)
+        self.sidebar.conversationSelected.connect(self.controller.open_conversation)
+        self.sidebar.newChatRequested.connect(self.controller.new_chat)
+        self.sidebar.renameRequested.connect(self._rename)
+        self.sidebar.deleteRequested.connect(self._delete)
+        self.sidebar.exportRequested.connect(self._export)
+        self.sidebar.searchChanged.connect(self._search)
+        self.panel.changed.connect(self.controller.update_conversation)
+        self.picker.openFileRequested.connect(self._open_model_file)
+        self.view.linkActivated.connect(self._open_link)
+        bridge.stateChanged.connect(self._on_engine_state)
+        messages.hub().listen(self._on_user_message)
+
+        self._build_menus()
+        self._restore_geometry()
+
+    # -- menus and shortcuts ----------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._add(file_menu, "&New chat", QKeySequence.StandardKey.New, self.controller.new_chat)
+        self._add(
+            file_menu, "&Open a model file…", QKeySequence.StandardKey.Open, self._open_model_file
+        )
+        file_menu.addSeparator()
+        self._add(file_menu, "Export chat as &Markdown…", None, lambda: self._export_current("md"))
+        self._add(file_menu, "Export chat as &JSON…", None, lambda: self._export_current("json"))
+        file_menu.addSeparator()
+        self._add(
+            file_menu, "&Settings…", QKeySequence.StandardKey.Preferences, self._open_settings
+        )
+        self._add(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        chat_menu = self.menuBar().addMenu("&Chat")
+        self._add(chat_menu, "&Find in chats", QKeySequence.StandardKey.Find, self._focus_search)
+        self._add(chat_menu, "&Stop the reply", None, self.controller.stop)
+        self._add(chat_menu, "&Regenerate the last reply", "Ctrl+R", self.controller.regenerate)
+        self._add(chat_menu, "&Rename this chat", "F2", self._rename_current)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add(help_menu, "&About Hearth", None, self._about)
+        stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        stop.activated.connect(self._on_escape)
+        # Ctrl+N must also work while the input has focus.
+        for seq in ("Ctrl+N",):
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            sc.activated.connect(self.controller.new_chat)
+
+    def _add(self, menu: Any, text: str, shortcut: Any, slot: Any) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _on_escape(self) -> None:
+        if self.controller.active is not None or self.bridge.state == "loading":
+            self.controller.stop()
+        else:
+            self.composer.cancel_edit()
+
+    def _focus_search(self) -> None:
+        self.sidebar.search.setFocus()
+        self.sidebar.search.selectAll()
+
+    # -- start-up ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Fill the window: conversations, models, and the engine."""
+        self.bridge.start()
+        self.db.submit(lambda s: s.conversations(), self._on_conversations)
+        self.refresh_models()
+
+    def _on_conversations(self, convs: list[Conversation]) -> None:
+        self.sidebar.model.set_conversations(convs)
+        if convs:
+            self.sidebar.select(convs[0].id)
+            self.controller.open_conversation(convs[0].id)
+        else:
+            self.controller.new_chat()
+
+    def refresh_models(self) -> None:
+        folder = self.settings.models_path()
+        recent = list(self.settings.recent_models)
+
+        def scan() -> list[str]:
+            found = [str(p) for p in iter_gguf(folder)]
+            return found + [p for p in recent if p not in found and Path(p).exists()]
+
+        run_task(scan, self._on_models)
+
+    def _on_models(self, paths: list[str]) -> None:
+        self.picker.set_models(paths)
+        if self.controller.conv is None and not self.picker.current() and paths:
+            # A first launch: pick the only (or most recent) model right away.
+            last = self.settings.last_model
+            self.controller.choose_model(last if last in paths else paths[0])
+
+    # -- conversations ----------------------------------------------------------------------------
+
+    def _on_conversation_changed(self, conv: Conversation | None) -> None:
+        self.sidebar.select(conv.id if conv else None)
+        self.setWindowTitle(f"{conv.title} — Hearth" if conv else "Hearth")
+        self.panel.show_conversation(
+            self.settings, conv.system_prompt if conv else None, conv.overrides if conv else {}
+        )
+        self.panel.setEnabled(conv is not None)
+
+    def _refresh_conversation(self, conv_id: int) -> None:
+        def done(conv: Conversation | None) -> None:
+            if conv is not None and not self.sidebar.search.text():
+                self.sidebar.model.upsert(conv)
+                if self.controller.conv is not None and self.controller.conv.id == conv_id:
+                    self.sidebar.select(conv_id)
+
+        self.db.submit(lambda s: s.conversation(conv_id), done)
+
+    def _rename(self, conv_id: int, title: str) -> None:
+        self.db.submit(lambda s: s.update_conversation(conv_id, title=title))
+        if self.controller.conv is not None and self.controller.conv.id == conv_id:
+            self.controller.conv.title = title
+            self.setWindowTitle(f"{title} — Hearth")
+
+    def _rename_current(self) -> None:
+        if self.controller.conv is not None:
+            self.sidebar.begin_rename(self.controller.conv.id)
+
+    def _delete(self, conv_id: int) -> None:
+        if self.controller.active is not None and self.controller.active.conv_id == conv_id:
+            messages.warning("Stop the reply before deleting this conversation.")
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete chat",
+            "Delete this conversation and all its messages? This cannot be undone.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.db.submit(lambda s: s.delete_conversation(conv_id))
+        self.sidebar.model.remove(conv_id)
+        if self.controller.conv is not None and self.controller.conv.id == conv_id:
+            self.controller.new_chat()
+
+    def _search(self, text: str) -> None:
+        def done(hits: Any) -> None:
+            self.sidebar.model.set_rows(hits)
+            if self.controller.conv is not None:
+                self.sidebar.select(self.controller.conv.id)
+
+        self.db.submit(lambda s: s.search(text), done)
+
+    def _export_current(self, kind: str) -> None:
+        if self.controller.conv is None:
+            messages.info("There is nothing to export yet.")
+            return
+        self._export(self.controller.conv.id, kind)
+
+    def _export(self, conv_id: int, kind: str) -> None:
+        suffix = ".md" if kind == "md" else ".json"
+        filt = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
+        row = self.sidebar.model.row_of(conv_id)
+        name = self.sidebar.model.conversation(row).title if row >= 0 else "chat"
+        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in name).strip() or "chat"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export chat", str(Path.home() / (safe + suffix)), filt
+        )
+        if not path:
+            return
+        target = Path(path)
+        if target.suffix.lower() != suffix:
+            target = target.with_suffix(suffix)
+        settings_prompt = self.settings.system_prompt
+
+        def job(store: ChatStore) -> str:
+            conv = store.conversation(conv_id)
+            if conv is None:
+                raise ValueError("the conversation no longer exists")
+            prompt = conv.system_prompt if conv.system_prompt is not None else settings_prompt
+            export.export_file(target, conv, store.messages(conv_id), prompt)
+            return str(target)
+
+        self.db.submit(
+            job,
+            lambda p: messages.info(f"Exported to {p}"),
+            lambda exc: messages.error(f"Could not export: {exc}"),
+        )
+
+    # -- models and settings ----------------------------------------------------------------------
+
+    def _open_model_file(self) -> None:
+        start = str(self.settings.models_path())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a GGUF model", start, "GGUF models (*.gguf)"
+        )
+        if path:
+            self.controller.choose_model(path)
+            self.refresh_models()
+
+    def _open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        old_theme, old_dir = self.settings.theme, self.settings.models_dir
+        if dialog.exec():
+            self.save_settings()
+            if self.settings.theme != old_theme and self._apply_theme is not None:
+                dark = self._apply_theme(self.settings.theme)
+                self.view.set_palette(Palette.for_theme(dark))
+            if self.settings.models_dir != old_dir:
+                self.refresh_models()
+            if self.controller.conv is not None:
+                conv = self.controller.conv
+                self.panel.show_conversation(self.settings, conv.system_prompt, conv.overrides)
+
+    def save_settings(self) -> None:
+        snapshot = Settings.from_dict(self.settings.to_dict())
+        run_task(
+            lambda: save_settings(snapshot),
+            None,
+            lambda exc: messages.error(f"Could not save settings: {exc}"),
+        )
+
+    def _toggle_panel(self, on: bool) -> None:
+        self.panel.setVisible(on)
+
+    # -- engine and messages ----------------------------------------------------------------------
+
+    def _on_engine_state(self, state: str) -> None:
+        text = {
+            "starting": "Starting the engine…",
+            "idle": "Ready"
+            + (f" · {self.bridge.loaded_info.get('name')}" if self.bridge.loaded_info else ""),
+            "loading": "Loading the model…",
+            "generating": "Writing…",
+            "crashed": "The engine stopped",
+            "stopped": "Engine stopped",
+        }.get(state, state)
+        self.state_label.setText(text)
+
+    def _on_user_message(self, msg: messages.UserMessage) -> None:
+        if msg.level == "info":
+            self.statusBar().showMessage(msg.text, 8000)
+        else:
+            self.notice.show_notice(msg.text, msg.level)
+
+    def _open_link(self, url: str) -> None:
+        if url.startswith(("http://", "https://", "mailto:")):
+            QDesktopServices.openUrl(QUrl(url))
+
+    def _about(self) -> None:
+        build = self.bridge.build
+        QMessageBox.about(
+            self,
+            "About Hearth",
+            f"<b>Hearth {__version__}</b><p>Private, offline chat with GGUF models.</p>"
+            f"<p>llama-cpp-python {build.get('llama_cpp_version', '?')}; GPU offload: "
+            f"{'yes' if build.get('gpu_offload') else 'no (CPU build)'}.</p>",
+        )
+
+    # -- window state -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _qsettings() -> QSettings:
+        return QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+    def _restore_geometry(self) -> None:
+        geo = self._qsettings().value("window/geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._qsettings().setValue("window/geometry", self.saveGeometry())
+        self.controller.shutdown()
+        self.db.close()
+        self.bridge.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,107 @@
+"""The model picker above the chat: which model this conversation uses, and its load state.
+
+ModelPicker signals:
+    modelChosen(str)       path
+    openFileRequested()
+    ejectRequested()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+
+OPEN_FILE = "__open__"
+
+
+def display_name(path: str) -> str:
+    p = Path(path)
+    return p.stem
+
+
+class ModelPicker(QWidget):
+    modelChosen = Signal(str)
+    openFileRequested = Signal()
+    ejectRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(8)
+        lay.addWidget(QLabel("Model"))
+        self.combo = QComboBox()
+        self.combo.setMinimumContentsLength(28)
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.activated.connect(self._on_activated)
+        lay.addWidget(self.combo, 1)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setFixedWidth(120)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        lay.addWidget(self.progress)
+        self.status = QLabel("No model loaded")
+        self.status.setObjectName("mutedLabel")
+        lay.addWidget(self.status)
+        self.eject = QToolButton()
+        self.eject.setText("Unload")
+        self.eject.setToolTip("Unload the model and free its memory")
+        self.eject.setAutoRaise(True)
+        self.eject.clicked.connect(self.ejectRequested)
+        self.eject.setEnabled(False)
+        lay.addWidget(self.eject)
+        self._paths: list[str] = []
+        self._current: str | None = None
+
+    def set_models(self, paths: list[str]) -> None:
+        self._paths = list(dict.fromkeys(paths))
+        self._rebuild()
+
+    def set_current(self, path: str | None) -> None:
+        self._current = path
+        if path and path not in self._paths:
+            self._paths.insert(0, path)
+        self._rebuild()
+
+    def current(self) -> str | None:
+        return self._current
+
+    def _rebuild(self) -> None:
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        if self._current is None:
+            self.combo.addItem("Choose a model…", None)
+        for p in self._paths:
+            self.combo.addItem(display_name(p), p)
+            self.combo.setItemData(self.combo.count() - 1, p, 3)  # tooltip role
+        self.combo.addItem("Open a GGUF file…", OPEN_FILE)
+        idx = self.combo.findData(self._current) if self._current else 0
+        self.combo.setCurrentIndex(max(idx, 0))
+        self.combo.blockSignals(False)
+
+    def _on_activated(self, index: int) -> None:
+        data = self.combo.itemData(index)
+        if data == OPEN_FILE:
+            self._rebuild()  # keep showing the current model until a file is chosen
+            self.openFileRequested.emit()
+        elif data and data != self._current:
+            self._current = data
+            self._rebuild()
+            self.modelChosen.emit(data)
+
+    def set_loading(self, fraction: float | None) -> None:
+        if fraction is None:
+            self.progress.hide()
+        else:
+            self.progress.show()
+            self.progress.setValue(int(fraction * 100))
+            self.status.setText("Loading…")
+
+    def set_status(self, text: str, loaded: bool) -> None:
+        self.status.setText(text)
+        self.eject.setEnabled(loaded)
