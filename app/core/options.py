@@ -101,6 +101,7 @@ class SamplingOptions(_Options):
     max_tokens: int = 2048
     seed: int | None = None  # None: a new random seed for every reply
     stop: list[str] = field(default_factory=list)
+    ignore_eos: bool = False  # keep writing past end-of-turn (benchmarks, text continuation)
 
     def validate(self) -> None:
         _check_float("temperature", self.temperature, 0.0, 5.0)

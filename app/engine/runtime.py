@@ -165,6 +165,7 @@ class LoadedModel:
     n_batch: int
     n_swa: int
     info: dict[str, Any]
+    eog: list[int] | None = None
 
 
 class Runtime:
@@ -506,19 +507,39 @@ class Runtime:
             return f"llama.cpp found no room in the KV cache for {n} tokens; the context is full"
         return f"llama.cpp failed to process the prompt (error {rc})"
 
+    def _eog_tokens(self) -> list[int]:
+        """Every end-of-generation token of the vocabulary (computed once per model)."""
+        lm = self._need_model()
+        if lm.eog is None:
+            n = L.llama_vocab_n_tokens(lm.vocab)
+            lm.eog = [t for t in range(n) if L.llama_vocab_is_eog(lm.vocab, t)]
+        return lm.eog
+
     def _make_sampler(self, s: SamplingOptions, seed: int, prompt: list[int]) -> Any:
+        """llama.cpp's own sampler chain. Top-k runs first so that the repeat penalty (which
+        looks up every candidate) works on a few dozen tokens, not the whole vocabulary."""
+        lm = self._need_model()
+        n_vocab = L.llama_vocab_n_tokens(lm.vocab)
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
         add = L.llama_sampler_chain_add
+        if s.ignore_eos:
+            eog = self._eog_tokens()
+            biases = (L.llama_logit_bias * len(eog))(
+                *[L.llama_logit_bias(t, float("-inf")) for t in eog]
+            )
+            add(chain, L.llama_sampler_init_logit_bias(n_vocab, len(eog), biases))
+        if s.top_k > 0:
+            add(chain, L.llama_sampler_init_top_k(s.top_k))
         if s.repeat_penalty != 1.0 and s.repeat_last_n != 0:
             add(
                 chain,
-                L.llama_sampler_init_penalties(0, s.repeat_last_n, s.repeat_penalty, 0.0, 0.0),
+                L.llama_sampler_init_penalties(
+                    n_vocab, s.repeat_last_n, s.repeat_penalty, 0.0, 0.0
+                ),
             )
         if s.temperature <= 0:
             add(chain, L.llama_sampler_init_greedy())
         else:
-            if s.top_k > 0:
-                add(chain, L.llama_sampler_init_top_k(s.top_k))
             if s.top_p < 1.0:
                 add(chain, L.llama_sampler_init_top_p(s.top_p, 1))
             if s.min_p > 0.0:
