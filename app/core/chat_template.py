@@ -27,9 +27,9 @@ DEFAULT_TIMEOUT_S = 2.0
 # Base models continue text, so a plain transcript with speaker labels is the honest format.
 TRANSCRIPT_TEMPLATE = (
     "{%- for m in messages -%}"
-    "{%- if m['role'] == 'system' -%}{{ m['content'] }}\n\n"
-    "{%- elif m['role'] == 'user' -%}User: {{ m['content'] }}\n\n"
-    "{%- else -%}Assistant: {{ m['content'] }}\n\n"
+    "{%- if m['role'] == 'system' -%}{{ m['content'] ~ '\\n\\n' }}"
+    "{%- elif m['role'] == 'user' -%}{{ 'User: ' ~ m['content'] ~ '\\n\\n' }}"
+    "{%- else -%}{{ 'Assistant: ' ~ m['content'] ~ '\\n\\n' }}"
     "{%- endif -%}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}Assistant:{%- endif -%}"
