@@ -175,29 +175,51 @@ def ensure_packages() -> None:
     stamp_file.write_text(stamp + "\n")
 
 
-def ensure_qt_runs() -> None:
-    """Qt needs a few system libraries; on Debian/Ubuntu as root, install any that are missing."""
+def _debian_package(soname: str) -> str:
+    """libxcb-icccm.so.4 -> libxcb-icccm4; libxkbcommon-x11.so.0 -> libxkbcommon-x11-0."""
+    base, _, ver = soname.partition(".so.")
+    ver = ver.split(".")[0]
+    return base + ("-" if base[-1:].isdigit() else "") + ver
+
+
+def _apt_install(pkgs: list[str], why: str) -> None:
+    if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
+        log(f"{why}; installing {' '.join(pkgs)} with apt-get")
+        run(["apt-get", "update", "-qq"], quiet=True)
+        run(["apt-get", "install", "-y", "-qq", *pkgs], quiet=True)
+        return
+    die(f"{why}.\n  On Debian/Ubuntu install them with: sudo apt-get install {' '.join(pkgs)}")
+
+
+def ensure_qt_runs(for_display: bool) -> None:
+    """Qt needs some system libraries; on Debian/Ubuntu as root, install any that are missing."""
     probe = subprocess.run(
-        [str(venv_python()), "-c", "from PySide6 import QtWidgets"],
+        [str(venv_python()), "-c", "from PySide6 import QtWidgets"], capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        _apt_install(
+            ["libegl1", "libgl1", "libxkbcommon0", "libfontconfig1", "libdbus-1-3"],
+            "Qt cannot load its system libraries (" + probe.stderr.strip().splitlines()[-1] + ")",
+        )
+    if not (for_display and sys.platform.startswith("linux") and shutil.which("ldd")):
+        return
+    plugin = subprocess.run(
+        [
+            str(venv_python()),
+            "-c",
+            "import PySide6, pathlib; print(pathlib.Path(PySide6.__file__).parent / 'Qt/plugins/platforms/libqxcb.so')",
+        ],
         capture_output=True,
         text=True,
-    )
-    if probe.returncode == 0:
+    ).stdout.strip()
+    if not plugin or not Path(plugin).exists():
         return
-    pkgs = (
-        "libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 "
-        "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0"
-    )
-    if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
-        log("Qt cannot load its system libraries; installing them with apt-get")
-        run(["apt-get", "update", "-qq"], quiet=True)
-        run(["apt-get", "install", "-y", "-qq", *pkgs.split()], quiet=True)
-        return
-    die(
-        "Qt cannot start: "
-        + probe.stderr.strip().splitlines()[-1]
-        + f"\n  On Debian/Ubuntu install: sudo apt-get install {pkgs}"
-    )
+    ldd = subprocess.run(["ldd", plugin], capture_output=True, text=True).stdout
+    missing = sorted({line.split()[0] for line in ldd.splitlines() if "not found" in line})
+    if missing:
+        _apt_install(
+            [_debian_package(m) for m in missing], "Qt's X11 plugin misses " + ", ".join(missing)
+        )
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -243,11 +265,11 @@ def ensure_models() -> dict[str, Path]:
 # -- commands -------------------------------------------------------------------------------
 
 
-def setup() -> dict[str, Path]:
+def setup(for_display: bool = False) -> dict[str, Path]:
     started = time.monotonic()
     ensure_venv()
     ensure_packages()
-    ensure_qt_runs()
+    ensure_qt_runs(for_display)
     models = ensure_models()
     log(f"environment ready in {time.monotonic() - started:.1f} s")
     return models
@@ -258,7 +280,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     cmd, rest = argv[0], argv[1:]
-    models = setup()
+    models = setup(for_display=cmd == "run")
     py = str(venv_python())
     if cmd == "setup":
         return 0

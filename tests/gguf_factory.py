@@ -87,3 +87,32 @@ def small_model_bytes(data: bool = True, template: str | None = None) -> bytes:
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def with_chat_template(src: Path, dst: Path, template: str) -> Path:
+    """Copy a real model, replacing (or adding) its chat template; tensor data is unchanged."""
+    import shutil
+
+    from app.core.gguf_header import read_header_file
+
+    h = read_header_file(src)
+    key = b"tokenizer.chat_template"
+    raw = src.read_bytes()[: h.header_size]
+    new_value = struct.pack("<I", STRING) + s(template)
+    marker = s(key)
+    at = raw.find(marker)
+    n_kv = struct.unpack_from("<Q", raw, 16)[0]
+    if at < 0:
+        kv_end = raw.find(s(h.tensors[0].name))  # the tensor table follows the metadata
+        raw = raw[:kv_end] + marker + new_value + raw[kv_end:]
+        raw = raw[:16] + struct.pack("<Q", n_kv + 1) + raw[24:]
+    else:
+        start = at + len(marker)
+        old_len = struct.unpack_from("<Q", raw, start + 4)[0]
+        raw = raw[:start] + new_value + raw[start + 12 + old_len :]
+    pad = (-len(raw)) % h.alignment
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        fout.write(raw + b"\0" * pad)
+        fin.seek(h.data_offset)
+        shutil.copyfileobj(fin, fout, 1 << 20)
+    return dst

@@ -79,6 +79,7 @@ class GGUFHeader:
     data_offset: int
     alignment: int
     source_size: int | None = None
+    header_size: int = 0  # bytes of metadata and tensor table, before the alignment padding
     warnings: list[str] = field(default_factory=list)
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -317,7 +318,7 @@ def read_header(stream: BinaryIO, size: int | None = None) -> GGUFHeader:
             raise GGUFError(f"tensor {name!r} starts at an unaligned offset: the file is damaged")
         tensors.append(TensorInfo(name, shape, ggml_type, offset, n_el, n_el // block * type_size))
 
-    return GGUFHeader(version, metadata, tensors, data_offset, alignment, size)
+    return GGUFHeader(version, metadata, tensors, data_offset, alignment, size, header_size=r.pos)
 
 
 def read_header_file(path: str | os.PathLike[str], check_size: bool = True) -> GGUFHeader:

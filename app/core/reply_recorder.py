@@ -48,7 +48,7 @@ class ReplyRecorder:
     def flush_if_due(self) -> bool:
         if self.finished or not self._dirty:
             return False
-        if self._clock() - self._last_save < self._interval * 0.5:
+        if self._clock() - self._last_save < self._interval * 0.45:
             return False
         self._save(self.text, None)
         self._dirty = False

@@ -138,6 +138,7 @@ class ChatController(QObject):
         self.notice.hide()
         self.conversationChanged.emit(None)
         self.composer.input.setFocus()
+        self._preload()
 
     def open_conversation(self, conv_id: int) -> None:
         if self._showing == conv_id:

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         self.db = db
         self.bridge = bridge
         self._apply_theme = apply_theme
+        self._closed = False
 
         self.sidebar = ConversationSidebar()
         self.view = ChatView()
@@ -155,11 +156,6 @@ class MainWindow(QMainWindow):
         self._add(help_menu, "&About Hearth", None, self._about)
         stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         stop.activated.connect(self._on_escape)
-        # Ctrl+N must also work while the input has focus.
-        for seq in ("Ctrl+N",):
-            sc = QShortcut(QKeySequence(seq), self)
-            sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
-            sc.activated.connect(self.controller.new_chat)
 
     def _add(self, menu: Any, text: str, shortcut: Any, slot: Any) -> QAction:
         action = QAction(text, self)
@@ -383,6 +379,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:
+            super().closeEvent(event)
+            return
+        self._closed = True
         self._qsettings().setValue("window/geometry", self.saveGeometry())
         self.controller.shutdown()
         self.db.close()

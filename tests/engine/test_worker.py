@@ -1,0 +1,240 @@
+"""The engine worker process with the real models: streaming, stop, cache reuse, failures."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.engine.client import BlockingEngine, EngineClient, EngineError
+from tests import gguf_factory as F
+
+pytestmark = pytest.mark.model
+
+GREEDY = {"temperature": 0, "seed": 1}
+
+
+def test_streams_tokens_and_reports_figures(smollm_engine: BlockingEngine) -> None:
+    pieces: list[tuple[float, str]] = []
+    text, stats = smollm_engine.chat(
+        [{"role": "user", "content": "List three fruits."}],
+        {**GREEDY, "max_tokens": 40},
+        on_token=lambda t: pieces.append((time.monotonic(), t)),
+    )
+    assert len(pieces) > 5
+    assert "".join(p for _, p in pieces) == text
+    assert pieces[-1][0] - pieces[0][0] > 0  # tokens arrived over time, not in one lump
+    assert 0 < stats["completion_tokens"] <= 40
+    assert stats["prompt_tokens"] > 10
+    assert stats["ttft_s"] > 0 and stats["tokens_per_second"] > 1
+    assert stats["stop_reason"] in ("eos", "max_tokens")
+    assert stats["n_ctx"] == 2048
+    assert stats["context_used"] >= stats["prompt_tokens"]
+
+
+def test_same_seed_same_reply(smollm_engine: BlockingEngine) -> None:
+    msgs = [{"role": "user", "content": "Say something about rivers."}]
+    a, _ = smollm_engine.chat(msgs, {"temperature": 0.9, "seed": 42, "max_tokens": 24})
+    b, _ = smollm_engine.chat(msgs, {"temperature": 0.9, "seed": 42, "max_tokens": 24})
+    assert a == b
+
+
+def test_next_turn_processes_only_new_tokens(smollm_engine: BlockingEngine) -> None:
+    msgs = [
+        {"role": "system", "content": "You answer briefly."},
+        {"role": "user", "content": "Name a color."},
+    ]
+    reply, first = smollm_engine.chat(msgs, {**GREEDY, "max_tokens": 20})
+    msgs += [{"role": "assistant", "content": reply}, {"role": "user", "content": "And a shape?"}]
+    _, second = smollm_engine.chat(msgs, {**GREEDY, "max_tokens": 20})
+    new = second["prompt_tokens"] - second["reused_tokens"]
+    assert second["reused_tokens"] >= first["prompt_tokens"]
+    assert new < 20  # just the new user turn and the template around it
+
+
+def test_stop_during_generation_keeps_partial_reply(smollm_engine: BlockingEngine) -> None:
+    got: list[str] = []
+    stopped_at: list[float] = []
+
+    def on_token(t: str) -> None:
+        got.append(t)
+        if len(got) == 10:
+            stopped_at.append(time.monotonic())
+            smollm_engine.stop()
+
+    text, stats = smollm_engine.chat(
+        [{"role": "user", "content": "Write a very long story about a lighthouse."}],
+        {"ignore_eos": True, "max_tokens": 1500, "seed": 3},
+        on_token=on_token,
+    )
+    elapsed = time.monotonic() - stopped_at[0]
+    assert stats["stop_reason"] == "stopped"
+    assert elapsed < 0.5
+    assert text == "".join(got) and len(got) >= 10
+    assert stats["completion_tokens"] < 100
+
+
+def test_stop_during_prompt_processing(gemma_path: Path) -> None:
+    """A long prompt is aborted inside llama_decode: one 2,048-token batch takes seconds here."""
+    with BlockingEngine() as engine:
+        engine.load(str(gemma_path), {"n_ctx": 8192, "n_batch": 2048, "n_ubatch": 2048})
+        long_text = " ".join(f"word{i} and more" for i in range(1100))  # about 7,000 tokens
+        result: dict[str, Any] = {}
+
+        def run() -> None:
+            result["text"], result["stats"] = engine.chat(
+                [{"role": "user", "content": long_text}], {"max_tokens": 8}
+            )
+            result["answered"] = time.monotonic()
+
+        t = threading.Thread(target=run)
+        t.start()
+        time.sleep(1.0)
+        stop_time = time.monotonic()
+        engine.stop()
+        t.join(30)
+        assert not t.is_alive()
+        stats = result["stats"]
+        assert stats["stop_reason"] == "stopped"
+        assert stats["completion_tokens"] == 0 and result["text"] == ""
+        assert stats["prompt_tokens"] > 6000
+        assert result["answered"] - stop_time < 0.5
+        # The engine is usable afterwards.
+        _, after = engine.chat([{"role": "user", "content": "Hi"}], {**GREEDY, "max_tokens": 4})
+        assert after["completion_tokens"] > 0
+
+
+def test_model_without_template_gets_the_transcript_fallback(gemma_path: Path) -> None:
+    with BlockingEngine() as engine:
+        info = engine.load(str(gemma_path), {"n_ctx": 1024})
+        assert info["has_template"] is False
+        assert "no chat template" in info["template_note"]
+        started: list[dict] = []
+        text, stats = engine.chat(
+            [{"role": "user", "content": "The capital of France is"}],
+            {**GREEDY, "max_tokens": 16},
+            on_started=started.append,
+        )
+        assert started[0]["template"].startswith("plain transcript")
+        assert stats["completion_tokens"] > 0 and text.strip()
+        assert "User:" not in text  # the transcript's own stop sequence ends the turn
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not_gguf", "missing"])
+def test_bad_files_give_a_clear_error_and_the_worker_lives_on(
+    tmp_path: Path, smollm_path: Path, damage: str
+) -> None:
+    bad = tmp_path / "bad.gguf"
+    if damage == "truncated":
+        with smollm_path.open("rb") as f:
+            bad.write_bytes(f.read(40_000_000))
+        expected = "download is incomplete"
+    elif damage == "not_gguf":
+        bad.write_bytes(b"<html>404 Not Found</html>" * 10)
+        expected = "not a GGUF model"
+    else:
+        expected = "does not exist"
+    with BlockingEngine() as engine:
+        with pytest.raises(EngineError) as info:
+            engine.load(str(bad))
+        assert info.value.code == "load_failed"
+        assert expected in str(info.value) and "bad.gguf" in str(info.value)
+        loaded = engine.load(str(smollm_path), {"n_ctx": 512})
+        assert loaded["n_ctx"] == 512
+
+
+def test_llama_cpp_rejection_is_explained(tmp_path: Path) -> None:
+    """A well-formed header that llama.cpp cannot use: its own reason reaches the user."""
+    bad = F.write(tmp_path / "tiny.gguf", F.small_model_bytes())
+    with BlockingEngine() as engine, pytest.raises(EngineError) as info:
+        engine.load(str(bad))
+    assert info.value.code == "load_failed"
+    assert "Cannot load tiny.gguf:" in str(info.value)
+    assert "llama.cpp gave no reason" not in str(info.value)
+
+
+def test_hostile_template_in_a_model_file(tmp_path: Path, smollm_path: Path) -> None:
+    evil = F.with_chat_template(
+        smollm_path,
+        tmp_path / "evil.gguf",
+        "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+    )
+    with BlockingEngine() as engine:
+        engine.load(str(evil), {"n_ctx": 512})
+        started = time.monotonic()
+        with pytest.raises(EngineError) as info:
+            engine.chat([{"role": "user", "content": "hi"}], {"max_tokens": 4})
+        assert info.value.code == "template"
+        assert "stopped" in str(info.value)
+        assert time.monotonic() - started < 10
+    escape = F.with_chat_template(
+        smollm_path, tmp_path / "escape.gguf", "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    )
+    with BlockingEngine() as engine:
+        engine.load(str(escape), {"n_ctx": 512})
+        with pytest.raises(EngineError, match="unsafe"):
+            engine.chat([{"role": "user", "content": "hi"}], {"max_tokens": 4})
+
+
+def test_conversation_longer_than_the_context(smollm_path: Path) -> None:
+    with BlockingEngine() as engine:
+        engine.load(str(smollm_path), {"n_ctx": 512})
+        msgs: list[dict[str, str]] = []
+        for i in range(12):
+            msgs += [
+                {"role": "user", "content": f"Question {i}: " + "tell me about the sea " * 6},
+                {"role": "assistant", "content": f"Answer {i}: " + "the sea is wide and deep " * 6},
+            ]
+        msgs.append({"role": "user", "content": "Last question: what is blue?"})
+        started: list[dict] = []
+        _, stats = engine.chat(msgs, {**GREEDY, "max_tokens": 16}, on_started=started.append)
+        assert started[0]["dropped_messages"] > 0
+        assert started[0]["dropped_messages"] % 2 == 0  # whole exchanges
+        assert stats["prompt_tokens"] <= 512 - 64
+        with pytest.raises(EngineError) as info:
+            engine.chat([{"role": "user", "content": "sea " * 2000}], {"max_tokens": 16})
+        assert info.value.code == "context_overflow"
+        assert "raise the context length" in str(info.value)
+
+
+def test_worker_killed_mid_reply_is_reported(smollm_path: Path) -> None:
+    events: queue.Queue[dict] = queue.Queue()
+    client = EngineClient(events.put)
+    client.start()
+    try:
+        client.request("load", path=str(smollm_path), options={"n_ctx": 512})
+        client.request(
+            "generate",
+            messages=[{"role": "user", "content": "Tell a long story."}],
+            sampling={"ignore_eos": True, "max_tokens": 2000},
+        )
+        while True:
+            ev = events.get(timeout=30)
+            if ev["event"] == "token":
+                break
+        assert client.pid is not None
+        os.kill(client.pid, signal.SIGKILL)
+        while True:
+            ev = events.get(timeout=30)
+            if ev["event"] == "crashed":
+                break
+        assert ev["returncode"] == -signal.SIGKILL
+        assert "killed" in ev["message"] and "SIGKILL" in ev["message"]
+    finally:
+        client.close()
+
+
+def test_closing_input_ends_the_worker(smollm_path: Path) -> None:
+    events: queue.Queue[dict] = queue.Queue()
+    client = EngineClient(events.put)
+    client.start()
+    assert events.get(timeout=30)["event"] == "ready"
+    client.close(timeout=10)
+    assert not client.alive
+    assert events.get(timeout=5)["event"] == "exited"

@@ -1,0 +1,54 @@
+"""kill -9 of the app mid-reply loses at most the last second of the reply."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.conftest import stored_messages
+
+pytestmark = [pytest.mark.gui, pytest.mark.model]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_kill_9_mid_reply_loses_at_most_a_second(make_settings: Any) -> None:
+    make_settings(ignore_eos=True, max_tokens=5000, temperature=0.8)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.ui.drive_reply", "Tell me a very long story."],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    seen: list[tuple[float, int]] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        for line in proc.stdout:
+            stamp, length = line.split()
+            seen.append((float(stamp), int(length)))
+            if int(length) > 0 and seen[-1][0] - next(t for t, n in seen if n > 0) > 2.5:
+                break
+            assert time.monotonic() < deadline, "the reply never got going"
+        killed_at = time.time()
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()
+    time.sleep(0.5)  # the orphaned engine worker sees its input close and exits
+    must_have = max(n for t, n in seen if t <= killed_at - 1.0)
+    assert must_have > 50
+    msgs = stored_messages()  # opening the store after a crash also marks the reply interrupted
+    assert [m.role for m in msgs] == ["user", "assistant"]
+    reply = msgs[1]
+    assert reply.state == "interrupted"
+    assert len(reply.content) >= must_have
