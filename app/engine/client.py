@@ -108,18 +108,19 @@ class EngineClient:
 
     def _read_events(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            try:
-                event = P.decode(line)
-            except ValueError:
-                self.stderr_tail.append(
-                    "unreadable engine output: " + line[:200].decode(errors="replace")
-                )
-                continue
-            if event.get("event") == "ready":
-                self.build = event
-                self.ready.set()
-            self._on_event(event)
+        with proc.stdout:
+            for line in proc.stdout:
+                try:
+                    event = P.decode(line)
+                except ValueError:
+                    self.stderr_tail.append(
+                        "unreadable engine output: " + line[:200].decode(errors="replace")
+                    )
+                    continue
+                if event.get("event") == "ready":
+                    self.build = event
+                    self.ready.set()
+                self._on_event(event)
         rc = proc.wait()
         if proc is not self._proc:
             return

@@ -350,6 +350,7 @@ class ChatView(QScrollArea):
             w.setParent(None)
             w.deleteLater()
         self.widgets = []
+        self._update_actions()
 
     def set_messages(self, messages: list[Message], titles: dict[int, str] | None = None) -> None:
         self.clear()
