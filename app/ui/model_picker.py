@@ -33,7 +33,7 @@ class ModelPicker(QWidget):
         lay.setSpacing(8)
         lay.addWidget(QLabel("Model"))
         self.combo = QComboBox()
-        self.combo.setMinimumContentsLength(28)
+        self.combo.setMinimumContentsLength(16)
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -41,7 +41,7 @@ class ModelPicker(QWidget):
         lay.addWidget(self.combo, 1)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.progress.setFixedWidth(120)
+        self.progress.setFixedWidth(90)
         self.progress.setTextVisible(True)
         self.progress.hide()
         lay.addWidget(self.progress)
@@ -97,10 +97,12 @@ class ModelPicker(QWidget):
     def set_loading(self, fraction: float | None) -> None:
         if fraction is None:
             self.progress.hide()
+            self.status.show()
         else:
+            self.status.hide()
             self.progress.show()
             self.progress.setValue(int(fraction * 100))
-            self.status.setText("Loading…")
+            self.progress.setFormat("Loading %p%")
 
     def set_status(self, text: str, loaded: bool) -> None:
         self.status.setText(text)
