@@ -25,11 +25,14 @@ DEFAULT_TIMEOUT_S = 2.0
 
 # Used for models whose file carries no chat template (base models such as Gemma 3 270M).
 # Base models continue text, so a plain transcript with speaker labels is the honest format.
+# The generation prompt ends with "Assistant:" and the model writes its own leading space, so a
+# stored reply that starts with a space is rendered as is: the next turn then tokenizes exactly as
+# generated and the whole conversation stays in the KV cache.
 TRANSCRIPT_TEMPLATE = (
     "{%- for m in messages -%}"
     "{%- if m['role'] == 'system' -%}{{ m['content'] ~ '\\n\\n' }}"
     "{%- elif m['role'] == 'user' -%}{{ 'User: ' ~ m['content'] ~ '\\n\\n' }}"
-    "{%- else -%}{{ 'Assistant: ' ~ m['content'] ~ '\\n\\n' }}"
+    "{%- else -%}{{ 'Assistant:' ~ ('' if m['content'][:1] in (' ', '\\n') else ' ') ~ m['content'] ~ '\\n\\n' }}"
     "{%- endif -%}"
     "{%- endfor -%}"
     "{%- if add_generation_prompt -%}Assistant:{%- endif -%}"

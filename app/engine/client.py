@@ -122,6 +122,7 @@ class EngineClient:
                     self.ready.set()
                 self._on_event(event)
         rc = proc.wait()
+        self._close_stdin(proc)
         if proc is not self._proc:
             return
         if self._closing and rc in (0, -signal.SIGTERM, -signal.SIGKILL, 1):
@@ -138,6 +139,14 @@ class EngineClient:
         self._on_event(
             {"event": "crashed", "returncode": rc, "message": message, "stderr_tail": tail}
         )
+
+    def _close_stdin(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._write_lock:
+            try:
+                if proc.stdin and not proc.stdin.closed:
+                    proc.stdin.close()
+            except OSError:
+                pass
 
     def _send(self, msg: dict[str, Any]) -> None:
         proc = self._proc
@@ -165,12 +174,7 @@ class EngineClient:
         if proc is None:
             return
         self._closing = True
-        try:
-            if proc.stdin:
-                with self._write_lock:
-                    proc.stdin.close()
-        except OSError:
-            pass
+        self._close_stdin(proc)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -11,11 +11,39 @@ import os
 import queue
 import sys
 import threading
+import time
 import traceback
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from app.core.options import LoadOptions, OptionError, SamplingOptions
 from app.engine import protocol as P
+
+
+class _TokenBatcher:
+    """Sends streamed text at most every ``interval`` seconds, the first piece at once.
+
+    A fast model (a token every few milliseconds) then costs the app one message per ~30 ms
+    instead of one per token; a slow model's tokens still go out as each one arrives.
+    """
+
+    def __init__(self, send: Callable[[str], None], interval: float = 0.03) -> None:
+        self._send = send
+        self._interval = interval
+        self._parts: list[str] = []
+        self._last = 0.0
+
+    def add(self, text: str) -> None:
+        self._parts.append(text)
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        if self._parts:
+            self._send("".join(self._parts))
+            self._parts = []
+            self._last = time.monotonic() if now is None else now
 
 
 class Worker:
@@ -175,13 +203,15 @@ class Worker:
             self.send("error", id=req_id, code=P.BAD_REQUEST, message=str(exc))
             return
         send = self.send
+        tokens = _TokenBatcher(lambda text: send("token", id=req_id, text=text))
         text, stats = self._runtime.generate(
             [{"role": m["role"], "content": m["content"]} for m in messages],
             sampling,
-            emit=lambda piece: send("token", id=req_id, text=piece),
+            emit=tokens.add,
             should_stop=self._should_stop,
             on_started=lambda info: send("started", id=req_id, **info),
         )
+        tokens.flush()
         self.send("done", id=req_id, text=text, stats=stats)
 
 

@@ -236,7 +236,7 @@ class ChatController(QObject):
     # -- sending ----------------------------------------------------------------------------------
 
     def send(self, text: str) -> None:
-        if self.active is not None or self.bridge.state in ("loading",):
+        if self.active is not None:
             return
         model = self.model_for_current()
         if not model:
@@ -371,12 +371,12 @@ class ChatController(QObject):
         self.db.submit(job, done, self._on_store_error)
 
         key = self._key(model, load)
-        if self.bridge.loaded_key != key or self.bridge.state == "loading":
-            a.waiting_for_load = True
-            if self.bridge.state != "loading" or self.bridge.loaded_key != key:
-                self.bridge.load(model, load, key)
-        else:
+        if self.bridge.loaded_key == key and self.bridge.state != "loading":
             self.bridge.generate(history, sampling)
+        else:
+            a.waiting_for_load = True
+            if not (self.bridge.state == "loading" and self.bridge.pending_key == key):
+                self.bridge.load(model, load, key)
 
     def stop(self) -> None:
         self.bridge.stop()
@@ -384,7 +384,7 @@ class ChatController(QObject):
     # -- engine events ----------------------------------------------------------------------------
 
     def _on_state(self, state: str) -> None:
-        self.composer.set_busy(self.active is not None or state == "loading")
+        self.composer.set_busy(self.active is not None)
         self.view.set_busy(state in ("loading", "generating"))
         if state == "loading":
             self.picker.set_loading(0.0)
@@ -461,7 +461,7 @@ class ChatController(QObject):
         self._set_busy(False)
 
     def _set_busy(self, busy: bool) -> None:
-        self.composer.set_busy(busy or self.bridge.state == "loading")
+        self.composer.set_busy(busy)
         self.view.set_busy(busy)
 
     # -- saving -----------------------------------------------------------------------------------

@@ -107,9 +107,6 @@ class MessageBody(QTextBrowser):
     def sizeHint(self) -> QSize:
         return QSize(400, self.height())
 
-    def loadResource(self, kind: int, name: QUrl) -> Any:
-        return None  # a reply never makes the app load a file or URL
-
     def _on_anchor(self, url: QUrl) -> None:
         text = url.toString()
         if text.startswith("hearth-copy:"):
@@ -312,7 +309,6 @@ class ChatView(QScrollArea):
         self._layout = QVBoxLayout(self._container)
         self._layout.setContentsMargins(8, 8, 8, 8)
         self._layout.setSpacing(6)
-        self._layout.addStretch(1)
         self.empty = QLabel(
             "<h2>Start a conversation</h2><p>Type below and press Enter. The model runs on this "
             "computer and your chats are saved here; nothing is sent anywhere.</p>"
@@ -320,7 +316,14 @@ class ChatView(QScrollArea):
         self.empty.setObjectName("mutedLabel")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
-        self._layout.insertWidget(0, self.empty)
+        self._layout.addWidget(self.empty)
+        # Finished messages live in one box and the reply being written in another, so a
+        # growing reply re-lays out two boxes, not every message of the conversation.
+        self._history, self._hist_layout = self._box()
+        self._live, self._live_layout = self._box()
+        self._layout.addWidget(self._history)
+        self._layout.addWidget(self._live)
+        self._layout.addStretch(1)
         self.setWidget(self._container)
         self.renderer = MarkdownRenderer(Palette())
         self.widgets: list[MessageWidget] = []
@@ -333,6 +336,13 @@ class ChatView(QScrollArea):
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
         self.model_title = "Assistant"
+
+    def _box(self) -> tuple[QWidget, QVBoxLayout]:
+        box = QWidget(self._container)
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        return box, lay
 
     def set_palette(self, palette: Palette) -> None:
         self.renderer = MarkdownRenderer(palette)
@@ -374,12 +384,12 @@ class ChatView(QScrollArea):
         return self.model_title
 
     def add_message(self, message: Message, title: str | None = None) -> MessageWidget:
-        w = MessageWidget(message, self.renderer, self._title_for(message, title), self._container)
+        w = MessageWidget(message, self.renderer, self._title_for(message, title), self._history)
         w.editRequested.connect(self.editRequested)
         w.regenerateRequested.connect(self.regenerateRequested)
         w.retryRequested.connect(self.retryRequested)
         w.linkOpened.connect(self.linkActivated)
-        self._layout.insertWidget(self._layout.count() - 1, w)
+        self._hist_layout.addWidget(w)
         self.widgets.append(w)
         self._update_actions()
         return w
@@ -434,6 +444,9 @@ class ChatView(QScrollArea):
 
     def start_stream(self, widget: MessageWidget, initial: str = "") -> None:
         self.streaming = widget
+        if widget is self.widgets[-1]:
+            self._hist_layout.removeWidget(widget)
+            self._live_layout.addWidget(widget)
         widget.begin_stream(initial)
         self._update_actions()
         self._timer.start()
@@ -446,6 +459,12 @@ class ChatView(QScrollArea):
         if self.streaming is not None:
             self.streaming.render_pending()
 
+    def _settle(self, w: MessageWidget) -> None:
+        """Move a finished reply from the live box to the end of the history box."""
+        if w.parentWidget() is self._live:
+            self._live_layout.removeWidget(w)
+            self._hist_layout.addWidget(w)
+
     def stop_stream_timer(self) -> None:
         self._timer.stop()
 
@@ -454,6 +473,7 @@ class ChatView(QScrollArea):
         self._timer.stop()
         if w is not None:
             w.end_stream(text)
+            self._settle(w)
         self.streaming = None
         self._update_actions()
 

@@ -60,6 +60,11 @@ class EngineBridge(QObject):
         return self._state in ("loading", "generating", "starting")
 
     @property
+    def pending_key(self) -> tuple[str, str] | None:
+        """What is being loaded now, if anything."""
+        return self._pending_key if self._load_req is not None else None
+
+    @property
     def pid(self) -> int | None:
         return self._client.pid if self._client else None
 

@@ -143,9 +143,7 @@ class MainWindow(QMainWindow):
         self._add(file_menu, "Export chat as &Markdown…", None, lambda: self._export_current("md"))
         self._add(file_menu, "Export chat as &JSON…", None, lambda: self._export_current("json"))
         file_menu.addSeparator()
-        self._add(
-            file_menu, "&Settings…", QKeySequence.StandardKey.Preferences, self._open_settings
-        )
+        self._add(file_menu, "&Settings…", "Ctrl+,", self._open_settings)
         self._add(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         chat_menu = self.menuBar().addMenu("&Chat")
         self._add(chat_menu, "&Find in chats", QKeySequence.StandardKey.Find, self._focus_search)
@@ -185,6 +183,8 @@ class MainWindow(QMainWindow):
 
     def _on_conversations(self, convs: list[Conversation]) -> None:
         self.sidebar.model.set_conversations(convs)
+        if self.controller.active is not None or self.view.widgets:
+            return  # the user started chatting before the list arrived: leave them there
         if convs:
             self.sidebar.select(convs[0].id)
             self.controller.open_conversation(convs[0].id)

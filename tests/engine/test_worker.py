@@ -124,6 +124,14 @@ def test_model_without_template_gets_the_transcript_fallback(gemma_path: Path) -
         assert started[0]["template"].startswith("plain transcript")
         assert stats["completion_tokens"] > 0 and text.strip()
         assert "User:" not in text  # the transcript's own stop sequence ends the turn
+        # The next turn finds the whole first exchange, reply included, in the KV cache.
+        msgs = [
+            {"role": "user", "content": "The capital of France is"},
+            {"role": "assistant", "content": text},
+            {"role": "user", "content": "And of Spain?"},
+        ]
+        _, second = engine.chat(msgs, {**GREEDY, "max_tokens": 4})
+        assert second["reused_tokens"] >= stats["prompt_tokens"] + stats["completion_tokens"] - 2
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not_gguf", "missing"])

@@ -50,7 +50,7 @@ class Driver:
         self.qtbot.waitUntil(
             lambda: (
                 self.controller.active is None
-                and self.w.view.widgets
+                and bool(self.w.view.widgets)
                 and self.w.view.widgets[-1].message.role == "assistant"
                 and self.w.view.widgets[-1].message.state != "streaming"
             ),

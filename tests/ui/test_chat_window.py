@@ -161,12 +161,24 @@ def test_new_chat_and_conversation_switching(open_window: Any, make_settings: An
     )
 
 
-def test_model_without_template_is_explained(open_window: Any, make_settings: Any, gemma_path: Any) -> None:
+def test_model_without_template_is_explained(
+    open_window: Any, make_settings: Any, gemma_path: Any
+) -> None:
     d = open_window(make_settings(max_tokens=8))
     d.wait_loaded()
     d.w.controller.choose_model(str(gemma_path))
-    d.qtbot.waitUntil(lambda: d.w.notice.isVisible() and "no chat template" in d.w.notice.label.text(), timeout=30_000)
+    d.qtbot.waitUntil(
+        lambda: d.w.notice.isVisible() and "no chat template" in d.w.notice.label.text(),
+        timeout=30_000,
+    )
     assert d.w.picker.current() == str(gemma_path)
     d.send("The sky is")
+    reply = d.wait_reply()
+    assert reply.message.state == "done" and reply.text.strip()
+
+
+def test_send_while_the_model_is_still_loading(open_window: Any, make_settings: Any) -> None:
+    d = open_window(make_settings(max_tokens=8))
+    d.send("Hello there")  # at once: the engine is still starting and loading
     reply = d.wait_reply()
     assert reply.message.state == "done" and reply.text.strip()
