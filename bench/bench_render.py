@@ -79,7 +79,8 @@ def stream(app: QApplication, view: ChatView, text: str) -> list[float]:
 
 
 def history(tokens: int) -> list[Message]:
-    out, total, i = [], 0, 0
+    out: list[Message] = []
+    total, i = 0, 0
     while total < tokens:
         out.append(Message(i, 1, i, "user", f"Question {i}: how do I count words in a file?"))
         body = reply_text(500)
@@ -92,7 +93,7 @@ def history(tokens: int) -> list[Message]:
 def summary(label: str, rounds: list[float]) -> tuple[str, float]:
     median = statistics.median(rounds) * 1000
     spread = (max(rounds) - min(rounds)) * 1000
-    return f"| {label:<34} | {median:8.3f} | {spread:8.3f} |", median
+    return f"| {label:<37} | {median:8.3f} | {spread:8.3f} |", median
 
 
 def main() -> int:
@@ -109,36 +110,39 @@ def main() -> int:
     view.show()
     app.processEvents()
     text = reply_text(args.tokens)
-    msgs = history(args.history_tokens)
-    early: list[float] = []
-    late: list[float] = []
+    sizes = [0, 2000, args.history_tokens]
+    histories = {n: history(n) for n in sizes}
+    results: dict[int, list[float]] = {n: [] for n in sizes}
     load_s = 0.0
-    for _ in range(args.rounds):  # alternate, so machine noise hits both alike
-        view.clear()
-        app.processEvents()
-        early.append(statistics.fmean(stream(app, view, text)))
-        view.clear()
-        t0 = time.perf_counter()
-        view.set_messages(msgs)
-        app.processEvents()
-        load_s = time.perf_counter() - t0
-        late.append(statistics.fmean(stream(app, view, text)))
-    start, late_ticks = early, late
+    for _ in range(args.rounds):  # alternate, so machine noise hits every row alike
+        for n in sizes:
+            view.clear()
+            app.processEvents()
+            t0 = time.perf_counter()
+            view.set_messages(histories[n])
+            app.processEvents()
+            if n == args.history_tokens:
+                load_s = time.perf_counter() - t0
+            results[n].append(statistics.fmean(stream(app, view, text)))
+
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Qt offscreen"
     )
     print(
-        f"reply streamed: {args.tokens} tokens; history: {len(msgs)} messages, ~{args.history_tokens:,} tokens"
+        f"reply streamed: {args.tokens} tokens; medians of {args.rounds} rounds, each the mean over every token"
     )
-    print(f"medians of {args.rounds} rounds, each the mean over every token of the reply")
-    print("| when                               | ms/token |   spread |")
-    print("|------------------------------------|----------|----------|")
-    line_a, mean_a = summary("empty chat", start)
-    line_b, mean_b = summary(f"after {args.history_tokens:,} tokens of chat", late_ticks)
-    print(line_a)
-    print(line_b)
-    print(f"ratio late/early: {mean_b / mean_a:.2f} (target: about 1)")
-    print(f"showing the {len(msgs)}-message history took {load_s:.2f} s")
+    print("| chat before the reply                 | ms/token |   spread |")
+    print("|---------------------------------------|----------|----------|")
+    means = {}
+    for n in sizes:
+        label = "empty" if n == 0 else f"{len(histories[n])} messages, ~{n:,} tokens"
+        line, means[n] = summary(label, results[n])
+        print(line)
+    print(
+        f"ratio after ~{args.history_tokens:,} tokens / empty chat: "
+        f"{means[args.history_tokens] / means[0]:.2f} (target: about 1)"
+    )
+    print(f"showing the {len(histories[args.history_tokens])}-message history took {load_s:.2f} s")
     return 0
 
 

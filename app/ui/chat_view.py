@@ -143,6 +143,7 @@ class MessageWidget(QFrame):
         self.renderer = renderer
         self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(14, 8, 14, 8)
         lay.setSpacing(2)
@@ -227,8 +228,11 @@ class MessageWidget(QFrame):
         self._tail_text = initial
         self._code_blocks, self._tail_blocks = [], []
         self.body.clear()
+        self.body.hide()  # until the first complete block arrives
         self.tail.clear()
         self.tail.show()
+        self.footer.setText("Reading the prompt…" if not initial else "")
+        self.footer.setVisible(not initial)
         self._dirty = True
         self.render_pending()
 
@@ -241,10 +245,13 @@ class MessageWidget(QFrame):
         if not self._streaming or not self._dirty:
             return
         self._dirty = False
+        if self._tail_text and self.footer.isVisible():
+            self.footer.hide()
         n = split_stable(self._tail_text)
         if n:
             chunk, self._tail_text = self._tail_text[:n], self._tail_text[n:]
             rendered = self.renderer.render(chunk, block_base=len(self._code_blocks))
+            self.body.show()
             self.body.append_html(rendered.html)
             self._code_blocks += rendered.code_blocks
             self._frozen_parts.append(chunk)
@@ -258,6 +265,7 @@ class MessageWidget(QFrame):
         self._dirty = False
         self.tail.clear()
         self.tail.hide()
+        self.body.show()
         self.set_content(text)
 
     def set_state(self, state: str, stats: dict[str, Any] | None = None, error: str = "") -> None:
@@ -324,6 +332,9 @@ class ChatView(QScrollArea):
         self._layout.addWidget(self._history)
         self._layout.addWidget(self._live)
         self._layout.addStretch(1)
+        # The container grows to fit before it is laid out, so the history box is never
+        # squeezed for a moment (which would re-lay out every message on each repaint).
+        self._layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetMinimumSize)
         self.setWidget(self._container)
         self.renderer = MarkdownRenderer(Palette())
         self.widgets: list[MessageWidget] = []
@@ -339,6 +350,7 @@ class ChatView(QScrollArea):
 
     def _box(self) -> tuple[QWidget, QVBoxLayout]:
         box = QWidget(self._container)
+        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         lay = QVBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)

@@ -1,0 +1,120 @@
+"""More of the window: composing, copying, renaming, deleting, per-chat options, settings, themes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMessageBox
+
+from app.core.settings import load_settings
+from tests.ui.conftest import stored_messages
+
+pytestmark = [pytest.mark.gui, pytest.mark.model]
+
+
+def test_shift_enter_makes_a_new_line_and_enter_sends(open_window: Any, make_settings: Any) -> None:
+    d = open_window(make_settings(max_tokens=8))
+    d.wait_loaded()
+    box = d.w.composer.input
+    d.qtbot.keyClicks(box, "line one")
+    d.qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    d.qtbot.keyClicks(box, "line two")
+    assert d.w.composer.text() == "line one\nline two"
+    assert d.controller.active is None
+    d.qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    d.wait_reply()
+    assert d.w.view.widgets[0].text == "line one\nline two"
+
+
+def test_copy_a_reply_and_a_code_block(open_window: Any, make_settings: Any) -> None:
+    d = open_window(make_settings(max_tokens=8))
+    d.wait_loaded()
+    d.send("Hi")
+    reply = d.wait_reply()
+    reply.copy_btn.click()
+    assert QGuiApplication.clipboard().text() == reply.text
+    reply.end_stream("Here:\n\n```python\nprint('hi')\n```\n")
+    link = reply.body.document().find("Copy")  # the code block's Copy link
+    at = reply.body.cursorRect(link).center() - QPoint(6, 0)
+    assert reply.body.anchorAt(at) == "hearth-copy:0"
+    d.qtbot.mouseClick(reply.body.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert QGuiApplication.clipboard().text() == "print('hi')\n"
+
+
+def test_rename_and_delete_a_conversation(open_window: Any, make_settings: Any, monkeypatch: Any) -> None:
+    d = open_window(make_settings(max_tokens=8))
+    d.wait_loaded()
+    d.send("Original title")
+    d.wait_reply()
+    model = d.w.sidebar.model
+    d.qtbot.waitUntil(lambda: model.rowCount() == 1)
+    assert model.setData(model.index(0), "Renamed chat")
+    d.wait_saved()
+    assert d.w.windowTitle().startswith("Renamed chat")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    conv_id = d.controller.conv.id
+    d.w.sidebar.deleteRequested.emit(conv_id)
+    d.wait_saved()
+    assert model.rowCount() == 0
+    assert d.w.view.widgets == []
+    assert stored_messages() == []
+
+
+def test_per_conversation_overrides(open_window: Any, make_settings: Any) -> None:
+    d = open_window(make_settings(max_tokens=200, ignore_eos=True))
+    d.wait_loaded()
+    d.send("Count to ten.")
+    first = d.wait_reply()
+    assert first.message.stats["completion_tokens"] == 200
+    d.w.panel_button.click()
+    assert d.w.panel.isVisible()
+    d.w.panel.form.max_tokens.setValue(5)
+    d.w.panel.use_default_prompt.setChecked(False)
+    d.w.panel.system_prompt.setPlainText("Answer in French.")
+    d.w.panel._emit()
+    assert d.controller.conv.overrides == {"max_tokens": 5}
+    assert d.controller.conv.system_prompt == "Answer in French."
+    d.send("Again")
+    second = d.wait_reply()
+    assert second.message.stats["completion_tokens"] == 5
+    assert d.controller._history(d.controller.conv)[0] == {"role": "system", "content": "Answer in French."}
+    # The defaults are untouched.
+    assert d.w.settings.sampling.max_tokens == 200
+
+
+def test_old_messages_left_out_are_shown(open_window: Any, make_settings: Any) -> None:
+    d = open_window(make_settings(max_tokens=40, ignore_eos=True))
+    d.wait_loaded()
+    d.send("Start.")
+    d.wait_reply()
+    d.controller.update_conversation(None, {"n_ctx": 256})
+    for i in range(4):
+        d.send(f"Tell me more, part {i}.")
+        d.wait_reply()
+    assert d.w.notice.isVisible() and "no longer fit" in d.w.notice.label.text()
+    assert d.w.view.widgets[0].context_note.isVisible()
+    assert not d.w.view.widgets[-1].context_note.isVisible()
+
+
+def test_settings_dialog_saves_and_switches_theme(open_window: Any, make_settings: Any, qtbot: Any) -> None:
+    from app.ui.settings_dialog import SettingsDialog
+
+    d = open_window(make_settings())
+    dialog = SettingsDialog(d.w.settings, d.w)
+    qtbot.addWidget(dialog)
+    dialog.theme.setCurrentIndex(2)  # dark
+    dialog.form.n_ctx.setValue(1024)
+    dialog.form.temperature.setValue(0.3)
+    dialog.system_prompt.setPlainText("Be kind.")
+    dialog.accept()
+    d.w.save_settings()
+    qtbot.waitUntil(lambda: load_settings()[0].theme == "dark", timeout=5_000)
+    saved = load_settings()[0]
+    assert (saved.load.n_ctx, saved.sampling.temperature, saved.system_prompt) == (1024, 0.3, "Be kind.")
+    dark = d.w._apply_theme("dark")
+    assert dark and QGuiApplication.palette().window().color().lightness() < 100
+    assert not d.w._apply_theme("light")
+    assert QGuiApplication.palette().window().color().lightness() > 150
