@@ -73,5 +73,9 @@ def chats_db_path() -> Path:
     return data_dir() / "chats.sqlite3"
 
 
+def library_db_path() -> Path:
+    return data_dir() / "library.sqlite3"
+
+
 def settings_path() -> Path:
     return config_dir() / "settings.json"

@@ -11,22 +11,22 @@ from app.core.model_lookup import ModelNotFound, resolve_model
 
 
 def test_paths_and_names(tmp_path: Path) -> None:
-    lib = tmp_path / "models" / "pub" / "repo"
-    lib.mkdir(parents=True)
-    for name in ("Llama-3-8B-Q4_K_M.gguf", "Llama-3-8B-Q8_0.gguf", "mmproj-llama.gguf"):
-        (lib / name).write_bytes(b"GGUF")
-    folders = [tmp_path / "models"]
-    assert resolve_model("llama-3-8b-q8_0", folders) == lib / "Llama-3-8B-Q8_0.gguf"
-    assert resolve_model("Q4_K_M", folders) == lib / "Llama-3-8B-Q4_K_M.gguf"
+    folder = tmp_path / "models" / "pub" / "repo"
+    folder.mkdir(parents=True)
+    models = [folder / n for n in ("Llama-3-8B-Q4_K_M.gguf", "Llama-3-8B-Q8_0.gguf")]
+    for m in models:
+        m.write_bytes(b"GGUF")
+    assert resolve_model("llama-3-8b-q8_0", models) == models[1]
+    assert resolve_model("Q4_K_M", models) == models[0]
     with pytest.raises(ModelNotFound, match="several models"):
-        resolve_model("Llama-3", folders)
+        resolve_model("Llama-3", models)
     with pytest.raises(ModelNotFound, match="no model named 'mistral'"):
-        resolve_model("mistral", folders)
+        resolve_model("mistral", models)
+    with pytest.raises(ModelNotFound, match="the library is empty"):
+        resolve_model("mistral", [])
     with pytest.raises(ModelNotFound, match="no such file"):
-        resolve_model(str(tmp_path / "nope.gguf"), folders)
-    # Vision projectors are not chat models.
-    with pytest.raises(ModelNotFound):
-        resolve_model("mmproj-llama", folders)
+        resolve_model(str(tmp_path / "nope.gguf"), models)
+    assert resolve_model(str(models[0]), []) == models[0]
 
 
 def test_starter_install_verifies_and_is_idempotent(

@@ -44,7 +44,9 @@ def test_copy_a_reply_and_a_code_block(open_window: Any, make_settings: Any) -> 
     assert QGuiApplication.clipboard().text() == "print('hi')\n"
 
 
-def test_rename_and_delete_a_conversation(open_window: Any, make_settings: Any, monkeypatch: Any) -> None:
+def test_rename_and_delete_a_conversation(
+    open_window: Any, make_settings: Any, monkeypatch: Any
+) -> None:
     d = open_window(make_settings(max_tokens=8))
     d.wait_loaded()
     d.send("Original title")
@@ -80,7 +82,10 @@ def test_per_conversation_overrides(open_window: Any, make_settings: Any) -> Non
     d.send("Again")
     second = d.wait_reply()
     assert second.message.stats["completion_tokens"] == 5
-    assert d.controller._history(d.controller.conv)[0] == {"role": "system", "content": "Answer in French."}
+    assert d.controller._history(d.controller.conv)[0] == {
+        "role": "system",
+        "content": "Answer in French.",
+    }
     # The defaults are untouched.
     assert d.w.settings.sampling.max_tokens == 200
 
@@ -99,7 +104,9 @@ def test_old_messages_left_out_are_shown(open_window: Any, make_settings: Any) -
     assert not d.w.view.widgets[-1].context_note.isVisible()
 
 
-def test_settings_dialog_saves_and_switches_theme(open_window: Any, make_settings: Any, qtbot: Any) -> None:
+def test_settings_dialog_saves_and_switches_theme(
+    open_window: Any, make_settings: Any, qtbot: Any
+) -> None:
     from app.ui.settings_dialog import SettingsDialog
 
     d = open_window(make_settings())
@@ -113,7 +120,11 @@ def test_settings_dialog_saves_and_switches_theme(open_window: Any, make_setting
     d.w.save_settings()
     qtbot.waitUntil(lambda: load_settings()[0].theme == "dark", timeout=5_000)
     saved = load_settings()[0]
-    assert (saved.load.n_ctx, saved.sampling.temperature, saved.system_prompt) == (1024, 0.3, "Be kind.")
+    assert (saved.load.n_ctx, saved.sampling.temperature, saved.system_prompt) == (
+        1024,
+        0.3,
+        "Be kind.",
+    )
     dark = d.w._apply_theme("dark")
     assert dark and QGuiApplication.palette().window().color().lightness() < 100
     assert not d.w._apply_theme("light")

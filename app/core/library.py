@@ -1,0 +1,472 @@
+"""The model library: GGUF files in the app's folder, in user-added folders and added one by one.
+
+Header facts are cached in SQLite keyed by path and each part's size and modification time, so a
+rescan of unchanged files only lists folders and stats files. Changed files are read again;
+vanished ones are marked missing, not dropped. Split models are one entry; vision projectors
+(mmproj) are paired with the models beside them. Every method opens its own connection, so the
+library can be used from any thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core.gguf_header import human_bytes
+from app.core.model_info import ModelInfo, inspect_model, split_parts
+
+_SPLIT_PART = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+OK, INVALID, MISSING = "ok", "invalid", "missing"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS singles (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS hidden (path TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    sig TEXT NOT NULL,
+    info TEXT NOT NULL,
+    missing INTEGER NOT NULL DEFAULT 0,
+    root TEXT,
+    seen_at REAL NOT NULL
+);
+"""
+
+
+class LibraryError(Exception):
+    """Something the user asked of the library cannot be done; the message says why."""
+
+
+@dataclass
+class LibraryEntry:
+    path: str  # the file, or the first part of a split model
+    info: ModelInfo
+    status: str  # "ok", "invalid" or "missing"
+    root: str | None  # the library folder it was found in; None for a file added on its own
+    in_app_folder: bool
+    mmproj: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        if self.status == MISSING:
+            return "the file is no longer there"
+        return self.info.error
+
+    def to_dict(self) -> dict:
+        d = self.info.to_dict()
+        d.update(
+            status=self.status,
+            folder=self.root,
+            in_app_folder=self.in_app_folder,
+            mmproj=self.mmproj,
+        )
+        if self.status == MISSING:
+            d["valid"], d["error"] = False, self.error
+        return d
+
+
+@dataclass
+class ScanResult:
+    entries: list[LibraryEntry]
+    read: int  # headers read (new or changed files)
+    reused: int  # taken from the cache
+    missing: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class KnownFolder:
+    label: str
+    path: Path
+
+
+def known_folders(home: Path | None = None, env: dict[str, str] | None = None) -> list[KnownFolder]:
+    """Model folders of other apps that exist on this machine."""
+    home = home or Path.home()
+    env = dict(os.environ if env is None else env)
+    local = Path(env.get("LOCALAPPDATA", home / "AppData" / "Local"))
+    roaming = Path(env.get("APPDATA", home / "AppData" / "Roaming"))
+    mac = home / "Library" / "Application Support"
+    hf = (
+        Path(env["HF_HUB_CACHE"])
+        if env.get("HF_HUB_CACHE")
+        else (
+            Path(env["HF_HOME"]) / "hub"
+            if env.get("HF_HOME")
+            else home / ".cache" / "huggingface" / "hub"
+        )
+    )
+    candidates = [
+        ("LM Studio", home / ".lmstudio" / "models"),
+        ("LM Studio", home / ".cache" / "lm-studio" / "models"),
+        ("Hugging Face cache", hf),
+        ("GPT4All", home / ".local" / "share" / "nomic.ai" / "GPT4All"),
+        ("GPT4All", mac / "nomic.ai" / "GPT4All"),
+        ("GPT4All", local / "nomic.ai" / "GPT4All"),
+        ("Jan", home / "jan" / "models"),
+        ("Jan", home / ".local" / "share" / "Jan" / "data" / "models"),
+        ("Jan", mac / "Jan" / "data" / "models"),
+        ("Jan", roaming / "Jan" / "data" / "models"),
+    ]
+    seen: set[str] = set()
+    out = []
+    for label, path in candidates:
+        if path.is_dir() and str(path) not in seen:
+            seen.add(str(path))
+            out.append(KnownFolder(label, path))
+    return out
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def _walk_gguf(root: Path) -> Iterator[Path]:
+    """Every *.gguf below ``root``, following links (the Hugging Face cache links snapshots to
+    blobs) without looping, and skipping folders that cannot be read."""
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = folder.stat()
+            key = (st.st_dev, st.st_ino)
+            if key in seen_dirs:
+                continue
+            seen_dirs.add(key)
+            with os.scandir(folder) as it:
+                items = list(it)
+        except OSError:
+            continue
+        for item in items:
+            if item.name.startswith(".") or item.name == "blobs":
+                continue
+            try:
+                if item.is_dir(follow_symlinks=True):
+                    stack.append(Path(item.path))
+                    continue
+            except OSError:
+                pass
+            if item.name.lower().endswith(".gguf"):
+                yield Path(item.path)
+
+
+def _signature(parts: list[str]) -> str:
+    sig = []
+    for p in parts:
+        try:
+            st = os.stat(p)
+            sig.append([st.st_size, st.st_mtime_ns])
+        except OSError:
+            sig.append(None)
+    return json.dumps(sig)
+
+
+class Library:
+    def __init__(self, db_path: Path, app_folder: Path) -> None:
+        self.db_path = Path(db_path)
+        self.app_folder = Path(app_folder)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(str(self.db_path), timeout=10)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # -- folders ----------------------------------------------------------------------------------
+
+    def folders(self) -> list[Path]:
+        with self._db() as db:
+            return [Path(r[0]) for r in db.execute("SELECT path FROM folders ORDER BY added_at")]
+
+    def add_folder(self, path: str | os.PathLike[str]) -> Path:
+        folder = Path(path).expanduser().resolve()
+        if not folder.is_dir():
+            raise LibraryError(f"{folder} is not a folder")
+        if _is_within(folder, self.app_folder):
+            return folder  # already part of the library
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO folders VALUES (?, ?)", (str(folder), time.time()))
+        return folder
+
+    def remove_folder(self, path: str | os.PathLike[str]) -> None:
+        with self._db() as db:
+            db.execute(
+                "DELETE FROM folders WHERE path = ?", (str(Path(path).expanduser().resolve()),)
+            )
+
+    def add_file(self, path: str | os.PathLike[str]) -> Path:
+        """Add one file where it is (it stays there)."""
+        p = Path(path).expanduser().absolute()
+        parts = split_parts(p)
+        first = parts[0] if parts else p
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO singles VALUES (?, ?)", (str(first), time.time()))
+            db.execute("DELETE FROM hidden WHERE path = ?", (str(first),))
+        return first
+
+    # -- scanning ---------------------------------------------------------------------------------
+
+    def _roots(self) -> list[Path]:
+        roots = [self.app_folder]
+        roots += [f for f in self.folders() if not any(_is_within(f, r) for r in roots)]
+        return roots
+
+    def _candidates(self) -> dict[str, tuple[list[str], str | None]]:
+        """First-part path -> (all part paths, root), for everything the library should hold."""
+        found: dict[str, tuple[list[str], str | None]] = {}
+        real_seen: set[str] = set()
+        for root in self._roots():
+            for path in sorted(_walk_gguf(root)):
+                self._add_candidate(found, real_seen, path, str(root))
+        with self._db() as db:
+            singles = [Path(r[0]) for r in db.execute("SELECT path FROM singles")]
+            hidden = {r[0] for r in db.execute("SELECT path FROM hidden")}
+        for path in singles:
+            self._add_candidate(found, real_seen, path, None)
+        return {k: v for k, v in found.items() if k not in hidden}
+
+    @staticmethod
+    def _add_candidate(
+        found: dict[str, tuple[list[str], str | None]],
+        real_seen: set[str],
+        path: Path,
+        root: str | None,
+    ) -> None:
+        parts = split_parts(path)
+        first = parts[0] if parts else path
+        key = str(first)
+        if key in found:
+            return
+        try:
+            real = os.path.realpath(first)
+        except OSError:
+            real = key
+        if real in real_seen and real != key:
+            return  # the same file seen through another link (Hugging Face snapshots)
+        real_seen.add(real)
+        found[key] = ([str(p) for p in parts] if parts else [key], root)
+
+    def scan(self) -> ScanResult:
+        started = time.monotonic()
+        candidates = self._candidates()
+        with self._db() as db:
+            cached = {r[0]: (r[1], r[2]) for r in db.execute("SELECT path, sig, info FROM files")}
+        now = time.time()
+        read = reused = 0
+        rows = []
+        for key, (parts, root) in candidates.items():
+            sig = _signature(parts)
+            hit = cached.get(key)
+            if hit is not None and hit[0] == sig:
+                info_json = hit[1]
+                reused += 1
+            else:
+                info_json = json.dumps(inspect_model(key).to_dict())
+                read += 1
+            rows.append((key, sig, info_json, 0, root, now))
+        gone = [k for k in cached if k not in candidates]
+        with self._db() as db:
+            db.executemany(
+                "INSERT INTO files (path, sig, info, missing, root, seen_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(path) DO UPDATE SET sig=excluded.sig, info=excluded.info,"
+                " missing=0, root=excluded.root, seen_at=excluded.seen_at",
+                rows,
+            )
+            db.executemany("UPDATE files SET missing = 1 WHERE path = ?", [(k,) for k in gone])
+        entries = self.entries()
+        return ScanResult(
+            entries,
+            read,
+            reused,
+            sum(e.status == MISSING for e in entries),
+            time.monotonic() - started,
+        )
+
+    def entries(self, include_mmproj: bool = False) -> list[LibraryEntry]:
+        """What the library holds, from the cache (no disk access)."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT path, info, missing, root FROM files ORDER BY path"
+            ).fetchall()
+            hidden = {r[0] for r in db.execute("SELECT path FROM hidden")}
+        entries = []
+        for path, info_json, missing, root in rows:
+            if path in hidden:
+                continue
+            info = ModelInfo.from_dict(json.loads(info_json))
+            status = MISSING if missing else (OK if info.valid else INVALID)
+            entries.append(
+                LibraryEntry(path, info, status, root, _is_within(Path(path), self.app_folder))
+            )
+        self._pair_projectors(entries)
+        if not include_mmproj:
+            entries = [e for e in entries if not self._is_projector(e)]
+        return entries
+
+    @staticmethod
+    def _is_projector(e: LibraryEntry) -> bool:
+        return e.info.is_mmproj or "mmproj" in Path(e.path).name.lower()
+
+    def _pair_projectors(self, entries: list[LibraryEntry]) -> None:
+        by_dir: dict[str, list[LibraryEntry]] = {}
+        for e in entries:
+            by_dir.setdefault(str(Path(e.path).parent), []).append(e)
+        for group in by_dir.values():
+            projectors = [e.path for e in group if self._is_projector(e) and e.status != MISSING]
+            if projectors:
+                for e in group:
+                    if not self._is_projector(e):
+                        e.mmproj = list(projectors)
+
+    def entry(self, path: str | os.PathLike[str]) -> LibraryEntry | None:
+        key = str(Path(path))
+        return next((e for e in self.entries(include_mmproj=True) if e.path == key), None)
+
+    # -- import and removal ----------------------------------------------------------------------
+
+    def import_file(
+        self,
+        src: str | os.PathLike[str],
+        mode: str = "keep",
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Path:
+        """Add a model: ``keep`` it where it is, or ``copy``/``move`` it into the app's folder."""
+        source = Path(src).expanduser().absolute()
+        info = inspect_model(source)
+        if not info.valid:
+            raise LibraryError(f"cannot import {source.name}: {info.error}")
+        if info.is_mmproj:
+            raise LibraryError(
+                f"{source.name} is a vision projector, not a chat model; it is used with the model beside it"
+            )
+        if mode == "keep":
+            return self.add_file(source)
+        if mode not in ("copy", "move"):
+            raise LibraryError(f"unknown import mode {mode!r}")
+        parts = [Path(p) for p in info.parts]
+        publisher = _safe(str(info.metadata.get("general.organization") or "local"))
+        repo = _safe(
+            _SPLIT_PART.sub("", parts[0].name)[: -len(".gguf")]
+            if parts[0].name.lower().endswith(".gguf")
+            else parts[0].stem
+        )
+        target_dir = self.app_folder / publisher / repo
+        target_dir.mkdir(parents=True, exist_ok=True)
+        total = sum(p.stat().st_size for p in parts)
+        free = shutil.disk_usage(target_dir).free
+        same_device = os.stat(parts[0]).st_dev == os.stat(target_dir).st_dev
+        if not (mode == "move" and same_device) and total > free:
+            raise LibraryError(
+                f"not enough disk space to {mode} {source.name}: it needs {human_bytes(total)}, "
+                f"{human_bytes(free)} are free"
+            )
+        done = 0
+        for part in parts:
+            target = target_dir / part.name
+            if target.exists() and target.stat().st_size == part.stat().st_size:
+                done += part.stat().st_size
+                continue
+            if mode == "move" and same_device:
+                os.replace(part, target)
+                done += target.stat().st_size
+            else:
+                done = _copy(part, target, done, total, progress)
+                if mode == "move":
+                    part.unlink()
+            if progress:
+                progress(done, total)
+        with self._db() as db:
+            db.execute("DELETE FROM singles WHERE path = ?", (str(parts[0]),))
+        return target_dir / parts[0].name
+
+    def remove(self, path: str | os.PathLike[str], delete_file: bool = False) -> int:
+        """Take a model out of the library; returns the bytes freed on disk.
+
+        A model in the app's own folder is deleted from disk. Anywhere else the file stays unless
+        ``delete_file`` is set: it is only hidden from the library.
+        """
+        first = Path(path)
+        parts = split_parts(first) or [first]
+        in_app = _is_within(first, self.app_folder)
+        freed = 0
+        if in_app or delete_file:
+            for p in parts:
+                try:
+                    freed += p.stat().st_size
+                    p.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise LibraryError(f"cannot delete {p}: {exc.strerror or exc}") from None
+            if in_app:
+                _prune_empty_dirs(first.parent, self.app_folder)
+        with self._db() as db:
+            db.execute("DELETE FROM files WHERE path = ?", (str(first),))
+            db.execute("DELETE FROM singles WHERE path = ?", (str(first),))
+            if not in_app and not delete_file:
+                db.execute("INSERT OR IGNORE INTO hidden VALUES (?)", (str(first),))
+        return freed
+
+
+def _safe(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return cleaned or "model"
+
+
+def _copy(
+    src: Path, dst: Path, done: int, total: int, progress: Callable[[int, int], None] | None
+) -> int:
+    partial = dst.with_name(dst.name + ".partial")
+    try:
+        with src.open("rb") as fin, partial.open("wb") as fout:
+            while chunk := fin.read(8 << 20):
+                fout.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+        os.replace(partial, dst)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        if getattr(exc, "errno", None) == 28:
+            raise LibraryError(
+                f"the disk became full while copying {src.name}; nothing was added"
+            ) from None
+        raise LibraryError(f"cannot copy {src.name}: {exc.strerror or exc}") from None
+    return done
+
+
+def _prune_empty_dirs(folder: Path, stop: Path) -> None:
+    folder, stop = folder.resolve(), stop.resolve()
+    while folder != stop and _is_within(folder, stop):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def open_library(models_dir: Path) -> Library:
+    """The user's library, with ``models_dir`` as the app's own model folder."""
+    from app.core import paths
+
+    return Library(paths.library_db_path(), models_dir)

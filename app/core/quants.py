@@ -1,0 +1,259 @@
+"""The one quantization table of the app: ggml tensor types and llama.cpp file-type presets.
+
+Tensor types (block size, bytes per block) come from ``gguf`` (ggml's own constants). Presets
+carry their typical bits per weight over a whole model file (mixes such as Q4_K_M keep some
+tensors at higher precision): computed from the file sizes llama.cpp's quantize tool lists for
+Llama-3-8B (8.03 B parameters), or the figure it states, and a one-line note on quality.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType
+
+
+@dataclass(frozen=True)
+class TensorType:
+    name: str
+    id: int
+    block_size: int  # values per block
+    block_bytes: int  # bytes per block
+
+    @property
+    def bits_per_weight(self) -> float:
+        return self.block_bytes * 8 / self.block_size
+
+    def bytes_for(self, n_values: int) -> int:
+        return n_values // self.block_size * self.block_bytes
+
+
+TENSOR_TYPES: dict[str, TensorType] = {
+    t.name: TensorType(t.name, int(t), *GGML_QUANT_SIZES[t])
+    for t in GGMLQuantizationType
+    if t in GGML_QUANT_SIZES
+}
+TENSOR_TYPES_BY_ID: dict[int, TensorType] = {t.id: t for t in TENSOR_TYPES.values()}
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str  # as llama.cpp's quantize tool and file names spell it, e.g. "Q4_K_M"
+    file_type: int | None  # general.file_type in a GGUF header (LlamaFileType)
+    bits_per_weight: float  # typical, over a whole model file
+    quality: str
+
+
+def _bpw_from_llama3_8b(gib: float) -> float:
+    return round(gib * (1 << 30) * 8 / 8.03e9, 2)
+
+
+_FT = LlamaFileType
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "F32",
+            int(_FT.ALL_F32),
+            32.0,
+            "full 32-bit precision; twice the size of F16 for no gain",
+        ),
+        Preset(
+            "F16", int(_FT.MOSTLY_F16), 16.0, "the original weights in 16 bits; reference quality"
+        ),
+        Preset(
+            "BF16",
+            int(_FT.MOSTLY_BF16),
+            16.0,
+            "the original weights in bfloat16; reference quality",
+        ),
+        Preset(
+            "Q8_0",
+            int(_FT.MOSTLY_Q8_0),
+            _bpw_from_llama3_8b(7.96),
+            "practically lossless; half the size of F16",
+        ),
+        Preset(
+            "Q6_K",
+            int(_FT.MOSTLY_Q6_K),
+            _bpw_from_llama3_8b(6.14),
+            "near-lossless; a good choice when memory allows",
+        ),
+        Preset(
+            "Q5_K_M",
+            int(_FT.MOSTLY_Q5_K_M),
+            _bpw_from_llama3_8b(5.33),
+            "very good quality, little loss",
+        ),
+        Preset(
+            "Q5_K_S",
+            int(_FT.MOSTLY_Q5_K_S),
+            _bpw_from_llama3_8b(5.21),
+            "very good quality, slightly smaller than Q5_K_M",
+        ),
+        Preset(
+            "Q5_1",
+            int(_FT.MOSTLY_Q5_1),
+            _bpw_from_llama3_8b(5.65),
+            "legacy 5-bit; Q5_K_M is better at a smaller size",
+        ),
+        Preset(
+            "Q5_0",
+            int(_FT.MOSTLY_Q5_0),
+            _bpw_from_llama3_8b(5.21),
+            "legacy 5-bit; Q5_K_S is better at the same size",
+        ),
+        Preset(
+            "Q4_K_M",
+            int(_FT.MOSTLY_Q4_K_M),
+            _bpw_from_llama3_8b(4.58),
+            "the usual default: good quality for its size",
+        ),
+        Preset(
+            "Q4_K_S",
+            int(_FT.MOSTLY_Q4_K_S),
+            _bpw_from_llama3_8b(4.37),
+            "a little smaller than Q4_K_M, a little more loss",
+        ),
+        Preset(
+            "Q4_1",
+            int(_FT.MOSTLY_Q4_1),
+            _bpw_from_llama3_8b(4.78),
+            "legacy 4-bit; Q4_K_M is better at a smaller size",
+        ),
+        Preset(
+            "Q4_0",
+            int(_FT.MOSTLY_Q4_0),
+            _bpw_from_llama3_8b(4.34),
+            "legacy 4-bit; fast on ARM CPUs, more loss than Q4_K_M",
+        ),
+        Preset(
+            "IQ4_XS",
+            int(_FT.MOSTLY_IQ4_XS),
+            4.25,
+            "close to Q4_K_M quality and smaller; slower on some CPUs",
+        ),
+        Preset(
+            "IQ4_NL",
+            int(_FT.MOSTLY_IQ4_NL),
+            4.50,
+            "non-linear 4-bit; like IQ4_XS with simpler blocks",
+        ),
+        Preset(
+            "Q3_K_L",
+            int(_FT.MOSTLY_Q3_K_L),
+            _bpw_from_llama3_8b(4.03),
+            "noticeable loss; for when 4-bit does not fit",
+        ),
+        Preset(
+            "Q3_K_M",
+            int(_FT.MOSTLY_Q3_K_M),
+            _bpw_from_llama3_8b(3.74),
+            "noticeable loss; for when 4-bit does not fit",
+        ),
+        Preset(
+            "Q3_K_S",
+            int(_FT.MOSTLY_Q3_K_S),
+            _bpw_from_llama3_8b(3.41),
+            "clear loss; prefer IQ3_M at this size",
+        ),
+        Preset("IQ3_M", int(_FT.MOSTLY_IQ3_M), 3.66, "better than Q3_K_S at a similar size"),
+        Preset("IQ3_S", int(_FT.MOSTLY_IQ3_S), 3.44, "3-bit with an importance matrix; clear loss"),
+        Preset(
+            "IQ3_XS", int(_FT.MOSTLY_IQ3_XS), 3.30, "3-bit with an importance matrix; clear loss"
+        ),
+        Preset(
+            "IQ3_XXS",
+            int(_FT.MOSTLY_IQ3_XXS),
+            3.06,
+            "the smallest 3-bit; for large models that must fit",
+        ),
+        Preset(
+            "Q2_K",
+            int(_FT.MOSTLY_Q2_K),
+            _bpw_from_llama3_8b(2.96),
+            "heavy loss; a last resort, mostly for 70B and up",
+        ),
+        Preset(
+            "Q2_K_S",
+            int(_FT.MOSTLY_Q2_K_S),
+            _bpw_from_llama3_8b(2.96),
+            "heavy loss; a last resort, mostly for 70B and up",
+        ),
+        Preset("IQ2_M", int(_FT.MOSTLY_IQ2_M), 2.70, "very small; usable only for large models"),
+        Preset("IQ2_S", int(_FT.MOSTLY_IQ2_S), 2.50, "very small; usable only for large models"),
+        Preset("IQ2_XS", int(_FT.MOSTLY_IQ2_XS), 2.31, "very small; usable only for large models"),
+        Preset(
+            "IQ2_XXS",
+            int(_FT.MOSTLY_IQ2_XXS),
+            2.06,
+            "extreme; only the largest models stay coherent",
+        ),
+        Preset(
+            "IQ1_M", int(_FT.MOSTLY_IQ1_M), 1.75, "extreme; only the largest models stay coherent"
+        ),
+        Preset(
+            "IQ1_S", int(_FT.MOSTLY_IQ1_S), 1.56, "extreme; only the largest models stay coherent"
+        ),
+        Preset(
+            "TQ2_0",
+            int(_FT.MOSTLY_TQ2_0),
+            2.06,
+            "ternary; only for models trained ternary (BitNet)",
+        ),
+        Preset(
+            "TQ1_0",
+            int(_FT.MOSTLY_TQ1_0),
+            1.69,
+            "ternary; only for models trained ternary (BitNet)",
+        ),
+        Preset(
+            "MXFP4",
+            int(_FT.MOSTLY_MXFP4_MOE),
+            4.25,
+            "4-bit floating point, as gpt-oss ships its experts",
+        ),
+    ]
+}
+PRESETS_BY_FILE_TYPE: dict[int, Preset] = {
+    p.file_type: p for p in PRESETS.values() if p.file_type is not None
+}
+
+# Names on the Hub that mean a preset (or the closest one) for estimates made from a file name.
+ALIASES = {
+    "FP16": "F16",
+    "FP32": "F32",
+    "Q3_K": "Q3_K_M",
+    "Q4_K": "Q4_K_M",
+    "Q5_K": "Q5_K_M",
+    "MXFP4_MOE": "MXFP4",
+    "Q4_0_4_4": "Q4_0",
+    "Q4_0_4_8": "Q4_0",
+    "Q4_0_8_8": "Q4_0",
+    # bartowski's _L variants keep embeddings and output at Q8_0; Unsloth's dynamic _XL mixes
+    # raise some layers: both are a little larger than the preset they build on.
+    "Q3_K_XL": "Q3_K_L",
+    "Q2_K_L": "Q2_K",
+    "Q4_K_L": "Q4_K_M",
+    "Q4_K_XL": "Q4_K_M",
+    "Q5_K_L": "Q5_K_M",
+    "Q5_K_XL": "Q5_K_M",
+    "Q6_K_L": "Q6_K",
+    "Q6_K_XL": "Q6_K",
+    "Q8_K_XL": "Q8_0",
+    "Q2_K_XL": "Q2_K",
+    "IQ2_XXS_L": "IQ2_XXS",
+}
+
+
+def preset_for(quant: str | None) -> Preset | None:
+    """The preset a quant name means (``Q4_K_M``, ``q4_k_m``, ``Q4_K_XL`` -> Q4_K_M's), if any."""
+    if not quant:
+        return None
+    q = quant.upper()
+    return PRESETS.get(q) or PRESETS.get(ALIASES.get(q, ""))
+
+
+def preset_name_for_file_type(file_type: int | None) -> str | None:
+    p = PRESETS_BY_FILE_TYPE.get(file_type) if file_type is not None else None
+    return p.name if p else None

@@ -1,0 +1,123 @@
+"""`hearth list`, `inspect`, `library add-folder` and `import`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests import gguf_factory as F
+
+INSPECT_FIELDS = {
+    "path",
+    "valid",
+    "error",
+    "architecture",
+    "name",
+    "parameters",
+    "quant",
+    "bits_per_weight",
+    "file_size",
+    "context_length",
+    "block_count",
+    "embedding_length",
+    "head_count",
+    "head_count_kv",
+    "sliding_window",
+    "has_chat_template",
+    "tensor_types",
+    "parts",
+}
+
+
+def hearth(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+def test_inspect_json(smollm_path: Path, gemma_path: Path) -> None:
+    proc = hearth("inspect", str(smollm_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert INSPECT_FIELDS <= set(d)
+    assert (d["valid"], d["error"], d["architecture"], d["quant"]) == (True, None, "llama", "Q4_1")
+    assert d["parameters"] == 134_515_008 and isinstance(d["parameters"], int)
+    assert d["file_size"] == smollm_path.stat().st_size
+    assert (d["context_length"], d["block_count"], d["embedding_length"]) == (8192, 30, 576)
+    assert (d["head_count"], d["head_count_kv"], d["sliding_window"]) == (9, 3, None)
+    assert d["has_chat_template"] is True
+    assert d["tensor_types"] == {"Q4_1": 66_355_200, "Q8_0": 30_081_024, "F32": 140_544}
+    assert d["parts"] == [str(smollm_path)]
+    g = json.loads(hearth("inspect", str(gemma_path), "--json").stdout)
+    assert (g["sliding_window"], g["has_chat_template"], g["quant"]) == (512, False, "Q4_K_M")
+
+
+def test_inspect_text() -> None:
+    proc = hearth(
+        "inspect", str(Path(os.environ.get("HEARTH_TEST_MODELS", "")) / "gemma-3-270m-Q4_K_M.gguf")
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "gemma3" in proc.stdout and "sliding window: 512" in proc.stdout
+
+
+def test_inspect_bad_file(tmp_path: Path) -> None:
+    bad = F.write(tmp_path / "half.gguf", F.small_model_bytes()[:-200])
+    proc = hearth("inspect", str(bad))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "download is incomplete" in proc.stderr
+    proc = hearth("inspect", str(bad), "--json")
+    assert proc.returncode == 2
+    d = json.loads(proc.stdout)
+    assert d["valid"] is False and "download is incomplete" in d["error"]
+
+
+def test_add_folder_list_and_import(tmp_path: Path, smollm_path: Path, hearth_home: Path) -> None:
+    folder = tmp_path / "Downloads"
+    folder.mkdir()
+    os.link(smollm_path, folder / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    F.write(folder / "broken.gguf", b"not a model" * 10)
+    proc = hearth("library", "add-folder", str(folder))
+    assert proc.returncode == 0 and "2 model(s)" in proc.stdout
+    listed = json.loads(hearth("list", "--json").stdout)
+    by_name = {Path(d["path"]).name: d for d in listed}
+    assert by_name["SmolLM2-135M-Instruct.Q4_1.gguf"]["status"] == "ok"
+    assert (
+        by_name["broken.gguf"]["status"] == "invalid" and by_name["broken.gguf"]["valid"] is False
+    )
+    assert "not a GGUF model" in by_name["broken.gguf"]["error"]
+    text = hearth("list").stdout
+    assert "SmolLM2-135M-Instruct.Q4_1" in text and "invalid" in text
+
+    extra = F.write(tmp_path / "single-Q8_0.gguf", F.small_model_bytes())
+    assert hearth("import", str(extra)).returncode == 0  # kept in place
+    copied = F.write(tmp_path / "copied-Q8_0.gguf", F.small_model_bytes())
+    proc = hearth("import", str(copied), "--copy")
+    assert proc.returncode == 0, proc.stderr
+    placed = Path(proc.stdout.split("imported ", 1)[1].strip())
+    assert (
+        placed.exists() and (hearth_home / "data" / "models") in placed.parents and copied.exists()
+    )
+    names = {Path(d["path"]).name for d in json.loads(hearth("list", "--json").stdout)}
+    assert names == {
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "broken.gguf",
+        "single-Q8_0.gguf",
+        "copied-Q8_0.gguf",
+    }
+    shutil.rmtree(folder)
+    after = {Path(d["path"]).name: d["status"] for d in json.loads(hearth("list", "--json").stdout)}
+    assert after["SmolLM2-135M-Instruct.Q4_1.gguf"] == "missing"
+    assert hearth("import", str(tmp_path / "nope.gguf")).returncode == 2
+
+
+def test_add_folder_that_is_not_there(tmp_path: Path) -> None:
+    proc = hearth("library", "add-folder", str(tmp_path / "nope"))
+    assert proc.returncode == 2 and "is not a folder" in proc.stderr
