@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.library import Library  # noqa: E402
-from tests import gguf_factory as F  # noqa: E402
+from app.core.library import Library
+from tests import gguf_factory as F
 
 
 def model_bytes(i: int) -> bytes:

@@ -218,7 +218,7 @@ def test_import_keep_copy_move(lib: Library, tmp_path: Path) -> None:
     names = sorted(Path(e.path).name for e in lib.scan().entries)
     assert names == ["copy-Q4_0.gguf", "keep-Q4_0.gguf", "move-Q4_0.gguf"]
     bad = F.write(outside / "bad.gguf", b"nope" * 10)
-    with pytest.raises(LibraryError, match="cannot import bad.gguf"):
+    with pytest.raises(LibraryError, match=r"cannot import bad\.gguf"):
         lib.import_file(bad, "copy")
 
 
