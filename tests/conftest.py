@@ -24,8 +24,11 @@ def _models_dir() -> Path:
     return Path(root) / "models"
 
 
+MODELS_DIR = _models_dir()  # fixed before any test moves HOME
+
+
 def _model(name: str) -> Path:
-    path = _models_dir() / name
+    path = MODELS_DIR / name
     if not path.exists():
         pytest.fail(
             f"test model {path} is missing: run the tests with `python3 packaging/bootstrap.py test`, "
@@ -51,6 +54,12 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
     home = tmp_path / "hearth-home"
     monkeypatch.setenv("HEARTH_HOME", str(home))
+    # Other apps' model folders are looked for under HOME: keep the real one out of tests.
+    user_home = tmp_path / "user-home"
+    user_home.mkdir()
+    monkeypatch.setenv("HOME", str(user_home))
+    monkeypatch.delenv("HF_HOME", raising=False)
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     paths.set_base_dir(None)
     yield home
     paths.set_base_dir(None)

@@ -163,8 +163,12 @@ def _walk_gguf(root: Path) -> Iterator[Path]:
                 yield Path(item.path)
 
 
+# Raise when what inspect_model extracts changes: cached entries are then read again.
+INFO_VERSION = 1
+
+
 def _signature(parts: list[str]) -> str:
-    sig = []
+    sig: list[object] = [INFO_VERSION]
     for p in parts:
         try:
             st = os.stat(p)
@@ -178,15 +182,18 @@ class Library:
     def __init__(self, db_path: Path, app_folder: Path) -> None:
         self.db_path = Path(db_path)
         self.app_folder = Path(app_folder)
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        self._ready = False  # the database is opened on first use, off the GUI thread
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
+        if not self._ready:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(str(self.db_path), timeout=10)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            if not self._ready:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(SCHEMA)
+                self._ready = True
             with db:
                 yield db
         finally:

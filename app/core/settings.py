@@ -28,6 +28,7 @@ class Settings:
     system_prompt: str = ""
     last_model: str | None = None
     recent_models: list[str] = field(default_factory=list)
+    known_folders_offered: bool = False  # the first-run offer of other apps' model folders
     load: LoadOptions = field(default_factory=LoadOptions)
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
 
@@ -46,6 +47,7 @@ class Settings:
             "system_prompt": self.system_prompt,
             "last_model": self.last_model,
             "recent_models": list(self.recent_models),
+            "known_folders_offered": self.known_folders_offered,
             "load": self.load.to_dict(),
             "sampling": self.sampling.to_dict(),
         }
@@ -68,6 +70,7 @@ class Settings:
             system_prompt=str(data.get("system_prompt") or ""),
             last_model=data.get("last_model"),
             recent_models=[str(p) for p in data.get("recent_models") or []],
+            known_folders_offered=bool(data.get("known_folders_offered", False)),
             load=LoadOptions.from_dict(data.get("load")),
             sampling=SamplingOptions.from_dict(data.get("sampling")),
         )

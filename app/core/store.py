@@ -226,12 +226,10 @@ class ChatStore:
             fields["overrides"] = json.dumps(fields["overrides"] or {})
         if not fields:
             return
+        # Settings changes do not count as activity: the list stays in order of messages.
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self._tx() as db:
-            db.execute(
-                f"UPDATE conversations SET {sets}, updated_at = ? WHERE id = ?",
-                (*fields.values(), time.time(), conv_id),
-            )
+            db.execute(f"UPDATE conversations SET {sets} WHERE id = ?", (*fields.values(), conv_id))
 
     def delete_conversation(self, conv_id: int) -> None:
         with self._tx() as db:

@@ -459,6 +459,7 @@ class ChatView(QScrollArea):
         if widget is self.widgets[-1]:
             self._hist_layout.removeWidget(widget)
             self._live_layout.addWidget(widget)
+            widget.show()  # a moved widget is hidden until shown again
         widget.begin_stream(initial)
         self._update_actions()
         self._timer.start()
@@ -476,6 +477,7 @@ class ChatView(QScrollArea):
         if w.parentWidget() is self._live:
             self._live_layout.removeWidget(w)
             self._hist_layout.addWidget(w)
+            w.show()
 
     def stop_stream_timer(self) -> None:
         self._timer.stop()

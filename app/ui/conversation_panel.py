@@ -84,9 +84,9 @@ class ConversationPanel(QScrollArea):
     def _on_toggle(self, use_default: bool) -> None:
         self.system_prompt.setEnabled(not use_default)
         if use_default and self._settings is not None:
-            self._loading = True
+            was, self._loading = self._loading, True
             self.system_prompt.setPlainText(self._settings.system_prompt)
-            self._loading = False
+            self._loading = was
         self._schedule()
 
     def _reset(self) -> None:

@@ -6,14 +6,25 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QIcon,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QStackedWidget,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -21,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.core import export, paths
-from app.core.model_lookup import iter_gguf
+from app.core.library import OK, LibraryEntry, open_library
 from app.core.settings import Settings, save_settings
 from app.core.store import ChatStore, Conversation
 from app.ui import messages
@@ -31,6 +42,8 @@ from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationSidebar
 from app.ui.conversation_panel import ConversationPanel
 from app.ui.engine_bridge import EngineBridge
+from app.ui.library_controller import LibraryController
+from app.ui.library_page import LibraryPage
 from app.ui.markdown_html import Palette
 from app.ui.model_picker import ModelPicker
 from app.ui.notice_bar import NoticeBar
@@ -95,7 +108,13 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 900, 320])
-        self.setCentralWidget(self.splitter)
+        self.splitter.setCollapsible(1, False)
+        self.library_page = LibraryPage()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.library_page)
+        self.setCentralWidget(self.pages)
+        self.setAcceptDrops(True)
 
         self.state_label = QLabel("Starting the engine…")
         self.figures_label = QLabel("")
@@ -128,10 +147,43 @@ class MainWindow(QMainWindow):
         bridge.stateChanged.connect(self._on_engine_state)
         messages.hub().listen(self._on_user_message)
 
+        self.library = open_library(settings.models_path())
+        self.library_ctl = LibraryController(
+            self.library, self.library_page, settings, self.save_settings, self
+        )
+        self.library_ctl.entriesChanged.connect(self._on_library)
+        self.library_ctl.chatRequested.connect(self.chat_with)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.applicationStateChanged.connect(self._on_app_state)
+
+        self._build_pages_bar()
         self._build_menus()
         self._restore_geometry()
 
     # -- menus and shortcuts ----------------------------------------------------------------------
+
+    def _build_pages_bar(self) -> None:
+        bar = QToolBar("Pages")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        group = QActionGroup(self)
+        self.chat_action = QAction("Chats", self, checkable=True, checked=True)
+        self.chat_action.setShortcut("Ctrl+1")
+        self.library_action = QAction("Library", self, checkable=True)
+        self.library_action.setShortcut("Ctrl+2")
+        for a in (self.chat_action, self.library_action):
+            group.addAction(a)
+            bar.addAction(a)
+        self.chat_action.triggered.connect(lambda: self.show_page(0))
+        self.library_action.triggered.connect(lambda: self.show_page(1))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def show_page(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        (self.chat_action if index == 0 else self.library_action).setChecked(True)
+        if index == 1:
+            self.library_ctl.rescan_if_stale()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -179,7 +231,7 @@ class MainWindow(QMainWindow):
         """Fill the window: conversations, models, and the engine."""
         self.bridge.start()
         self.db.submit(lambda s: s.conversations(), self._on_conversations)
-        self.refresh_models()
+        self.library_ctl.rescan()
 
     def _on_conversations(self, convs: list[Conversation]) -> None:
         self.sidebar.model.set_conversations(convs)
@@ -192,21 +244,50 @@ class MainWindow(QMainWindow):
             self.controller.new_chat()
 
     def refresh_models(self) -> None:
-        folder = self.settings.models_path()
-        recent = list(self.settings.recent_models)
+        self.library_ctl.rescan()
 
-        def scan() -> list[str]:
-            found = [str(p) for p in iter_gguf(folder)]
-            return found + [p for p in recent if p not in found and Path(p).exists()]
-
-        run_task(scan, self._on_models)
-
-    def _on_models(self, paths: list[str]) -> None:
+    def _on_library(self, entries: list[LibraryEntry]) -> None:
+        paths = [e.path for e in entries if e.status == OK]
+        paths += [p for p in self.settings.recent_models if p not in paths and Path(p).exists()]
         self.picker.set_models(paths)
         if self.controller.conv is None and not self.picker.current() and paths:
             # A first launch: pick the only (or most recent) model right away.
             last = self.settings.last_model
             self.controller.choose_model(last if last in paths else paths[0])
+        if self.library_ctl.scans == 1:
+            self.library_ctl.offer_known_folders()
+
+    def chat_with(self, path: str) -> None:
+        """Start a new chat with ``path`` (from the library)."""
+        self.show_page(0)
+        self.controller.new_chat()
+        self.controller.choose_model(path)
+        self.composer.input.setFocus()
+
+    def _on_app_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.library_ctl.rescan_if_stale(10.0)
+
+    # -- drag and drop ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _dropped_models(event: Any) -> list[Path]:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        return [
+            Path(u.toLocalFile())
+            for u in urls
+            if u.isLocalFile() and u.toLocalFile().lower().endswith(".gguf")
+        ]
+
+    def dragEnterEvent(self, event: Any) -> None:
+        if self._dropped_models(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:
+        models = self._dropped_models(event)
+        if models:
+            event.acceptProposedAction()
+            self.library_ctl.import_files(models, "keep")
 
     # -- conversations ----------------------------------------------------------------------------
 
@@ -306,7 +387,7 @@ class MainWindow(QMainWindow):
         )
         if path:
             self.controller.choose_model(path)
-            self.refresh_models()
+            self.library_ctl.import_files([Path(path)], "keep")
 
     def _open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)
@@ -317,6 +398,7 @@ class MainWindow(QMainWindow):
                 dark = self._apply_theme(self.settings.theme)
                 self.view.set_palette(Palette.for_theme(dark))
             if self.settings.models_dir != old_dir:
+                self.library.app_folder = self.settings.models_path()
                 self.refresh_models()
             if self.controller.conv is not None:
                 conv = self.controller.conv

@@ -18,7 +18,7 @@ from app.core.store import ChatStore
 @pytest.fixture
 def make_settings(starter_installed: Path) -> Callable[..., Settings]:
     def make(**sampling: Any) -> Settings:
-        s = Settings()
+        s = Settings(known_folders_offered=True)
         s.load = s.load.merged({"n_ctx": 2048})
         s.sampling = s.sampling.merged({"temperature": 0.0, "max_tokens": 48, **sampling})
         s.remember_model(str(starter_installed))

@@ -9,7 +9,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
+from app.core import paths
 from app.core.settings import load_settings
+from app.core.store import ChatStore
 from tests.ui.conftest import stored_messages
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
@@ -129,3 +131,34 @@ def test_settings_dialog_saves_and_switches_theme(
     assert dark and QGuiApplication.palette().window().color().lightness() < 100
     assert not d.w._apply_theme("light")
     assert QGuiApplication.palette().window().color().lightness() > 150
+
+
+def test_opening_a_conversation_does_not_reorder_the_list(
+    open_window: Any, make_settings: Any
+) -> None:
+    def stored() -> dict[str, float]:
+        store = ChatStore(paths.chats_db_path())
+        try:
+            return {c.title: c.updated_at for c in store.conversations()}
+        finally:
+            store.close()
+
+    d = open_window(make_settings(max_tokens=4))
+    d.wait_loaded()
+    d.send("older chat")
+    d.wait_reply()
+    d.qtbot.keyClick(d.w.composer.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    d.send("newer chat")
+    d.wait_reply()
+    d.wait_saved()
+    before = stored()
+    model = d.w.sidebar.model
+    older_row = next(
+        i for i in range(model.rowCount()) if model.data(model.index(i)) == "older chat"
+    )
+    d.w.sidebar.view.setCurrentIndex(model.index(older_row))
+    d.qtbot.waitUntil(lambda: bool(d.w.view.widgets) and d.w.view.widgets[0].text == "older chat")
+    d.qtbot.wait(600)  # longer than the chat panel's save delay
+    d.wait_saved()
+    assert stored() == before
+    assert list(before) == ["newer chat", "older chat"]
