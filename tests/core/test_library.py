@@ -291,3 +291,25 @@ def test_the_library_lives_in_any_folder_layout(lib: Library, tmp_path: Path) ->
     shutil.copy(folder / "Model.GGUF", folder / ".hidden.gguf")
     lib.add_folder(folder)
     assert [Path(e.path).name for e in lib.scan().entries] == ["Model.GGUF"]
+
+
+def test_mixture_of_experts_counts_active_parameters(tmp_path: Path) -> None:
+    """8 experts, 2 used per token: the active count takes 2/8 of the expert weights."""
+    kvs = [
+        F.kv("general.architecture", F.STRING, "qwen3moe"),
+        F.kv("qwen3moe.expert_count", F.U32, 8),
+        F.kv("qwen3moe.expert_used_count", F.U32, 2),
+    ]
+    tensors = [
+        F.tensor("token_embd.weight", (256, 4), F.F16_TYPE, 0),  # 1,024 values
+        F.tensor("blk.0.attn_q.weight", (256, 2), F.F16_TYPE, 2048),  # 512
+        F.tensor("blk.0.ffn_up_exps.weight", (256, 1, 8), F.F16_TYPE, 3072),  # 2,048 in experts
+    ]
+    head = F.header(kvs, tensors)
+    data = head + b"\0" * ((-len(head)) % 32) + b"\1" * (3072 + 4096)
+    info = inspect_model(F.write(tmp_path / "moe.gguf", data))
+    assert info.valid, info.error
+    assert info.parameters == 1024 + 512 + 2048
+    assert info.active_parameters == 1024 + 512 + 2048 * 2 // 8
+    assert (info.expert_count, info.expert_used_count) == (8, 2)
+    assert info.tensor_bytes_per_layer == [1024 + 4096] and info.tensor_bytes_other == 2048
