@@ -176,6 +176,11 @@ def _dominant_type(by_type: Counter[str]) -> str | None:
 
 def inspect_model(path: str | os.PathLike[str]) -> ModelInfo:
     """Read a model's header(s). A bad or incomplete file gives ``valid=False`` with the reason."""
+    return inspect_model_headers(path)[0]
+
+
+def inspect_model_headers(path: str | os.PathLike[str]) -> tuple[ModelInfo, list[GGUFHeader]]:
+    """``inspect_model`` and the parsed headers of every part (empty when the file is bad)."""
     p = Path(path)
     parts = split_parts(p) or [p]
     info = ModelInfo(path=str(parts[0]), valid=False, parts=[str(x) for x in parts])
@@ -192,7 +197,7 @@ def inspect_model(path: str | os.PathLike[str]) -> ModelInfo:
                 else f"{where}: {exc}"
             )
             info.file_size = sum(x.stat().st_size for x in parts if x.exists())
-            return info
+            return info, []
         headers.append(h)
         info.file_size += h.source_size or 0
     if len(parts) > 1:
@@ -201,10 +206,10 @@ def inspect_model(path: str | os.PathLike[str]) -> ModelInfo:
             info.error = (
                 f"the header says the model has {declared} parts, the file names say {len(parts)}"
             )
-            return info
+            return info, []
     _fill_from_headers(info, headers)
     info.valid = True
-    return info
+    return info, headers
 
 
 def describe_size(info: ModelInfo) -> str:

@@ -226,7 +226,8 @@ class Runtime:
             mparams.n_gpu_layers = -1 if offload else 0
         else:
             mparams.n_gpu_layers = options.n_gpu_layers if offload else 0
-        mparams.use_mmap = options.use_mmap
+        # Memory-map the file (llama.cpp's default) unless asked to read it into memory.
+        mparams.load_mode = L.LLAMA_LOAD_MODE_AUTO if options.use_mmap else L.LLAMA_LOAD_MODE_NONE
         mparams.progress_callback = progress_cb
         model = L.llama_model_load_from_file(os.fsencode(path), mparams)
         if not model:
