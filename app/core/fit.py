@@ -455,7 +455,6 @@ def estimate(
 ) -> FitResult:
     """How ``shape`` loads with ``opts`` on ``devices`` (the first is the CPU), and the verdict."""
     _check_options(shape, opts)
-    cpu = devices[0]
     gpus = [d for d in devices[1:] if d.kind == "gpu"]
     n_layer = shape.n_layer or 0
     assumptions = list(shape.assumptions)
