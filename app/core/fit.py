@@ -106,6 +106,7 @@ class ModelShape:
     tensors: list[Tensor] | None = None  # None at name grade
     weights_bytes: int = 0  # all tensors (at name grade: parameters x bits per weight / 8)
     parameters: int | None = None
+    quant: str | None = None  # the preset, at name grade
     assumptions: list[str] = field(default_factory=list)
 
     @property
@@ -148,6 +149,13 @@ class DeviceUse:
     capacity_bytes: int
     free_bytes: int
     repack_bytes: int = 0  # part of weights: CPU copies of repacked matrices
+    # Memory-mapped file pages of the repacked matrices: read once while loading, then the OS may
+    # drop them, so they count in what llama.cpp maps but not in what must stay in RAM.
+    evictable_bytes: int = 0
+
+    @property
+    def resident_bytes(self) -> int:
+        return self.total_bytes - self.evictable_bytes
 
 
 @dataclass
@@ -279,6 +287,8 @@ def shape_from_name(
             "(for example --params 8B)"
         )
     shape = ModelShape(grade="name", name=parsed.base_name or filename, parameters=params)
+    preset_of_quant = preset_for(quant_name)
+    shape.quant = preset_of_quant.name if preset_of_quant else quant_name
     if file_size:
         shape.weights_bytes = file_size
         assumptions.append(f"weights: the file's size, {file_size / 1e9:.2f} GB")
@@ -341,6 +351,19 @@ _INPUT = ("token_embd.", "token_embd_norm.", "position_embd.", "token_types.")
 REPACK_X86_AVX2 = {"Q4_0", "Q4_K", "IQ4_NL", "MXFP4"}
 REPACK_X86_AVX512 = {"Q2_K"}
 REPACK_ARM_DOTPROD = {"Q4_0", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "MXFP4", "Q8_0"}
+
+
+# For name-grade estimates: the tensor type a preset is mostly made of, and the share of the
+# layer weights in it (Q4_K_M keeps some attn_v and ffn_down matrices at Q6_K).
+NAME_REPACK = {
+    "Q4_K_M": ("Q4_K", 0.8),
+    "Q4_K_S": ("Q4_K", 0.95),
+    "Q4_K_L": ("Q4_K", 0.8),
+    "Q4_K_XL": ("Q4_K", 0.75),
+    "Q4_0": ("Q4_0", 1.0),
+    "IQ4_NL": ("IQ4_NL", 1.0),
+    "MXFP4": ("MXFP4", 0.9),
+}
 
 
 def repack_types(cpu_flags: set[str]) -> set[str]:
@@ -545,6 +568,13 @@ def _place(
         w_gpu = int(per_layer * gpu_layers)
         w_cpu = shape.weights_bytes - w_gpu
         largest_cpu_matrix = int(per_layer / 3) if n_layer else 0
+        base, share = NAME_REPACK.get(shape.quant or "", ("", 0.0))
+        if base in repackable and n_layer:
+            cpu_layers = n_layer - max(0, gpu_layers - 1)
+            repack = int(per_layer * cpu_layers * share)
+            assumptions.append(
+                f"about {share:.0%} of the CPU layers' weights ({base}) repacked for this CPU (CPU_REPACK)"
+            )
 
     kv = kv_bytes_per_layer(shape, opts.n_ctx, opts.kv_type, opts.n_ubatch, opts.swa_full)
     kv_gpu = sum(b for il, b in enumerate(kv) if gpu is not None and il >= first_gpu)
@@ -579,6 +609,7 @@ def _place(
             cpu.capacity_bytes,
             cpu.free_bytes,
             repack,
+            repack if opts.use_mmap else 0,
         )
     ]
     if gpu is not None:
@@ -593,7 +624,7 @@ def _place(
     for u in uses:
         u.total_bytes = u.weights_bytes + u.kv_cache_bytes + u.compute_bytes + u.overhead_bytes
 
-    margins = [u.free_bytes - _margin(u) - u.total_bytes for u in uses]
+    margins = [u.free_bytes - _margin(u) - u.resident_bytes for u in uses]
     fits = all(m >= 0 for m in margins)
     if not fits:
         verdict = "no_fit"
@@ -689,11 +720,11 @@ def summarize(r: FitResult, shape: ModelShape) -> str:
         short = -r.margin_bytes
         return f"Does not fit: {gib(r.total_bytes)} needed, {gib(short)} more than is free (keeping a safety margin)."
     if r.verdict == "cpu_only":
-        return f"Runs on the CPU: {gib(cpu.total_bytes)} of RAM, {gib(cpu.free_bytes - cpu.total_bytes)} left."
+        return f"Runs on the CPU: {gib(cpu.resident_bytes)} of RAM, {gib(cpu.free_bytes - cpu.resident_bytes)} left."
     gpu = r.devices[1]
     if r.verdict == "gpu_full":
         return f"Fits on the GPU: {gib(gpu.total_bytes)} of {gib(gpu.free_bytes)} free VRAM."
     return (
         f"Partly on the GPU: {r.gpu_layers} of {(r.n_layers or 0) + 1} layers ({gib(gpu.total_bytes)} of VRAM), "
-        f"the rest in RAM ({gib(cpu.total_bytes)})."
+        f"the rest in RAM ({gib(cpu.resident_bytes)})."
     )

@@ -23,7 +23,16 @@ import llama_cpp as L
 
 from app.core.chat_template import ChatTemplate, TemplateError
 from app.core.context_fit import ContextOverflow, plan_context
-from app.core.gguf_header import GGUFError, read_header_file
+from app.core.fit import (
+    Device,
+    FitOptions,
+    estimate,
+    plan_offload,
+    shape_from_info,
+    tensors_from_headers,
+)
+from app.core.hardware import devices_for, probe
+from app.core.model_info import inspect_model_headers
 from app.core.options import LoadOptions, SamplingOptions
 
 KV_TYPES = {"f16": L.GGML_TYPE_F16, "q8_0": L.GGML_TYPE_Q8_0, "q4_0": L.GGML_TYPE_Q4_0}
@@ -184,11 +193,27 @@ class Runtime:
 
     @staticmethod
     def build_info() -> dict[str, Any]:
+        from app.engine.devices import backend_name, list_devices
+
+        try:
+            devices = list_devices()
+        except OSError as exc:
+            devices = [
+                {
+                    "name": "CPU",
+                    "description": f"devices unknown: {exc}",
+                    "type": "cpu",
+                    "free_bytes": 0,
+                    "total_bytes": 0,
+                }
+            ]
         return {
             "llama_cpp_version": getattr(L, "__version__", "?"),
             "gpu_offload": bool(L.llama_supports_gpu_offload()),
             "mmap": bool(L.llama_supports_mmap()),
             "system_info": L.llama_print_system_info().decode("utf-8", errors="replace").strip(),
+            "devices": devices,
+            "backend": backend_name(devices),
         }
 
     # -- loading ------------------------------------------------------------------------------
@@ -202,10 +227,11 @@ class Runtime:
         """Load ``path``; ``progress(fraction)`` returning False cancels the load."""
         self.unload()
         name = Path(path).name
-        try:
-            header = read_header_file(path)
-        except GGUFError as exc:
-            raise EngineError("load_failed", f"Cannot load {name}: {exc}") from None
+        model_info, headers = inspect_model_headers(path)
+        if not model_info.valid:
+            raise EngineError("load_failed", f"Cannot load {name}: {model_info.error}")
+        header = headers[0]
+        shape = shape_from_info(model_info, tensors_from_headers(headers), "file")
         started = time.monotonic()
         rss_before = _rss()
         mark = self.log.mark()
@@ -222,8 +248,21 @@ class Runtime:
         progress_cb = L.llama_progress_callback(_progress)
         mparams = L.llama_model_default_params()
         offload = bool(L.llama_supports_gpu_offload())
+        n_ctx_wanted = min(options.n_ctx, model_info.context_length or options.n_ctx)
+        fit_opts = FitOptions(
+            n_ctx=n_ctx_wanted,
+            kv_type=options.kv_type,
+            n_batch=min(options.n_batch, n_ctx_wanted),
+            n_ubatch=min(options.n_ubatch, options.n_batch, n_ctx_wanted),
+            flash_attn=options.flash_attn,
+            n_gpu_layers="auto",
+        )
+        devices, cpu_flags = self._fit_devices()
+        planned = None
         if options.n_gpu_layers is None:
-            mparams.n_gpu_layers = -1 if offload else 0
+            # "auto": as many layers as fit the GPU's free memory (none on a CPU build).
+            planned = plan_offload(shape, fit_opts, devices, cpu_flags)[0] if offload else 0
+            mparams.n_gpu_layers = planned
         else:
             mparams.n_gpu_layers = options.n_gpu_layers if offload else 0
         # Memory-map the file (llama.cpp's default) unless asked to read it into memory.
@@ -272,6 +311,9 @@ class Runtime:
         template, note = self._template_for(model, vocab)
         n_layer = L.llama_model_n_layer(model)
         n_gpu = min(mparams.n_gpu_layers if mparams.n_gpu_layers >= 0 else n_layer + 1, n_layer + 1)
+        fit_opts.n_ctx, fit_opts.n_gpu_layers = L.llama_n_ctx(ctx), n_gpu if offload else 0
+        fit_opts.n_batch, fit_opts.n_ubatch = cparams.n_batch, cparams.n_ubatch
+        estimate_result = estimate(shape, fit_opts, devices, cpu_flags)
         info = {
             "path": path,
             "name": header.get("general.name") or name,
@@ -291,6 +333,8 @@ class Runtime:
             "template_note": note,
             "notes": [n for n in (note_ctx, note) if n],
             "buffers_mib": buffer_sizes(self.log.since(mark)),
+            "estimate": estimate_result.to_dict(),
+            "n_gpu_layers_planned": planned,
             "rss_before": rss_before,
             "rss_after": _rss(),
             "load_s": round(time.monotonic() - started, 3),
@@ -309,6 +353,20 @@ class Runtime:
         )
         self.cache_tokens = []
         return info
+
+    @staticmethod
+    def _fit_devices() -> tuple[list[Device], set[str]]:
+        """This machine as the estimator sees it: RAM and the GPUs llama.cpp can use."""
+        from app.engine.devices import backend_name, list_devices
+
+        try:
+            engine_devices = list_devices()
+        except OSError:
+            engine_devices = []
+        hw = probe(
+            engine_devices, backend_name(engine_devices), bool(L.llama_supports_gpu_offload())
+        )
+        return devices_for(hw), hw.flags
 
     def _token_text(self, vocab: Any, token: int) -> str:
         if token < 0:

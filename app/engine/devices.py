@@ -1,0 +1,79 @@
+"""The devices the installed llama.cpp build itself can use (ggml's backend registry).
+
+llama-cpp-python does not wrap ggml's device enumeration, so it is read through ctypes from the
+libggml that llama_cpp already loaded: opening it by its soname returns that same copy, with the
+same registry, rather than loading a second one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from pathlib import Path
+from typing import Any
+
+DEVICE_TYPES = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel", 4: "meta"}
+
+
+def _libggml() -> ctypes.CDLL:
+    import llama_cpp  # loads libggml as a dependency of libllama
+
+    if sys.platform == "win32":
+        names = ["ggml.dll"]
+    elif sys.platform == "darwin":
+        names = ["libggml.dylib", "libggml.0.dylib"]
+    else:
+        names = ["libggml.so.0", "libggml.so"]
+    lib_dir = Path(llama_cpp.__file__).parent / "lib"
+    for name in names:
+        for candidate in (name, str(lib_dir / name)):
+            try:
+                return ctypes.CDLL(candidate)
+            except OSError:
+                continue
+    raise OSError("libggml could not be found next to llama_cpp")
+
+
+def list_devices() -> list[dict[str, Any]]:
+    """Name, description, type and memory (bytes) of each device llama.cpp registered."""
+    lib = _libggml()
+    lib.ggml_backend_dev_count.restype = ctypes.c_size_t
+    lib.ggml_backend_dev_get.restype = ctypes.c_void_p
+    lib.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
+    for fn in (lib.ggml_backend_dev_name, lib.ggml_backend_dev_description):
+        fn.restype = ctypes.c_char_p
+        fn.argtypes = [ctypes.c_void_p]
+    lib.ggml_backend_dev_type.restype = ctypes.c_int
+    lib.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
+    lib.ggml_backend_dev_memory.restype = None
+    lib.ggml_backend_dev_memory.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_size_t),
+        ctypes.POINTER(ctypes.c_size_t),
+    ]
+    out = []
+    for i in range(lib.ggml_backend_dev_count()):
+        dev = lib.ggml_backend_dev_get(i)
+        free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
+        lib.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
+        out.append(
+            {
+                "name": (lib.ggml_backend_dev_name(dev) or b"").decode(errors="replace"),
+                "description": (lib.ggml_backend_dev_description(dev) or b"").decode(
+                    errors="replace"
+                ),
+                "type": DEVICE_TYPES.get(lib.ggml_backend_dev_type(dev), "unknown"),
+                "free_bytes": int(free.value),
+                "total_bytes": int(total.value),
+            }
+        )
+    return out
+
+
+def backend_name(devices: list[dict[str, Any]]) -> str:
+    """The GPU backend of this build (CUDA, Metal, Vulkan, ROCm, ...) or CPU."""
+    for d in devices:
+        if d["type"] in ("gpu", "igpu"):
+            name = d["name"].rstrip("0123456789")
+            return {"MTL": "Metal", "HIP": "ROCm", "ROCm": "ROCm"}.get(name, name or "GPU")
+    return "CPU"
