@@ -13,6 +13,7 @@ Signals:
     replyDone(str, dict)       full text, stats
     replyFailed(str, str)      code, message
     crashed(str)               the worker died; the message says how
+    buildReady(dict)           what the worker's llama.cpp build is and which devices it sees
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class EngineBridge(QObject):
     replyDone = Signal(str, dict)
     replyFailed = Signal(str, str)
     crashed = Signal(str)
+    buildReady = Signal(dict)
     _event = Signal(object, object)  # (client, event) from the reader thread
 
     def __init__(self, command: list[str] | None = None, parent: QObject | None = None) -> None:
@@ -147,6 +149,7 @@ class EngineBridge(QObject):
             self.build = ev
             if self._state == "starting":
                 self._set_state("idle")
+            self.buildReady.emit(ev)
         elif kind == "progress" and req == self._load_req:
             self.loadProgress.emit(float(ev.get("fraction", 0.0)))
         elif kind == "loaded" and req == self._load_req:

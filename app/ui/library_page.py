@@ -6,6 +6,7 @@ LibraryPage signals:
     importRequested()
     rescanRequested()
     removeRequested(object)    the LibraryEntry
+    selected(object)           the LibraryEntry now shown (None: nothing)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.core.gguf_header import human_bytes
 from app.core.library import OK, LibraryEntry
 from app.core.quants import PRESETS, preset_for
+from app.ui.fit_meter import FitMeter
 from app.ui.library_model import EntryRole, LibraryFilter, LibraryTableModel, format_params
 
 
@@ -116,6 +118,7 @@ class LibraryPage(QWidget):
     importRequested = Signal()
     rescanRequested = Signal()
     removeRequested = Signal(object)
+    selected = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,6 +166,8 @@ class LibraryPage(QWidget):
             actions.addWidget(b)
         actions.addStretch(1)
         rl.addLayout(actions)
+        self.meter = FitMeter()
+        rl.addWidget(self.meter)
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
         rl.addWidget(self.details, 1)
@@ -224,6 +229,7 @@ class LibraryPage(QWidget):
         for b in (self.chat_btn, self.reveal_btn, self.remove_btn):
             b.setEnabled(e is not None)
         self.chat_btn.setEnabled(e is not None and e.status == OK)
+        self.selected.emit(e)
         if e is None:
             self.details.setHtml(
                 "<p>Select a model to see what it is.</p><p>Known quant presets: "

@@ -31,8 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core import export, paths
+from app.core import calibration, export, paths
+from app.core.fit import ModelShape, shape_from_file
+from app.core.hardware import Hardware, probe
 from app.core.library import OK, LibraryEntry, open_library
+from app.core.options import LOAD_KEYS
 from app.core.settings import Settings, save_settings
 from app.core.store import ChatStore, Conversation
 from app.ui import messages
@@ -44,6 +47,7 @@ from app.ui.conversation_panel import ConversationPanel
 from app.ui.engine_bridge import EngineBridge
 from app.ui.library_controller import LibraryController
 from app.ui.library_page import LibraryPage
+from app.ui.load_dialog import LoadDialog, fit_options
 from app.ui.markdown_html import Palette
 from app.ui.model_picker import ModelPicker
 from app.ui.notice_bar import NoticeBar
@@ -153,6 +157,11 @@ class MainWindow(QMainWindow):
         )
         self.library_ctl.entriesChanged.connect(self._on_library)
         self.library_ctl.chatRequested.connect(self.chat_with)
+        self.library_page.selected.connect(self._on_library_selected)
+        self.hardware: Hardware | None = None
+        bridge.buildReady.connect(self._on_build)
+        bridge.modelLoaded.connect(self._on_model_loaded)
+        self.picker.optionsRequested.connect(self.open_load_options)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.applicationStateChanged.connect(self._on_app_state)
@@ -267,6 +276,80 @@ class MainWindow(QMainWindow):
     def _on_app_state(self, state: Qt.ApplicationState) -> None:
         if state == Qt.ApplicationState.ApplicationActive:
             self.library_ctl.rescan_if_stale(10.0)
+
+    # -- memory fit -------------------------------------------------------------------------------
+
+    def _on_build(self, build: dict[str, Any]) -> None:
+        def job() -> Hardware:
+            return probe(build.get("devices"), build.get("backend"), build.get("gpu_offload"))
+
+        run_task(job, self._on_hardware)
+
+    def _on_hardware(self, hw: Hardware) -> None:
+        self.hardware = hw
+        self.library_page.meter.set_hardware(hw)
+
+    def _on_library_selected(self, entry: LibraryEntry | None) -> None:
+        meter = self.library_page.meter
+        if entry is None or entry.status != OK:
+            meter.set_model(None)
+            return
+        path = entry.path
+        self._meter_path = path
+
+        def done(shape: ModelShape) -> None:
+            if getattr(self, "_meter_path", None) == path:
+                meter.set_model(shape, fit_options(self.settings.load))
+
+        run_task(lambda: shape_from_file(path), done, lambda exc: meter.set_model(None))
+
+    def open_load_options(self) -> None:
+        path = self.controller.model_for_current()
+        if not path:
+            messages.info("Choose a model first.")
+            return
+        if self.hardware is None:
+            messages.info("Still looking at this machine; try again in a moment.")
+            return
+        conv = self.controller.conv
+        load_over = {k: v for k, v in (conv.overrides if conv else {}).items() if k in LOAD_KEYS}
+        load = self.settings.load.merged(load_over)
+        measured = (
+            calibration.describe(self.bridge.loaded_info)
+            if self.bridge.loaded_info and self.bridge.loaded_info.get("path") == path
+            else ""
+        )
+
+        def show(shape: ModelShape) -> None:
+            dialog = LoadDialog(path, shape, self.hardware, load, measured, self)
+            self.load_dialog = dialog  # reachable for tests
+            if dialog.exec():
+                self.apply_load_options(dialog.overrides())
+
+        run_task(
+            lambda: shape_from_file(path),
+            show,
+            lambda exc: messages.error(f"Cannot read the model: {exc}"),
+        )
+
+    def apply_load_options(self, overrides: dict[str, Any]) -> None:
+        """Use these load options for this conversation (or as the defaults with no conversation)."""
+        conv = self.controller.conv
+        if conv is not None:
+            merged = {**conv.overrides, **overrides}
+            self.controller.update_conversation(conv.system_prompt, merged)
+            self.panel.show_conversation(self.settings, conv.system_prompt, merged)
+        else:
+            self.settings.load = self.settings.load.merged(overrides)
+            self.save_settings()
+        self.controller._preload()
+
+    def _on_model_loaded(self, info: dict[str, Any]) -> None:
+        text = calibration.describe(info)
+        if text:
+            self.picker.status.setToolTip(text)
+            self.statusBar().showMessage(text, 10000)
+        run_task(lambda: calibration.record(info), None, lambda exc: None)
 
     # -- drag and drop ----------------------------------------------------------------------------
 

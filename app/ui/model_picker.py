@@ -4,6 +4,7 @@ ModelPicker signals:
     modelChosen(str)       path
     openFileRequested()
     ejectRequested()
+    optionsRequested()
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class ModelPicker(QWidget):
     modelChosen = Signal(str)
     openFileRequested = Signal()
     ejectRequested = Signal()
+    optionsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +50,14 @@ class ModelPicker(QWidget):
         self.status = QLabel("No model loaded")
         self.status.setObjectName("mutedLabel")
         lay.addWidget(self.status)
+        self.options_btn = QToolButton()
+        self.options_btn.setText("Load options…")
+        self.options_btn.setToolTip(
+            "Context length, GPU layers and KV cache, with the memory they take"
+        )
+        self.options_btn.setAutoRaise(True)
+        self.options_btn.clicked.connect(self.optionsRequested)
+        lay.addWidget(self.options_btn)
         self.eject = QToolButton()
         self.eject.setText("Unload")
         self.eject.setToolTip("Unload the model and free its memory")

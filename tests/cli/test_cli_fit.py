@@ -1,0 +1,138 @@
+"""`hearth hw` and `hearth fit` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DEVICE_FIELDS = {
+    "name",
+    "kind",
+    "weights_bytes",
+    "kv_cache_bytes",
+    "compute_bytes",
+    "overhead_bytes",
+    "total_bytes",
+    "capacity_bytes",
+    "free_bytes",
+}
+LOAD_FIELDS = {
+    "n_ctx",
+    "n_batch",
+    "n_ubatch",
+    "flash_attn",
+    "type_k",
+    "type_v",
+    "swa_full",
+    "n_gpu_layers",
+}
+
+
+def hearth(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+
+
+def test_hw_json() -> None:
+    proc = hearth("hw", "--json")
+    assert proc.returncode == 0, proc.stderr
+    hw = json.loads(proc.stdout)
+    assert hw["ram_total"] >= hw["ram_available"] > 0
+    assert hw["build_backend"] == "CPU" and hw["gpu_offload"] is False  # the CPU build set-up makes
+    assert any("No GPU" in n or "CPU only" in n for n in hw["notes"])
+    text = hearth("hw").stdout
+    assert "RAM:" in text and "llama.cpp build: CPU" in text
+
+
+def test_fit_a_local_file(gemma_path: Path) -> None:
+    proc = hearth("fit", str(gemma_path), "--ctx", "8192", "--kv-type", "q8_0", "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["grade"] == "file" and r["verdict"] == "cpu_only"
+    assert (r["n_ctx"], r["kv_type"], r["gpu_layers"], r["n_layers"]) == (8192, "q8_0", 0, 18)
+    assert set(r["devices"][0]) >= DEVICE_FIELDS and r["devices"][0]["kind"] == "cpu"
+    assert set(r["load_options"]) >= LOAD_FIELDS
+    assert r["load_options"]["type_k"] == "q8_0" and r["load_options"]["n_gpu_layers"] == 0
+    d = r["devices"][0]
+    assert (
+        r["total_bytes"]
+        == d["weights_bytes"] + d["kv_cache_bytes"] + d["compute_bytes"] + d["overhead_bytes"]
+    )
+    assert isinstance(r["assumptions"], list)
+
+
+def test_fit_by_name_for_another_machine() -> None:
+    proc = hearth(
+        "fit",
+        "Llama-3.3-70B-Instruct Q4_K_M",
+        "--ctx",
+        "8192",
+        "--ram",
+        "64",
+        "--vram",
+        "24",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["grade"] == "name" and r["verdict"] == "gpu_partial"
+    assert [d["kind"] for d in r["devices"]] == ["cpu", "gpu"]
+    assert r["devices"][1]["capacity_bytes"] == 24 << 30
+    assert 0 < r["gpu_layers"] < 81
+    assert any("70" in a and "bits per weight" in a for a in r["assumptions"])
+    whole = json.loads(
+        hearth(
+            "fit",
+            "Llama-3.3-70B-Instruct Q4_K_M",
+            "--ctx",
+            "8192",
+            "--ram",
+            "64",
+            "--vram",
+            "80",
+            "--json",
+        ).stdout
+    )
+    assert whole["verdict"] == "gpu_full" and whole["gpu_layers"] == 81
+
+
+def test_fit_with_params_and_fixed_layers() -> None:
+    r = json.loads(
+        hearth(
+            "fit",
+            "qwen2.5-my-finetune Q5_K_M",
+            "--params",
+            "7.6B",
+            "--gpu-layers",
+            "10",
+            "--ram",
+            "32",
+            "--vram",
+            "8",
+            "--json",
+        ).stdout
+    )
+    assert (r["gpu_layers"], r["n_layers"], r["verdict"]) == (10, 28, "gpu_partial")
+    assert any("Qwen2.5 7B" in a for a in r["assumptions"])
+
+
+def test_fit_bad_input() -> None:
+    for args, message in [
+        (("fit", "mystery Q4_K_M"), "how many parameters"),
+        (("fit", "Llama-3-8B-Q9_X.gguf"), "unknown quant"),
+        (("fit", "Meta-Llama-3.1-8B-Q4_K_M.gguf", "--ctx", "-1"), "positive"),
+        (("fit", "Meta-Llama-3.1-8B-Q4_K_M.gguf", "--ctx", "999999999"), "beyond"),
+        (("fit", "Meta-Llama-3.1-8B-Q4_K_M.gguf", "--params", "lots"), "--params"),
+        (("fit", "Meta-Llama-3.1-8B-Q4_K_M.gguf", "--gpu-layers", "many"), "--gpu-layers"),
+    ]:
+        proc = hearth(*args)
+        assert proc.returncode == 2, (args, proc.stdout)
+        assert message in proc.stderr and "Traceback" not in proc.stderr
