@@ -259,6 +259,14 @@ class BlockingEngine:
                 return event["text"], event["stats"]
         raise AssertionError("unreachable")
 
+    def status(self) -> dict[str, Any]:
+        """What the worker holds now (answered even while it is busy)."""
+        req = self.client.request("status")
+        for event in self._until(req, {"status"}):
+            if event["event"] == "status":
+                return event
+        raise AssertionError("unreachable")
+
     def stop(self) -> None:
         self.client.stop(getattr(self, "current", None))
 

@@ -102,12 +102,15 @@ class Worker:
     def _send_status(self, req_id: Any) -> None:
         rt = self._runtime
         loaded = rt.loaded.info if rt is not None and rt.loaded is not None else None
+        import psutil
+
         self.send(
             "status",
             id=req_id,
             loaded=loaded,
             busy=self._current_op,
             context_used=len(rt.cache_tokens) if rt is not None else 0,
+            rss=int(psutil.Process().memory_info().rss),
         )
 
     # -- main loop --------------------------------------------------------------------------
