@@ -11,6 +11,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# Never a real keyring from tests: the token goes to its 0600 file, which tests can look at.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+os.environ.pop("HF_TOKEN", None)
 
 SMOLLM = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GEMMA = "gemma-3-270m-Q4_K_M.gguf"
@@ -88,3 +91,18 @@ def smollm_engine(smollm_path: Path) -> Iterator[object]:
     engine.load(str(smollm_path), {"n_ctx": 2048})
     yield engine
     engine.close()
+
+
+@pytest.fixture
+def hub_server(
+    smollm_path: Path, gemma_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[object]:
+    """A local server speaking the Hub's HTTP API, serving the real test models; HF_ENDPOINT
+    points at it."""
+    from tests.gguf_factory import small_model_bytes
+    from tests.hub_server import HubServer, add_standard_repos
+
+    with HubServer() as srv:
+        add_standard_repos(srv.state, smollm_path, gemma_path, small_model_bytes())
+        monkeypatch.setenv("HF_ENDPOINT", srv.url)
+        yield srv

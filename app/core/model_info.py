@@ -174,6 +174,13 @@ def _dominant_type(by_type: Counter[str]) -> str | None:
     return max(quantized, key=lambda k: quantized[k]) if quantized else None
 
 
+def info_from_headers(path: str, headers: list[GGUFHeader], file_size: int) -> ModelInfo:
+    """Facts from headers read elsewhere (a remote file's header read by range requests)."""
+    info = ModelInfo(path=path, valid=True, parts=[path], file_size=file_size)
+    _fill_from_headers(info, headers)
+    return info
+
+
 def inspect_model(path: str | os.PathLike[str]) -> ModelInfo:
     """Read a model's header(s). A bad or incomplete file gives ``valid=False`` with the reason."""
     return inspect_model_headers(path)[0]

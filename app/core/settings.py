@@ -29,6 +29,8 @@ class Settings:
     last_model: str | None = None
     recent_models: list[str] = field(default_factory=list)
     known_folders_offered: bool = False  # the first-run offer of other apps' model folders
+    hub_endpoint: str = ""  # empty: HF_ENDPOINT from the environment, else huggingface.co
+    proxy: str = ""  # empty: the system's (HTTPS_PROXY and friends)
     load: LoadOptions = field(default_factory=LoadOptions)
     sampling: SamplingOptions = field(default_factory=SamplingOptions)
 
@@ -48,6 +50,8 @@ class Settings:
             "last_model": self.last_model,
             "recent_models": list(self.recent_models),
             "known_folders_offered": self.known_folders_offered,
+            "hub_endpoint": self.hub_endpoint,
+            "proxy": self.proxy,
             "load": self.load.to_dict(),
             "sampling": self.sampling.to_dict(),
         }
@@ -71,6 +75,8 @@ class Settings:
             last_model=data.get("last_model"),
             recent_models=[str(p) for p in data.get("recent_models") or []],
             known_folders_offered=bool(data.get("known_folders_offered", False)),
+            hub_endpoint=str(data.get("hub_endpoint") or ""),
+            proxy=str(data.get("proxy") or ""),
             load=LoadOptions.from_dict(data.get("load")),
             sampling=SamplingOptions.from_dict(data.get("sampling")),
         )

@@ -1,0 +1,146 @@
+"""`hearth search`, `files`, `download` and `token` against a local Hub, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.hub_server import GEMMA_REPO, QUANTS_REPO, SMOL_FILE, SMOL_REPO
+
+
+def hearth(
+    *args: str, stdin: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        env=dict(os.environ),
+    )
+
+
+def test_search_json(hub_server):
+    proc = hearth("search", "smol", "--sort", "likes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)
+    assert next(h["repo"] for h in hits) == SMOL_REPO  # most liked of the three
+    assert all(set(h) == {"repo", "downloads", "likes", "updated", "parameters"} for h in hits)
+    assert hits[0]["downloads"] == 50_000 and hits[0]["parameters"] == 134_515_008
+    text = hearth("search", "gemma").stdout
+    assert GEMMA_REPO in text and "268M" in text and "9,000 downloads" in text
+
+
+def test_files_json_has_groups_verdicts_and_one_recommendation(hub_server):
+    proc = hearth("files", QUANTS_REPO, "--json")
+    assert proc.returncode == 0, proc.stderr
+    groups = json.loads(proc.stdout)
+    assert all(
+        set(g) == {"quant", "files", "size_bytes", "bits_per_weight", "verdict", "recommended"}
+        for g in groups
+    )
+    by = {g["quant"]: g for g in groups}
+    assert len(by["Q2_K"]["files"]) == 2 and by["Q2_K"]["size_bytes"] == 88_000_000
+    assert by["Q3_K_L"]["verdict"] == "no_fit"
+    assert [g["quant"] for g in groups if g["recommended"]] == ["Q8_0"]
+    text = hearth("files", QUANTS_REPO).stdout
+    assert "Q8_0" in text and "recommended" in text and "2 file(s)" in text
+
+
+def test_download_the_recommended_quant_into_the_library(hub_server, smollm_path):
+    proc = hearth("download", SMOL_REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert "downloaded and verified" in proc.stdout
+    listed = json.loads(hearth("list", "--json").stdout)
+    assert [Path(m["path"]).name for m in listed] == [SMOL_FILE]
+    assert Path(listed[0]["path"]).parent.parts[-2:] == (
+        "HuggingFaceTB",
+        "SmolLM2-135M-Instruct-GGUF",
+    )
+
+
+def test_ctrl_c_pauses_and_running_again_resumes(hub_server, smollm_path, tmp_path):
+    fault = hub_server.state.repos[SMOL_REPO].files[0].fault
+    fault.stall_after = 24 << 20
+    target = tmp_path / "dl"
+    part = target / "HuggingFaceTB" / "SmolLM2-135M-Instruct-GGUF" / (SMOL_FILE + ".part")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "download", f"{SMOL_REPO}:Q4_1", "--dir", str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < 24 << 20):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, err
+    assert "paused at 25.2 MB of 98.4 MB" in err and "run the same command again" in err
+    assert part.stat().st_size == 24 << 20
+
+    fault.stall_after = None
+    again = hearth("download", f"{SMOL_REPO}:Q4_1", "--dir", str(target))
+    assert again.returncode == 0, again.stderr
+    assert hub_server.state.ranges[SMOL_FILE][-1] == f"bytes={24 << 20}-"
+    assert (part.parent / SMOL_FILE).read_bytes() == smollm_path.read_bytes()
+    # Downloaded outside the models folder, it is in the library all the same.
+    assert any(
+        Path(m["path"]).parent == part.parent for m in json.loads(hearth("list", "--json").stdout)
+    )
+
+
+def test_a_damaged_download_exits_non_zero_and_adds_nothing(hub_server, tmp_path):
+    hub_server.state.repos[SMOL_REPO].files[0].fault.corrupt = True
+    proc = hearth("download", f"{SMOL_REPO}/{SMOL_FILE}")
+    assert proc.returncode == 2
+    assert "does not match the Hub's checksum" in proc.stderr
+    assert json.loads(hearth("list", "--json").stdout) == []
+
+
+def test_gated_model_needs_a_token(hub_server, gemma_path, hearth_home):
+    proc = hearth("download", f"{GEMMA_REPO}:Q4_K_M")
+    assert proc.returncode == 2 and "token" in proc.stderr
+    assert hearth("token").stdout.strip() == "no token is set"
+
+    saved = hearth("token", "set", stdin=hub_server.state.token + "\n")
+    assert saved.returncode == 0, saved.stderr
+    token_file = hearth_home / "config" / "hf_token"
+    assert saved.stdout.strip() == f"token saved in {token_file}"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600  # only the user can read it
+    assert hearth("token").stdout.strip() == f"a token is set ({token_file})"
+
+    proc = hearth("download", f"{GEMMA_REPO}:Q4_K_M")
+    assert proc.returncode == 0, proc.stderr
+    assert hearth("token", "forget").returncode == 0 and not token_file.exists()
+
+
+def test_unknown_quant_and_unknown_repo(hub_server):
+    proc = hearth("download", f"{SMOL_REPO}:Q5_K_M")
+    assert proc.returncode == 2 and "has no 'Q5_K_M'; it has Q4_1" in proc.stderr
+    proc = hearth("files", "nobody/nothing")
+    assert proc.returncode == 2 and "was not found on the Hub" in proc.stderr
+    proc = hearth("download", "not-a-repo")
+    assert proc.returncode == 2 and "is not REPO" in proc.stderr
+
+
+def test_offline_hub_is_reported_at_once(monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    started = time.monotonic()
+    proc = hearth("search", "llama")
+    assert proc.returncode == 1 and "cannot be reached" in proc.stderr
+    assert "everything else in Hearth works offline" in proc.stderr
+    assert time.monotonic() - started < 15
+    assert hearth("list").returncode == 0  # the rest does not care
