@@ -613,13 +613,9 @@ def _repo_with_verdicts(hub: Any, repo: str, n_ctx: int | None) -> Any:
     settings, _ = load_settings()
     files = _hub_call(lambda: hub.repo(repo))
     hw = _engine_hardware()
-    opts = FitOptions(
-        n_ctx=n_ctx or settings.load.n_ctx,
-        kv_type=settings.load.kv_type,
-        n_batch=settings.load.n_batch,
-        n_ubatch=settings.load.n_ubatch,
-        flash_attn=settings.load.flash_attn,
-    )
+    opts = FitOptions.from_load(settings.load)
+    if n_ctx:
+        opts.n_ctx = n_ctx
     estimate_groups(hub, files, devices_for(hw), hw.flags, opts)
     return files
 

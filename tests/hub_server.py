@@ -200,10 +200,10 @@ class Handler(BaseHTTPRequestHandler):
             repo = st.repos.get(repo_id)
             if repo is None:
                 return self._error(404, "RepoNotFound", "Repository not found", head)
+            if path == "README.md":  # a gated repo's card is public, as on the Hub
+                return self._send(200, repo.card.encode(), {"Content-Type": "text/markdown"}, head)
             if not self._authorized(repo):
                 return self._error(401, "GatedRepo", "Access to this model is restricted", head)
-            if path == "README.md":
-                return self._send(200, repo.card.encode(), {"Content-Type": "text/markdown"}, head)
             f = next((f for f in repo.files if f.path == path), None)
             if f is None:
                 return self._error(404, "EntryNotFound", f"{path} not found", head)
@@ -212,7 +212,8 @@ class Handler(BaseHTTPRequestHandler):
                 302,
                 b"",
                 {
-                    "Location": f"/cdn/{urllib.parse.quote(repo_id, safe='')}/{urllib.parse.quote(path, safe='')}",
+                    # A CDN on another host name, as the Hub's redirects go to.
+                    "Location": f"http://localhost:{self.server.server_address[1]}/cdn/{urllib.parse.quote(repo_id, safe='')}/{urllib.parse.quote(path, safe='')}",
                     "X-Repo-Commit": repo.sha,
                     "X-Linked-Size": str(f.size()),
                     "X-Linked-Etag": f'"{sha}"',

@@ -47,6 +47,7 @@ class Download:
     error_code: str | None = None
     done_bytes: int = 0
     paths: list[Path] = field(default_factory=list)  # the verified files, when done
+    current: int = 0  # the file being fetched (an index into jobs)
     meter: Meter = field(default_factory=Meter)
     _stop: str | None = None
 
@@ -298,8 +299,9 @@ class DownloadQueue:
                 self.listener(dl)
 
         try:
-            for job in dl.jobs:
-                base = sum(j.size for j in dl.jobs[: dl.jobs.index(job)])
+            for i, job in enumerate(dl.jobs):
+                dl.current = i
+                base = sum(j.size for j in dl.jobs[:i])
                 dl.paths.append(self.fetch(job, progress, lambda: dl._stop))
         except DownloadError as exc:
             with self._lock:

@@ -136,6 +136,18 @@ class FitOptions:
     swa_full: bool = False
     use_mmap: bool = True
 
+    @classmethod
+    def from_load(cls, load: Any) -> FitOptions:
+        """The estimate's options from the app's ``LoadOptions`` (GPU layers None: auto)."""
+        return cls(
+            n_ctx=load.n_ctx,
+            kv_type=load.kv_type,
+            n_batch=load.n_batch,
+            n_ubatch=load.n_ubatch,
+            flash_attn=load.flash_attn,
+            n_gpu_layers="auto" if load.n_gpu_layers is None else load.n_gpu_layers,
+        )
+
 
 @dataclass
 class DeviceUse:

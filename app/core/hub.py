@@ -103,6 +103,7 @@ class QuantGroup:
     verdict: str | None = None
     recommended: bool = False
     fit: Any = None  # the FitResult, when estimated
+    shape: Any = None  # the ModelShape it was estimated from
 
     @property
     def size_bytes(self) -> int:
@@ -237,7 +238,7 @@ class Hub:
         before it gives up, too long to tell the user the Hub is out of reach."""
         import time
 
-        if time.monotonic() - self._reached_at < 60:
+        if time.monotonic() - self._reached_at < 15:
             return
 
         def probe() -> None:
@@ -314,7 +315,7 @@ class Hub:
         min_params: int | None = None,
         max_params: int | None = None,
     ) -> list[RepoHit]:
-        sort_key = {"downloads": "downloads", "likes": "likes", "recent": "last_modified"}.get(
+        sort_key: Any = {"downloads": "downloads", "likes": "likes", "recent": "last_modified"}.get(
             sort, "downloads"
         )
 
@@ -394,7 +395,7 @@ class Hub:
         remote = RemoteFile(
             self.session(), self.file_url(repo, file.path, revision), file.size, self.headers()
         )
-        return self._wrap(lambda: read_header(remote, file.size), repo)
+        return self._wrap(lambda: read_header(remote, file.size), repo)  # type: ignore[arg-type]
 
     def model_card(self, repo: str, revision: str = "main") -> str:
         url = self.file_url(repo, "README.md", revision)

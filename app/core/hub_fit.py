@@ -77,6 +77,7 @@ def estimate_groups(
             shape = shape_for_group(reference, g)
             if shape.n_ctx_train and o.n_ctx > shape.n_ctx_train:
                 o.n_ctx = shape.n_ctx_train
+            g.shape = shape
             g.fit = estimate(shape, o, devices, cpu_flags)
             g.verdict = g.fit.verdict
             if g.parameters is None and shape.parameters:

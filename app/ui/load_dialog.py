@@ -13,17 +13,6 @@ from app.core.options import LoadOptions
 from app.ui.fit_meter import FitMeter
 
 
-def fit_options(load: LoadOptions) -> FitOptions:
-    return FitOptions(
-        n_ctx=load.n_ctx,
-        kv_type=load.kv_type,
-        n_batch=load.n_batch,
-        n_ubatch=load.n_ubatch,
-        flash_attn=load.flash_attn,
-        n_gpu_layers="auto" if load.n_gpu_layers is None else load.n_gpu_layers,
-    )
-
-
 class LoadDialog(QDialog):
     """Choose context length, GPU layers and KV cache type, seeing the memory they take."""
 
@@ -42,7 +31,7 @@ class LoadDialog(QDialog):
         lay = QVBoxLayout(self)
         self.meter = FitMeter()
         self.meter.set_hardware(hardware)
-        self.meter.set_model(shape, fit_options(load))
+        self.meter.set_model(shape, FitOptions.from_load(load))
         lay.addWidget(self.meter)
         if measured:
             note = QLabel(measured)

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.core import calibration, export, paths
-from app.core.fit import ModelShape, shape_from_file
+from app.core.fit import FitOptions, ModelShape, shape_from_file
 from app.core.hardware import Hardware, probe
 from app.core.library import OK, LibraryEntry, open_library
 from app.core.options import LOAD_KEYS
@@ -45,9 +45,11 @@ from app.ui.composer import Composer
 from app.ui.conversation_list import ConversationSidebar
 from app.ui.conversation_panel import ConversationPanel
 from app.ui.engine_bridge import EngineBridge
+from app.ui.hub_controller import HubController
+from app.ui.hub_page import HubPage
 from app.ui.library_controller import LibraryController
 from app.ui.library_page import LibraryPage
-from app.ui.load_dialog import LoadDialog, fit_options
+from app.ui.load_dialog import LoadDialog
 from app.ui.markdown_html import Palette
 from app.ui.model_picker import ModelPicker
 from app.ui.notice_bar import NoticeBar
@@ -114,9 +116,11 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([260, 900, 320])
         self.splitter.setCollapsible(1, False)
         self.library_page = LibraryPage()
+        self.hub_page = HubPage()
         self.pages = QStackedWidget()
         self.pages.addWidget(self.splitter)
         self.pages.addWidget(self.library_page)
+        self.pages.addWidget(self.hub_page)
         self.setCentralWidget(self.pages)
         self.setAcceptDrops(True)
 
@@ -159,6 +163,12 @@ class MainWindow(QMainWindow):
         self.library_ctl.chatRequested.connect(self.chat_with)
         self.library_page.selected.connect(self._on_library_selected)
         self.hardware: Hardware | None = None
+        self.hub_ctl = HubController(
+            self.hub_page, settings, self.save_settings, self.library, lambda: self.hardware, self
+        )
+        self.hub_ctl.modelDownloaded.connect(self._on_model_downloaded)
+        self.hub_ctl.queueChanged.connect(self._on_queue_changed)
+        self._offered_downloads = False
         bridge.buildReady.connect(self._on_build)
         bridge.modelLoaded.connect(self._on_model_loaded)
         self.picker.optionsRequested.connect(self.open_load_options)
@@ -167,6 +177,7 @@ class MainWindow(QMainWindow):
             app.applicationStateChanged.connect(self._on_app_state)
 
         self._build_pages_bar()
+        self.hub_ctl.update_totals()  # "Hub · 1 paused" from the start
         self._build_menus()
         self._restore_geometry()
 
@@ -181,18 +192,23 @@ class MainWindow(QMainWindow):
         self.chat_action.setShortcut("Ctrl+1")
         self.library_action = QAction("Library", self, checkable=True)
         self.library_action.setShortcut("Ctrl+2")
-        for a in (self.chat_action, self.library_action):
+        self.hub_action = QAction("Hub", self, checkable=True)
+        self.hub_action.setShortcut("Ctrl+3")
+        self.hub_action.setToolTip("Find and download models on the Hugging Face Hub (goes online)")
+        self.page_actions = [self.chat_action, self.library_action, self.hub_action]
+        for i, a in enumerate(self.page_actions):
             group.addAction(a)
             bar.addAction(a)
-        self.chat_action.triggered.connect(lambda: self.show_page(0))
-        self.library_action.triggered.connect(lambda: self.show_page(1))
+            a.triggered.connect(lambda _=False, i=i: self.show_page(i))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
 
     def show_page(self, index: int) -> None:
         self.pages.setCurrentIndex(index)
-        (self.chat_action if index == 0 else self.library_action).setChecked(True)
+        self.page_actions[index].setChecked(True)
         if index == 1:
             self.library_ctl.rescan_if_stale()
+        elif index == 2:
+            self.hub_ctl.activate()  # the first time: the only way Hearth goes online
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -242,6 +258,42 @@ class MainWindow(QMainWindow):
         self.db.submit(lambda s: s.conversations(), self._on_conversations)
         self.library_ctl.rescan()
 
+    def _offer_paused_downloads(self) -> None:
+        """Downloads that were running when Hearth closed wait for the user (no request is made
+        at start-up); say so once, with a button."""
+        if self._offered_downloads:
+            return
+        self._offered_downloads = True
+        pending = self.hub_ctl.queue.pending()
+        if pending:
+            n = len(pending)
+            self.notice.show_notice(
+                f"{n} download{'s' if n > 1 else ''} paused ({pending[0].title}"
+                f"{' and more' if n > 1 else ''}); the partial files are kept.",
+                "info",
+                "Resume",
+                self._resume_downloads,
+            )
+
+    def _on_queue_changed(self, text: str) -> None:
+        self.hub_action.setText(f"Hub · {text}" if text else "Hub")
+
+    def _resume_downloads(self) -> None:
+        self.show_page(2)
+        self.hub_ctl.resume_all()
+
+    def _on_model_downloaded(self, d: Any) -> None:
+        self.library_ctl.rescan()
+        models = [p for p in d.paths if "mmproj" not in p.name.lower()]
+        if models:
+            path = str(models[0])
+            self.hub_page.notice.show_notice(
+                f"{d.title} is downloaded, verified and in your library.",
+                "info",
+                "Chat with it",
+                lambda: self.chat_with(path),
+            )
+
     def _on_conversations(self, convs: list[Conversation]) -> None:
         self.sidebar.model.set_conversations(convs)
         if self.controller.active is not None or self.view.widgets:
@@ -251,6 +303,7 @@ class MainWindow(QMainWindow):
             self.controller.open_conversation(convs[0].id)
         else:
             self.controller.new_chat()
+        self._offer_paused_downloads()
 
     def refresh_models(self) -> None:
         self.library_ctl.rescan()
@@ -288,6 +341,8 @@ class MainWindow(QMainWindow):
     def _on_hardware(self, hw: Hardware) -> None:
         self.hardware = hw
         self.library_page.meter.set_hardware(hw)
+        self.hub_page.meter.set_hardware(hw)
+        self.hub_ctl.hardware_ready()
 
     def _on_library_selected(self, entry: LibraryEntry | None) -> None:
         meter = self.library_page.meter
@@ -299,7 +354,7 @@ class MainWindow(QMainWindow):
 
         def done(shape: ModelShape) -> None:
             if getattr(self, "_meter_path", None) == path:
-                meter.set_model(shape, fit_options(self.settings.load))
+                meter.set_model(shape, FitOptions.from_load(self.settings.load))
 
         run_task(lambda: shape_from_file(path), done, lambda exc: meter.set_model(None))
 
@@ -550,6 +605,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self._qsettings().setValue("window/geometry", self.saveGeometry())
         self.controller.shutdown()
+        self.hub_ctl.close()
         self.db.close()
         self.bridge.shutdown()
         super().closeEvent(event)

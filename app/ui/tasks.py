@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from app.core.store import ChatStore, StoreError
@@ -32,6 +33,9 @@ class _Relay(QObject):
 
     @Slot(object, object)
     def _on_deliver(self, callback: Callable[[Any], None], value: Any) -> None:
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+            return  # its window closed while the work ran: nobody is left to show it
         callback(value)
 
 

@@ -165,3 +165,21 @@ def test_unknown_repo_and_offline_hub(hub):
     with pytest.raises(HubError) as err:
         offline.search("llama")
     assert err.value.code == "offline" and "cannot be reached" in str(err.value)
+
+
+def test_the_proxy_setting_is_used(hub_server):
+    """With a proxy set, every request goes through it (here the local server acts as the proxy
+    for a Hub address that does not resolve)."""
+    configure(proxy=hub_server.url)
+    try:
+        hub = Hub(None, "http://hub.invalid")
+        assert [h.repo for h in hub.search("gemma")] == [GEMMA_REPO]
+        files = hub.repo(SMOL_REPO)
+        header = hub.read_header(SMOL_REPO, files.groups[0].files[0], files.revision)
+        assert header.architecture == "llama"
+        targets = [r.split()[1] for r in hub_server.state.requests]
+        assert targets and all(
+            t.startswith(("http://hub.invalid/", "http://localhost:")) for t in targets
+        )
+    finally:
+        configure()
