@@ -112,6 +112,12 @@ class Download:
         return dl
 
 
+def _delete_partials(dl: Download) -> None:
+    for j in dl.jobs:
+        j.part.unlink(missing_ok=True)
+        j.meta.unlink(missing_ok=True)
+
+
 class DownloadQueue:
     def __init__(
         self,
@@ -211,9 +217,7 @@ class DownloadQueue:
                 dl._stop = "cancel"
                 return
             if dl.state in KEPT:
-                for j in dl.jobs:
-                    j.part.unlink(missing_ok=True)
-                    j.meta.unlink(missing_ok=True)
+                _delete_partials(dl)
                 dl.state, dl.error = CANCELLED, None
                 self._changed(dl)
 
@@ -306,9 +310,7 @@ class DownloadQueue:
         except DownloadError as exc:
             with self._lock:
                 if exc.code == "cancelled":
-                    for j in dl.jobs:  # the other parts' partial files go too
-                        j.part.unlink(missing_ok=True)
-                        j.meta.unlink(missing_ok=True)
+                    _delete_partials(dl)  # the other parts' partial files go too
                     dl.state, dl.error = CANCELLED, None
                 elif exc.code == "paused":
                     dl.state, dl.error = PAUSED, None

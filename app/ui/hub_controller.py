@@ -305,6 +305,8 @@ class HubController(QObject):
                 messages.info(f"Hugging Face token saved in {where}.")
             if then is not None:
                 then()
+            if self.page.files is not None and self.page.files.gated:
+                self.open_repo(self.page.files.repo)  # its headers can be read now
 
         run_task(store, stored, lambda e: messages.error(f"Could not save the token: {e}"))
 

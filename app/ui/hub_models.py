@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
 from app.core.gguf_header import human_bytes
 from app.core.hub import QuantGroup, RepoHit
-from app.ui.library_model import format_params
+from app.ui.library_model import RowsModel, format_params
 
 Index = QModelIndex | QPersistentModelIndex
 SortRole = Qt.ItemDataRole.UserRole + 20
@@ -66,34 +60,25 @@ def _short_name(name: str) -> str:
     return name
 
 
-class HitsModel(QAbstractTableModel):
-    COLUMNS = ("Model", "Params", "Fits here", "Downloads", "Likes")
+class HitsModel(RowsModel):
+    columns = ("Model", "Params", "Fits here", "Downloads", "Likes")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.hits: list[RepoHit] = []
         self.verdicts: dict[str, str | None] = {}
 
+    @property
+    def hits(self) -> list[RepoHit]:
+        return self.rows
+
     def set_hits(self, hits: list[RepoHit], verdicts: dict[str, str | None]) -> None:
-        self.beginResetModel()
-        self.hits, self.verdicts = list(hits), dict(verdicts)
-        self.endResetModel()
+        self.verdicts = dict(verdicts)
+        self.set_rows(hits)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.hits)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            if section == 2:
-                return "Whether the usual 4-bit quant (Q4_K_M) of this model fits this machine"
-            if section == 1:
-                return "Parameter count"
-        return None
+    def header_tip(self, section: int) -> str | None:
+        if section == 2:
+            return "Whether the usual 4-bit quant (Q4_K_M) of this model fits this machine"
+        return "Parameter count" if section == 1 else None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -162,29 +147,20 @@ class HitsFilter(QSortFilterProxyModel):
         return not self.fits_only or model.verdicts.get(h.repo) in FITS
 
 
-class QuantsModel(QAbstractTableModel):
-    COLUMNS = ("Quant", "Size", "Bits/weight", "Files", "This machine")
+class QuantsModel(RowsModel):
+    columns = ("Quant", "Size", "Bits/weight", "Files", "This machine")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.groups: list[QuantGroup] = []
         self.estimating = False
 
+    @property
+    def groups(self) -> list[QuantGroup]:
+        return self.rows
+
     def set_groups(self, groups: list[QuantGroup], estimating: bool = False) -> None:
-        self.beginResetModel()
-        self.groups, self.estimating = list(groups), estimating
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.groups)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
+        self.estimating = estimating
+        self.set_rows(groups)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -179,7 +179,7 @@ class HubPage(QWidget):
         self.results.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() * 2 + 10)
         header = self.results.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(HitsModel.COLUMNS)):
+        for col in range(1, len(HitsModel.columns)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.results_state = QLabel()
         self.results_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -208,7 +208,7 @@ class HubPage(QWidget):
         self.quants = _table(self.quants_model)
         qh = self.quants.horizontalHeader()
         qh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(QuantsModel.COLUMNS)):
+        for col in range(1, len(QuantsModel.columns)):
             qh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         rl.addWidget(self.quants, 2)
         row = QHBoxLayout()

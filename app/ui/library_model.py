@@ -42,28 +42,50 @@ def format_params(n: int | None) -> str:
     return f"{n / 1e6:.0f} M"
 
 
-class LibraryTableModel(QAbstractTableModel):
+class RowsModel(QAbstractTableModel):
+    """A table with one Python object per row and fixed column titles (``columns``)."""
+
+    columns: tuple[str, ...] = ()
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.entries: list[LibraryEntry] = []
+        self.rows: list[Any] = []
 
-    def set_entries(self, entries: list[LibraryEntry]) -> None:
+    def set_rows(self, rows: list[Any]) -> None:
         self.beginResetModel()
-        self.entries = list(entries)
+        self.rows = list(rows)
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
+
+    def header_tip(self, section: int) -> str | None:
+        return None
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.header_tip(section)
         return None
+
+
+class LibraryTableModel(RowsModel):
+    columns = tuple(COLUMNS)
+
+    @property
+    def entries(self) -> list[LibraryEntry]:
+        return self.rows
+
+    def set_entries(self, entries: list[LibraryEntry]) -> None:
+        self.set_rows(entries)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli import hearth
 
 DEVICE_FIELDS = {
     "name",
@@ -29,16 +28,6 @@ LOAD_FIELDS = {
     "swa_full",
     "n_gpu_layers",
 }
-
-
-def hearth(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
 
 
 def test_hw_json() -> None:

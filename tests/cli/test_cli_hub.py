@@ -12,20 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.cli import hearth
 from tests.hub_server import GEMMA_REPO, QUANTS_REPO, SMOL_FILE, SMOL_REPO
-
-
-def hearth(
-    *args: str, stdin: str | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin,
-        env=dict(os.environ),
-    )
 
 
 def test_search_json(hub_server):

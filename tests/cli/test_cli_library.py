@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from tests import gguf_factory as F
+from tests.cli import hearth
 
 INSPECT_FIELDS = {
     "path",
@@ -31,16 +30,6 @@ INSPECT_FIELDS = {
     "tensor_types",
     "parts",
 }
-
-
-def hearth(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
 
 
 def test_inspect_json(smollm_path: Path, gemma_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import subprocess
@@ -17,17 +16,10 @@ import pytest
 from app.core.downloads import DownloadError, FileJob, partial_bytes
 from app.core.hub import Hub, configure
 from app.core.library import open_library
+from app.core.starter import sha256_file as sha256
 from tests.hub_server import GEMMA_REPO, SMOL_FILE, SMOL_REPO, Fault
 
 FAST = (0.05,) * 8  # back-off for tests: retry at once
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def smol_job(hub_server, folder: Path, token: str | None = None) -> tuple[Hub, FileJob]:

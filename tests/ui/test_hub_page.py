@@ -50,6 +50,16 @@ def only_download(d: Any) -> Any:
     return items[0]
 
 
+def start_download(d: Any, repo: str, until: str) -> tuple[Any, Any]:
+    """Open the Hub page, pick ``repo``, press Download; wait for the state ``until``."""
+    open_hub(d)
+    page = pick_repo(d, repo)
+    page.download_button.click()
+    dl = only_download(d)
+    d.qtbot.waitUntil(lambda: dl.state == until, timeout=30_000)
+    return page, dl
+
+
 def test_nothing_goes_online_until_the_hub_page_opens(open_window, make_settings, hub_server):
     d = open_window(make_settings())
     d.wait_loaded()
@@ -98,11 +108,7 @@ def test_repo_view_groups_quants_recommends_and_shows_the_card(
 
 def test_download_lands_in_the_library_ready_to_chat(open_window, make_settings, hub_server):
     d = open_window(make_settings())
-    open_hub(d)
-    page = pick_repo(d, VISION_REPO)
-    page.download_button.click()
-    dl = only_download(d)
-    d.qtbot.waitUntil(lambda: dl.state == DONE, timeout=30_000)
+    page, dl = start_download(d, VISION_REPO, DONE)
     row = page.downloads.rows[dl.id]
     d.qtbot.waitUntil(lambda: row.chat.isVisible(), timeout=5_000)
     assert "Downloaded and verified" in row.status.text()
@@ -175,11 +181,7 @@ def test_a_paused_download_survives_a_restart(open_window, make_settings, hub_se
 def test_a_damaged_download_is_reported_with_a_way_to_retry(open_window, make_settings, hub_server):
     hub_server.state.repos[SMOL_REPO].files[0].fault.corrupt = True
     d = open_window(make_settings())
-    open_hub(d)
-    page = pick_repo(d, SMOL_REPO)
-    page.download_button.click()
-    dl = only_download(d)
-    d.qtbot.waitUntil(lambda: dl.state == FAILED, timeout=30_000)
+    page, dl = start_download(d, SMOL_REPO, FAILED)
     row = page.downloads.rows[dl.id]
     d.qtbot.waitUntil(lambda: "checksum" in row.status.text(), timeout=5_000)
     assert row.pause.text() == "Try again" and not dl.jobs[0].dest.exists()
