@@ -51,7 +51,10 @@ def relay() -> _Relay:
 
 def call_in_gui(callback: Callable[[Any], None], value: Any = None) -> None:
     """Run ``callback(value)`` on the GUI thread (from any thread)."""
-    relay().deliver.emit(callback, value)
+    try:
+        relay().deliver.emit(callback, value)
+    except RuntimeError:
+        pass  # the application is shutting down: there is no GUI thread left to deliver to
 
 
 class _Task(QRunnable):
