@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.core import paths
+from app.core import paths, starter
 from app.core.gguf_header import GGUFError, human_bytes, read_header_file
 from app.core.library import MISSING, OK, LibraryError, open_library
 from app.core.model_info import ModelInfo, inspect_model
@@ -148,6 +148,9 @@ def _check_model(target: str) -> Path:
         known = [Path(p) for p in settings.recent_models if Path(p).exists()]
         if not target.lower().endswith(".gguf") and not Path(target).exists():
             known += [Path(e.path) for e in _library().scan().entries if e.status == OK]
+            bundled = starter.bundled_path()
+            if bundled is not None and not any(p.name == bundled.name for p in known):
+                known.append(bundled)  # a packaged build's starter model, before it is added
         path = resolve_model(target, known)
     except ModelNotFound as exc:
         raise CliError(str(exc)) from None

@@ -229,9 +229,11 @@ def model_dir() -> Path:
     return cache_root() / "models"
 
 
-def ensure_models() -> dict[str, Path]:
+def ensure_models(names: list[str] | None = None) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for name, spec in MODELS.items():
+        if names is not None and name not in names:
+            continue
         target = model_dir() / name
         ok_stamp = target.with_suffix(".verified")
         if target.exists() and ok_stamp.exists() and target.stat().st_size == spec["size"]:

@@ -26,6 +26,20 @@ def target_path(models_dir: Path | None = None) -> Path:
     return (models_dir or paths.default_models_dir()) / PUBLISHER / REPO / FILENAME
 
 
+def bundled_path() -> Path | None:
+    """The starter model a packaged build carries (``HEARTH_STARTER_MODEL`` names another copy),
+    or None: a fresh install offers it on the welcome screen and ``hearth chat`` finds it by name."""
+    env = os.environ.get("HEARTH_STARTER_MODEL")
+    if env:
+        path = Path(env)
+    else:
+        root = getattr(sys, "_MEIPASS", None)
+        if root is None:
+            return None
+        path = Path(root) / "models" / FILENAME
+    return path if path.is_file() else None
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

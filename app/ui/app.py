@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app import __version__
+from app import APP_ID, __version__
 from app.core import paths
 from app.core.resources import resource_path
 from app.core.settings import Settings, load_settings
@@ -25,13 +26,25 @@ from app.ui.theme import apply_theme
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hearth", add_help=False)
     parser.add_argument("--basedir")
-    parser.add_argument("gui", nargs="?")
+    # Close the window this many seconds after it is shown: the packaged build's smoke test.
+    parser.add_argument("--exit-after", type=float)
+    parser.add_argument("model", nargs="?", help="a .gguf file to chat with")
     args, _unknown = parser.parse_known_args(argv)
     return args
 
 
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
 def app_icon() -> QIcon:
-    return QIcon(str(resource_path("hearth.svg")))
+    """The app's icon at every size it is drawn (PNGs need no SVG plugin, in a bundle too)."""
+    icon = QIcon()
+    for size in ICON_SIZES:
+        try:
+            icon.addFile(str(resource_path(f"icons/hearth-{size}.png")), QSize(size, size))
+        except FileNotFoundError:
+            continue
+    return icon if not icon.isNull() else QIcon(str(resource_path("hearth.svg")))
 
 
 def build_window(settings: Settings, app: QApplication) -> MainWindow:
@@ -59,7 +72,7 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
     app.setApplicationVersion(__version__)
-    app.setDesktopFileName("hearth")
+    app.setDesktopFileName(APP_ID)  # matches the installed .desktop file
     app.setWindowIcon(app_icon())
     messages.install_excepthooks()
     settings, warning = load_settings()
@@ -72,6 +85,15 @@ def run_app(argv: list[str]) -> int:
         return 1
     window.show()
     window.start()
+    if args.model and args.model != "gui":
+        window.open_model(str(Path(args.model).expanduser().resolve()))
+    if args.exit_after is not None:
+
+        def leave() -> None:
+            print(f"hearth: the window was shown ({window.windowTitle()}); closing", flush=True)
+            window.close()
+
+        QTimer.singleShot(int(args.exit_after * 1000), leave)
     # Let Ctrl+C in the terminal close the app cleanly.
     signal.signal(signal.SIGINT, lambda *_: window.close())
     timer = QTimer()

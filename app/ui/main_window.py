@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core import calibration, export, paths
+from app.core import calibration, export, paths, starter
 from app.core.fit import FitOptions, ModelShape, shape_from_file
 from app.core.hardware import Hardware, probe
 from app.core.library import OK, LibraryEntry, open_library
@@ -55,6 +55,7 @@ from app.ui.model_picker import ModelPicker
 from app.ui.notice_bar import NoticeBar
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.tasks import DbQueue, run_task
+from app.ui.welcome_page import WelcomePage
 
 
 class MainWindow(QMainWindow):
@@ -121,6 +122,9 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.splitter)
         self.pages.addWidget(self.library_page)
         self.pages.addWidget(self.hub_page)
+        self.welcome = WelcomePage()  # in place of the chat page while there is no model
+        self.pages.addWidget(self.welcome)
+        self._model_paths: list[str] | None = None  # None until the first library scan
         self.setCentralWidget(self.pages)
         self.setAcceptDrops(True)
 
@@ -167,6 +171,12 @@ class MainWindow(QMainWindow):
             self.hub_page, settings, self.save_settings, self.library, lambda: self.hardware, self
         )
         self.hub_ctl.modelDownloaded.connect(self._on_model_downloaded)
+        bundled = starter.bundled_path()
+        self.welcome.set_starter(bundled.stat().st_size if bundled else None)
+        self.welcome.starterRequested.connect(self._use_starter)
+        self.welcome.hubRequested.connect(lambda: self.show_page(2))
+        self.welcome.folderRequested.connect(self.library_ctl.ask_add_folder)
+        self.welcome.fileRequested.connect(self._open_model_file)
         self.hub_ctl.queueChanged.connect(self._on_queue_changed)
         self._offered_downloads = False
         bridge.buildReady.connect(self._on_build)
@@ -203,8 +213,11 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
 
     def show_page(self, index: int) -> None:
-        self.pages.setCurrentIndex(index)
         self.page_actions[index].setChecked(True)
+        if index == 0 and self._wants_welcome():
+            self.pages.setCurrentWidget(self.welcome)
+            return
+        self.pages.setCurrentIndex(index)
         if index == 1:
             self.library_ctl.rescan_if_stale()
         elif index == 2:
@@ -303,14 +316,37 @@ class MainWindow(QMainWindow):
             self.controller.open_conversation(convs[0].id)
         else:
             self.controller.new_chat()
+        self._refresh_chat_page()
         self._offer_paused_downloads()
 
     def refresh_models(self) -> None:
         self.library_ctl.rescan()
 
+    def _wants_welcome(self) -> bool:
+        """No model to chat with and no conversation to read: offer ways to get a model."""
+        return self._model_paths == [] and self.sidebar.model.rowCount() == 0
+
+    def _refresh_chat_page(self) -> None:
+        if self.pages.currentWidget() in (self.splitter, self.welcome):
+            self.show_page(0)
+
+    def _use_starter(self) -> None:
+        path = starter.bundled_path()
+        if path is None:
+            return
+
+        def added(_first: Any) -> None:
+            self._model_paths = [*(self._model_paths or []), str(path)]
+            self.library_ctl.rescan()
+            self.chat_with(str(path))
+
+        run_task(lambda: self.library.add_file(path), added)
+
     def _on_library(self, entries: list[LibraryEntry]) -> None:
         paths = [e.path for e in entries if e.status == OK]
         paths += [p for p in self.settings.recent_models if p not in paths and Path(p).exists()]
+        self._model_paths = paths
+        self._refresh_chat_page()
         self.picker.set_models(paths)
         if self.controller.conv is None and not self.picker.current() and paths:
             # A first launch: pick the only (or most recent) model right away.
@@ -524,8 +560,14 @@ class MainWindow(QMainWindow):
             self, "Open a GGUF model", start, "GGUF models (*.gguf)"
         )
         if path:
-            self.controller.choose_model(path)
-            self.library_ctl.import_files([Path(path)], "keep")
+            self.open_model(path)
+
+    def open_model(self, path: str) -> None:
+        """Chat with a model file given by the user (a dialog, or ``hearth FILE.gguf`` from a file
+        manager); it joins the library where it is."""
+        self.show_page(0)
+        self.controller.choose_model(path)
+        self.library_ctl.import_files([Path(path)], "keep")
 
     def _open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)

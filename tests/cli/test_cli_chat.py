@@ -70,6 +70,17 @@ def test_model_by_library_name(starter_installed: Path) -> None:
     assert json.loads(proc.stdout)["completion_tokens"] > 0
 
 
+def test_a_bundled_starter_model_is_found_by_name(
+    smollm_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A packaged build carries the starter model: `hearth chat smollm2` works before the user
+    has added any model."""
+    monkeypatch.setenv("HEARTH_STARTER_MODEL", str(smollm_path))
+    proc = hearth("chat", "smollm2", "--prompt", "Hi", "--max-tokens", "4", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["completion_tokens"] >= 1
+
+
 def test_interactive_chat_from_a_pipe(smollm_path: Path) -> None:
     proc = hearth(
         "chat",

@@ -1,0 +1,59 @@
+"""The welcome screen of a fresh install: no model yet, three ways to get one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from app.core import paths
+from app.core.settings import Settings, save_settings
+
+pytestmark = [pytest.mark.gui]
+
+
+def fresh_settings() -> Settings:
+    s = Settings(known_folders_offered=True)
+    s.load = s.load.merged({"n_ctx": 2048})
+    save_settings(s)
+    return s
+
+
+def test_a_fresh_install_offers_the_bundled_starter(
+    open_window: Any, smollm_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEARTH_STARTER_MODEL", str(smollm_path))  # where a bundle carries it
+    d = open_window(fresh_settings())
+    w = d.w
+    d.qtbot.waitUntil(lambda: w.pages.currentWidget() is w.welcome, timeout=10_000)
+    card = w.welcome.starter
+    assert card.isVisible() and "98.4 MB" in card.detail.text()
+    d.qtbot.mouseClick(card, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
+    d.wait_loaded()
+    assert w.pages.currentWidget() is w.splitter
+    assert w.bridge.loaded_info["path"] == str(smollm_path)
+    # It joined the library where it is: nothing copied into the model folder.
+    d.qtbot.waitUntil(
+        lambda: [e.path for e in w.library_page.model.entries] == [str(smollm_path)],
+        timeout=10_000,
+    )
+    assert not any(paths.default_models_dir().rglob("*.gguf"))
+    d.send("Hello")
+    assert d.wait_reply().message.state == "done"
+
+
+def test_without_a_bundled_model_the_hub_and_folders_are_offered(
+    open_window: Any, hub_server: Any
+) -> None:
+    d = open_window(fresh_settings())
+    w = d.w
+    d.qtbot.waitUntil(lambda: w.pages.currentWidget() is w.welcome, timeout=10_000)
+    assert not w.welcome.starter.isVisible()
+    assert w.welcome.hub.isVisible() and w.welcome.folder.isVisible()
+    w.show_page(0)  # Chats: still the welcome, as there is nothing to chat with
+    assert w.pages.currentWidget() is w.welcome
+    w.welcome.hub.clicked.emit()
+    assert w.pages.currentWidget() is w.hub_page
+    d.qtbot.waitUntil(lambda: w.hub_page.hits_model.rowCount() == 4, timeout=15_000)
