@@ -10,7 +10,7 @@ WelcomePage signals:
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.gguf_header import human_bytes
@@ -115,6 +115,11 @@ class WelcomePage(QWidget):
         card = ChoiceCard(title, detail)
         card.clicked.connect(signal)
         return card
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        first = next(c for c in (self.starter, self.hub, self.folder) if not c.isHidden())
+        first.setFocus()  # Enter takes the first choice
 
     def set_starter(self, size: int | None) -> None:
         """Offer the bundled starter model (its size in bytes), or hide the choice (None)."""
