@@ -144,6 +144,9 @@ def llama_wheel() -> Path:
                 "pip",
                 "wheel",
                 "--no-deps",
+                # pip's cache keys a built wheel by the source only, not by CMAKE_ARGS: without
+                # this, a second backend would get the first one's wheel.
+                "--no-cache-dir",
                 "--no-binary",
                 "llama-cpp-python",
                 f"llama-cpp-python=={version}",

@@ -43,6 +43,9 @@ def describe_exit(returncode: int | None) -> str:
             "SIGABRT": "aborted by llama.cpp",
             "SIGSEGV": "crashed (memory fault)",
             "SIGTERM": "terminated",
+            # The portable build needs AVX2; a CPU without it stops at the first such instruction.
+            "SIGILL": "stopped by an instruction this CPU does not have (the llama.cpp build "
+            "needs a newer CPU: build Hearth with HEARTH_BACKEND=cpu on this machine)",
         }.get(name, "ended by a signal")
         return f"the engine was {meaning} [{name}]"
     return f"the engine exited unexpectedly with code {returncode}"

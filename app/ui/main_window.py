@@ -625,7 +625,8 @@ class MainWindow(QMainWindow):
             self,
             "About Hearth",
             f"<b>Hearth {__version__}</b><p>Private, offline chat with GGUF models.</p>"
-            f"<p>llama-cpp-python {build.get('llama_cpp_version', '?')}; GPU offload: "
+            f"<p>llama-cpp-python {build.get('llama_cpp_version', '?')}; llama.cpp build: "
+            f"{build.get('backend') or '?'}; GPU offload: "
             f"{'yes' if build.get('gpu_offload') else 'no (CPU build)'}.</p>",
         )
 
