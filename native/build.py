@@ -62,6 +62,16 @@ def _have(what: str) -> bool:
                 os.environ.get("VULKAN_SDK", "") + "/include",
             )
         )
+    if what == "spirv-headers":
+        return any(
+            Path(p, "SPIRV-Headers", "SPIRV-HeadersConfig.cmake").exists()
+            for p in (
+                "/usr/share/cmake",
+                "/usr/local/share/cmake",
+                "/usr/lib/cmake",
+                os.environ.get("VULKAN_SDK", "") + "/share/cmake",
+            )
+        )
     if what == "nvcc" and not shutil.which("nvcc"):
         cuda = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda")) / "bin" / "nvcc"
         return cuda.exists()

@@ -7,5 +7,5 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq cmake g++ glslc libvulkan-dev
+$SUDO apt-get install -y -qq cmake g++ glslc libvulkan-dev spirv-headers
 python3 "$REPO/native/build.py" vulkan "$@"
