@@ -42,6 +42,7 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
             "vulkan-headers",
             "the Vulkan headers and loader (Debian/Ubuntu: apt-get install libvulkan-dev)",
         ),
+        ("spirv-headers", "the SPIR-V headers (Debian/Ubuntu: apt-get install spirv-headers)"),
     ],
     "rocm": [
         ("hipcc", "ROCm with HIP (hipcc in PATH, e.g. /opt/rocm/bin)"),
