@@ -7,7 +7,11 @@ repacked weights, KV, output, compute), and the engine's resident memory after a
 a whole 512-token batch. CPU memory is committed lazily, so resident memory can be lower than what
 is allocated; both are shown.
 
-    python bench/bench_fit.py [--json FILE]
+With --gpu-layers N (a GPU build of llama.cpp: CUDA, Metal, Vulkan, ROCm) N layers go to the first
+GPU, and the estimate for each side (GPU memory, host memory) is set against the buffers llama.cpp
+puts there (``CUDA0 ...``/``Vulkan0 ...`` on the GPU, ``CPU``/``*_Host``/``CPU_Mapped`` in RAM).
+
+    python bench/bench_fit.py [--gpu-layers N] [--json FILE]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +31,18 @@ from app.engine.client import BlockingEngine
 MiB = 1 << 20
 MODELS = ["SmolLM2-135M-Instruct.Q4_1.gguf", "gemma-3-270m-Q4_K_M.gguf"]
 CONTEXTS = [512, 2048, 8192, 32768]
+# A GPU's own buffers are named by the device (CUDA0, Vulkan0, ROCm0, MTL0); the rest is host memory.
+GPU_BUFFER = re.compile(r"^(CUDA|Vulkan|ROCm|HIP|MTL|SYCL)\d+\b")
+
+
+def split_buffers(buffers: dict[str, float]) -> tuple[float, float]:
+    """(host MiB, GPU MiB) of the buffers llama.cpp reported."""
+    gpu = sum(v for k, v in buffers.items() if GPU_BUFFER.match(k))
+    return sum(buffers.values()) - gpu, gpu
+
+
+def estimated(device: dict) -> float:
+    return (device["weights_bytes"] + device["kv_cache_bytes"] + device["compute_bytes"]) / MiB
 
 
 def models_dir() -> Path:
@@ -40,13 +57,25 @@ def models_dir() -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument(
+        "--gpu-layers", type=int, default=0, help="layers on the GPU (a GPU build; -1: all)"
+    )
     args = parser.parse_args()
     rows = []
+    gpu_run = args.gpu_layers != 0
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; sizes in MiB")
-    print(
-        "| model | context | KV | estimate | llama.cpp buffers | error | resident after a full batch |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    if gpu_run:
+        print(
+            "| model | context | KV | GPU layers | GPU estimate | GPU buffers | error "
+            "| host estimate | host buffers | error |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|")
+    else:
+        print(
+            "| model | context | KV | estimate | llama.cpp buffers | error "
+            "| resident after a full batch |"
+        )
+        print("|---|---|---|---|---|---|---|")
 
     def prompt(n_ctx: int) -> str:
         # about 600 tokens (more than one 512-token batch), or what a 512-token context allows
@@ -57,32 +86,50 @@ def main() -> int:
         for n_ctx in CONTEXTS:
             for kv in ("f16", "q8_0"):
                 with BlockingEngine() as engine:
-                    info = engine.load(str(path), {"n_ctx": n_ctx, "kv_type": kv})
+                    info = engine.load(
+                        str(path),
+                        {"n_ctx": n_ctx, "kv_type": kv, "n_gpu_layers": args.gpu_layers},
+                    )
                     if info["n_ctx"] < n_ctx:
                         break  # beyond the model's limit
-                    cpu = info["estimate"]["devices"][0]
-                    est = (
-                        cpu["weights_bytes"] + cpu["kv_cache_bytes"] + cpu["compute_bytes"]
-                    ) / MiB
-                    rep = sum(info["buffers_mib"].values())
+                    devices = info["estimate"]["devices"]
+                    host_rep, gpu_rep = split_buffers(info["buffers_mib"])
                     engine.chat([{"role": "user", "content": prompt(n_ctx)}], {"max_tokens": 1})
                     rss = engine.status()["rss"] / MiB
-                err = est / rep - 1
-                rows.append(
-                    {
-                        "model": name,
-                        "n_ctx": n_ctx,
-                        "kv": kv,
-                        "estimate_mib": round(est, 2),
-                        "reported_mib": round(rep, 2),
-                        "error": round(err, 4),
-                        "rss_mib": round(rss, 1),
-                    }
-                )
-                print(
-                    f"| {Path(name).stem} | {n_ctx:,} | {kv} | {est:,.1f} | {rep:,.1f} | {err * 100:+.1f}% | {rss:,.0f} |"
-                )
-    worst = max(abs(r["error"]) for r in rows)
+                row = {"model": name, "n_ctx": n_ctx, "kv": kv, "rss_mib": round(rss, 1)}
+                host_est = estimated(devices[0])
+                if gpu_run:
+                    if info["n_gpu_layers"] == 0 or len(devices) < 2:
+                        print("this llama.cpp build has no GPU to offload to")
+                        return 1
+                    gpu_est = estimated(devices[1])
+                    row.update(
+                        n_gpu_layers=info["n_gpu_layers"],
+                        gpu_estimate_mib=round(gpu_est, 2),
+                        gpu_reported_mib=round(gpu_rep, 2),
+                        host_estimate_mib=round(host_est, 2),
+                        host_reported_mib=round(host_rep, 2),
+                        error=round(gpu_est / gpu_rep - 1, 4),
+                        host_error=round(host_est / host_rep - 1, 4),
+                    )
+                    print(
+                        f"| {Path(name).stem} | {n_ctx:,} | {kv} | {info['n_gpu_layers']} "
+                        f"| {gpu_est:,.1f} | {gpu_rep:,.1f} | {row['error'] * 100:+.1f}% "
+                        f"| {host_est:,.1f} | {host_rep:,.1f} | {row['host_error'] * 100:+.1f}% |"
+                    )
+                else:
+                    rep = host_rep + gpu_rep
+                    row.update(
+                        estimate_mib=round(host_est, 2),
+                        reported_mib=round(rep, 2),
+                        error=round(host_est / rep - 1, 4),
+                    )
+                    print(
+                        f"| {Path(name).stem} | {n_ctx:,} | {kv} | {host_est:,.1f} | {rep:,.1f} "
+                        f"| {row['error'] * 100:+.1f}% | {rss:,.0f} |"
+                    )
+                rows.append(row)
+    worst = max(max(abs(r["error"]), abs(r.get("host_error", 0))) for r in rows)
     print(f"worst error {worst * 100:.1f}% (target: within 5% on every row)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

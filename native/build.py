@@ -42,6 +42,12 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
             "vulkan-headers",
             "the Vulkan headers and loader (Debian/Ubuntu: apt-get install libvulkan-dev)",
         ),
+        (
+            "VK_EXT_layer_settings",
+            "Vulkan headers new enough for llama.cpp (they declare VK_EXT_layer_settings: Debian 13, "
+            "Ubuntu 24.04, the LunarG SDK; Debian 12's 1.3.239 are older, native/vulkan-debian.sh "
+            "then takes the headers of Debian 13's libvulkan-dev and sets VULKAN_SDK)",
+        ),
         ("spirv-headers", "the SPIR-V headers (Debian/Ubuntu: apt-get install spirv-headers)"),
     ],
     "rocm": [
@@ -51,18 +57,25 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def _vulkan_include() -> Path | None:
+    """The Vulkan headers CMake will use: $VULKAN_SDK's first (as FindVulkan does), then the system's."""
+    sdk = os.environ.get("VULKAN_SDK")
+    for p in ([sdk + "/include"] if sdk else []) + ["/usr/include", "/usr/local/include"]:
+        if Path(p, "vulkan", "vulkan.hpp").exists() and Path(p, "vulkan", "vulkan_core.h").exists():
+            return Path(p)
+    return None
+
+
 def _have(what: str) -> bool:
     if what == "macos-arm64":
         return sys.platform == "darwin" and platform.machine() == "arm64"
     if what == "vulkan-headers":
-        return any(
-            Path(p, "vulkan", "vulkan.h").exists()
-            for p in (
-                "/usr/include",
-                "/usr/local/include",
-                os.environ.get("VULKAN_SDK", "") + "/include",
-            )
-        )
+        return _vulkan_include() is not None
+    if what == "VK_EXT_layer_settings":
+        include = _vulkan_include()
+        return include is None or "VK_EXT_layer_settings" in (
+            include / "vulkan" / "vulkan_core.h"
+        ).read_text(errors="replace")
     if what == "spirv-headers":
         return any(
             Path(p, "SPIRV-Headers", "SPIRV-HeadersConfig.cmake").exists()

@@ -179,3 +179,23 @@ def test_native_build_says_what_a_backend_needs_before_compiling(tmp_path: Path)
     assert (metal.returncode == 0) == (sys.platform == "darwin" and os.uname().machine == "arm64")
     unknown = _build_check("opencl", env)
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
+def test_native_build_tells_vulkan_headers_too_old_for_llama_cpp_apart(tmp_path: Path) -> None:
+    """Debian 12's headers lack VK_EXT_layer_settings: the compile would fail after minutes."""
+
+    def sdk(name: str, core_h: str) -> Path:
+        inc = tmp_path / name / "include" / "vulkan"
+        inc.mkdir(parents=True)
+        (inc / "vulkan.hpp").write_text("// Vulkan-Hpp\n")
+        (inc / "vulkan_core.h").write_text(core_h)
+        return tmp_path / name
+
+    old = sdk("old", "#define VK_HEADER_VERSION 239\n")
+    new = sdk("new", "#define VK_HEADER_VERSION 309\n#define VK_EXT_layer_settings 1\n")
+    too_old = _build_check("vulkan", {**os.environ, "VULKAN_SDK": str(old)})
+    assert too_old.returncode == 1
+    assert "missing VK_EXT_layer_settings" in too_old.stdout and "Debian 13" in too_old.stdout
+    recent = _build_check("vulkan", {**os.environ, "VULKAN_SDK": str(new)})
+    assert "VK_EXT_layer_settings" not in recent.stdout
+    assert "missing vulkan-headers" not in recent.stdout
