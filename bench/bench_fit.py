@@ -11,7 +11,7 @@ With --gpu-layers N (a GPU build of llama.cpp: CUDA, Metal, Vulkan, ROCm) N laye
 GPU, and the estimate for each side (GPU memory, host memory) is set against the buffers llama.cpp
 puts there (``CUDA0 ...``/``Vulkan0 ...`` on the GPU, ``CPU``/``*_Host``/``CPU_Mapped`` in RAM).
 
-    python bench/bench_fit.py [--gpu-layers N] [--json FILE]
+    python bench/bench_fit.py [--gpu-layers N] [--model NAME] [--ctx N] [--json FILE]
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ def main() -> int:
     parser.add_argument(
         "--gpu-layers", type=int, default=0, help="layers on the GPU (a GPU build; -1: all)"
     )
+    parser.add_argument("--model", action="append", help="only this test model (repeatable)")
+    parser.add_argument("--ctx", type=int, action="append", help="only this context (repeatable)")
     args = parser.parse_args()
     rows = []
     gpu_run = args.gpu_layers != 0
@@ -81,9 +83,9 @@ def main() -> int:
         # about 600 tokens (more than one 512-token batch), or what a 512-token context allows
         return " ".join(f"item{i}" for i in range(120 if n_ctx <= 512 else 300))
 
-    for name in MODELS:
+    for name in args.model or MODELS:
         path = models_dir() / name
-        for n_ctx in CONTEXTS:
+        for n_ctx in args.ctx or CONTEXTS:
             for kv in ("f16", "q8_0"):
                 with BlockingEngine() as engine:
                     info = engine.load(

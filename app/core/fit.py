@@ -435,6 +435,23 @@ def kv_bytes_per_layer(
     return out
 
 
+def _attention_cells_and_masks(
+    shape: ModelShape, n_ctx: int, n_ubatch: int, flash_attn: bool, swa_full: bool
+) -> tuple[int, int]:
+    """The KV cells one attention reads, and the bytes of the attention mask(s) of a micro-batch
+    (one per cache: a model mixing sliding-window and full layers has two)."""
+    ub = min(_ctx_cells(n_ctx), n_ubatch)
+    cells = _ctx_cells(n_ctx)
+    swa_cells = cells
+    if shape.sliding_window and not swa_full:
+        swa_cells = math.ceil(min(cells, shape.sliding_window + n_ubatch) / CTX_PAD) * CTX_PAD
+    all_swa = bool(shape.swa_layers) and all(shape.swa_layers)
+    any_swa = bool(shape.swa_layers) and any(shape.swa_layers) and not all_swa
+    n_kv = swa_cells if all_swa else cells
+    mask_elem = 2 if flash_attn else 4
+    return n_kv, (n_kv + (swa_cells if any_swa else 0)) * ub * mask_elem
+
+
 def compute_bytes(
     shape: ModelShape,
     n_ctx: int,
@@ -461,15 +478,7 @@ def compute_bytes(
     if with_output:
         stages.append(shape.n_vocab * ub * f32 + 3 * embd)
     if with_layers:
-        cells = _ctx_cells(n_ctx)
-        swa_cells = cells
-        if shape.sliding_window and not swa_full:
-            swa_cells = math.ceil(min(cells, shape.sliding_window + n_ubatch) / CTX_PAD) * CTX_PAD
-        all_swa = bool(shape.swa_layers) and all(shape.swa_layers)
-        any_swa = bool(shape.swa_layers) and any(shape.swa_layers) and not all_swa
-        n_kv = swa_cells if all_swa else cells
-        mask_elem = 2 if flash_attn else f32
-        masks = (n_kv + (swa_cells if any_swa else 0)) * ub * mask_elem
+        n_kv, masks = _attention_cells_and_masks(shape, n_ctx, n_ubatch, flash_attn, swa_full)
         q_dim = shape.n_head * (shape.key_length or shape.n_embd // shape.n_head)
         if shape.expert_count and shape.n_ff_exp:
             ffn = 3 * shape.n_ff_exp * shape.expert_used + 2 * shape.expert_count + 4 * shape.n_embd
@@ -598,6 +607,11 @@ def _place(
     c_cpu = compute_bytes(
         shape, opts.n_ctx, opts.n_ubatch, flash, not output_on_gpu, layers_on_cpu, opts.swa_full
     )
+    if layers_on_gpu and not layers_on_cpu:
+        # Graph inputs stay in host memory and are copied to the GPU: the attention masks too.
+        c_cpu += _attention_cells_and_masks(shape, opts.n_ctx, opts.n_ubatch, flash, opts.swa_full)[
+            1
+        ]
     c_gpu = 0
     if gpu is not None and n_gpu >= 1:
         c_gpu = compute_bytes(

@@ -156,6 +156,14 @@ def metal_fraction(ram_total: int) -> float:
     return 0.75 if ram_total > 36 * GiB else 2 / 3
 
 
+# What to check when a GPU build of llama.cpp finds no device.
+DRIVER_HINTS = {
+    "CUDA": "Is the NVIDIA driver installed and new enough for this CUDA build (nvidia-smi)?",
+    "Vulkan": "Is a Vulkan driver installed (vulkaninfo --summary lists the GPUs it sees)?",
+    "ROCm": "Does ROCm support this GPU (rocminfo lists it)?",
+}
+
+
 def probe(
     engine_devices: list[dict[str, Any]] | None = None,
     backend: str | None = None,
@@ -203,7 +211,13 @@ def probe(
             )
             hw.notes.append(f"Metal may use about {share:.0%} of the unified memory")
     unusable = [g for g in hw.gpus if not g.usable]
-    if not hw.gpus:
+    gpu_build = hw.build_backend not in ("CPU", "unknown")
+    if gpu_build and not any(g.source == "llama.cpp" for g in hw.gpus):
+        hw.notes.append(
+            f"This llama.cpp build is for {hw.build_backend}, but it found no {hw.build_backend} "
+            f"device: models run on the CPU. {DRIVER_HINTS.get(hw.build_backend, '')}".rstrip()
+        )
+    elif not hw.gpus:
         hw.notes.append("No GPU found: models run on the CPU.")
     elif unusable and not hw.gpu_offload:
         hw.notes.append(

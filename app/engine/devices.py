@@ -70,10 +70,59 @@ def list_devices() -> list[dict[str, Any]]:
     return out
 
 
-def backend_name(devices: list[dict[str, Any]]) -> str:
-    """The GPU backend of this build (CUDA, Metal, Vulkan, ROCm, ...) or CPU."""
+def list_backends() -> list[dict[str, Any]]:
+    """The backends compiled into this build (ggml's registries) and how many devices each found.
+
+    A GPU build lists its backend even where it finds no device (no driver, an unsupported GPU),
+    which the device list alone cannot tell from a CPU build.
+    """
+    lib = _libggml()
+    lib.ggml_backend_reg_count.restype = ctypes.c_size_t
+    lib.ggml_backend_reg_get.restype = ctypes.c_void_p
+    lib.ggml_backend_reg_get.argtypes = [ctypes.c_size_t]
+    lib.ggml_backend_reg_name.restype = ctypes.c_char_p
+    lib.ggml_backend_reg_name.argtypes = [ctypes.c_void_p]
+    lib.ggml_backend_reg_dev_count.restype = ctypes.c_size_t
+    lib.ggml_backend_reg_dev_count.argtypes = [ctypes.c_void_p]
+    out = []
+    for i in range(lib.ggml_backend_reg_count()):
+        reg = lib.ggml_backend_reg_get(i)
+        out.append(
+            {
+                "name": (lib.ggml_backend_reg_name(reg) or b"").decode(errors="replace"),
+                "devices": int(lib.ggml_backend_reg_dev_count(reg)),
+            }
+        )
+    return out
+
+
+# ggml's names for the GPU backends (device names drop the trailing number: CUDA0, MTL0, ROCm0).
+GPU_BACKENDS = {
+    "CUDA": "CUDA",
+    "MTL": "Metal",
+    "Metal": "Metal",
+    "Vulkan": "Vulkan",
+    "HIP": "ROCm",
+    "ROCm": "ROCm",
+    "SYCL": "SYCL",
+    "OpenCL": "OpenCL",
+    "MUSA": "MUSA",
+    "CANN": "CANN",
+}
+
+
+def backend_name(
+    devices: list[dict[str, Any]], backends: list[dict[str, Any]] | None = None
+) -> str:
+    """The GPU backend of this build (CUDA, Metal, Vulkan, ROCm, ...) or CPU.
+
+    Named from a GPU device when there is one, else from a GPU backend compiled in without devices.
+    """
     for d in devices:
         if d["type"] in ("gpu", "igpu"):
             name = d["name"].rstrip("0123456789")
-            return {"MTL": "Metal", "HIP": "ROCm", "ROCm": "ROCm"}.get(name, name or "GPU")
+            return GPU_BACKENDS.get(name, name or "GPU")
+    for b in backends or []:
+        if b["name"] in GPU_BACKENDS:
+            return GPU_BACKENDS[b["name"]]
     return "CPU"

@@ -193,10 +193,12 @@ class Runtime:
 
     @staticmethod
     def build_info() -> dict[str, Any]:
-        from app.engine.devices import backend_name, list_devices
+        from app.engine.devices import backend_name, list_backends, list_devices
 
+        backends: list[dict[str, Any]] = []
         try:
             devices = list_devices()
+            backends = list_backends()
         except OSError as exc:
             devices = [
                 {
@@ -213,7 +215,8 @@ class Runtime:
             "mmap": bool(L.llama_supports_mmap()),
             "system_info": L.llama_print_system_info().decode("utf-8", errors="replace").strip(),
             "devices": devices,
-            "backend": backend_name(devices),
+            "backends": backends,
+            "backend": backend_name(devices, backends),
         }
 
     # -- loading ------------------------------------------------------------------------------
@@ -357,14 +360,16 @@ class Runtime:
     @staticmethod
     def _fit_devices() -> tuple[list[Device], set[str]]:
         """This machine as the estimator sees it: RAM and the GPUs llama.cpp can use."""
-        from app.engine.devices import backend_name, list_devices
+        from app.engine.devices import backend_name, list_backends, list_devices
 
         try:
-            engine_devices = list_devices()
+            engine_devices, backends = list_devices(), list_backends()
         except OSError:
-            engine_devices = []
+            engine_devices, backends = [], []
         hw = probe(
-            engine_devices, backend_name(engine_devices), bool(L.llama_supports_gpu_offload())
+            engine_devices,
+            backend_name(engine_devices, backends),
+            bool(L.llama_supports_gpu_offload()),
         )
         return devices_for(hw), hw.flags
 

@@ -165,6 +165,13 @@ class FitMeter(QWidget):
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.details)
+        # What the llama.cpp build can do with this machine's GPUs (a CPU build beside an NVIDIA
+        # card, a Vulkan build that found no device): why GPU layers stay at 0.
+        self.hw_note = QLabel()
+        self.hw_note.setObjectName("mutedLabel")
+        self.hw_note.setWordWrap(True)
+        self.hw_note.hide()
+        lay.addWidget(self.hw_note)
 
         self.shape: ModelShape | None = None
         self.hardware: Hardware | None = None
@@ -184,6 +191,10 @@ class FitMeter(QWidget):
 
     def set_hardware(self, hw: Hardware) -> None:
         self.hardware = hw
+        self.hw_note.setText(
+            f"llama.cpp build: {hw.build_backend}. " + " ".join(hw.notes) if hw.notes else ""
+        )
+        self.hw_note.setVisible(bool(hw.notes) and not self.plan_other.isChecked())
         if not self.plan_other.isChecked():
             self.ram.setValue(round(hw.ram_total / GiB))
         self.update_estimate()
@@ -227,6 +238,7 @@ class FitMeter(QWidget):
     def _on_plan_other(self, on: bool) -> None:
         self.ram.setEnabled(on)
         self.vram.setEnabled(on)
+        self.hw_note.setVisible(bool(self.hw_note.text()) and not on)  # about this machine only
         self.update_estimate()
 
     def options(self) -> FitOptions:

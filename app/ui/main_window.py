@@ -619,6 +619,17 @@ class MainWindow(QMainWindow):
         if url.startswith(("http://", "https://", "mailto:")):
             QDesktopServices.openUrl(QUrl(url))
 
+    @staticmethod
+    def _offload_text(build: dict[str, Any]) -> str:
+        if build.get("gpu_offload"):
+            return "yes"
+        backend = build.get("backend") or "CPU"
+        return (
+            "no (CPU build)"
+            if backend == "CPU"
+            else f"no ({backend} build, no {backend} device found)"
+        )
+
     def _about(self) -> None:
         build = self.bridge.build
         QMessageBox.about(
@@ -627,7 +638,7 @@ class MainWindow(QMainWindow):
             f"<b>Hearth {__version__}</b><p>Private, offline chat with GGUF models.</p>"
             f"<p>llama-cpp-python {build.get('llama_cpp_version', '?')}; llama.cpp build: "
             f"{build.get('backend') or '?'}; GPU offload: "
-            f"{'yes' if build.get('gpu_offload') else 'no (CPU build)'}.</p>",
+            f"{self._offload_text(build)}.</p>",
         )
 
     # -- window state -----------------------------------------------------------------------------

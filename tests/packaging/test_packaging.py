@@ -22,6 +22,7 @@ from PySide6.QtGui import QImage
 
 import app
 from app.core import resources
+from app.core.hardware import probe
 from app.engine.devices import backend_name
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,23 +133,41 @@ def _dev(name: str, kind: str) -> dict[str, Any]:
     return {"name": name, "description": "", "type": kind, "free_bytes": 0, "total_bytes": 0}
 
 
+CPU_ONLY = [{"name": "CPU", "devices": 1}]
+
+
 @pytest.mark.parametrize(
-    ("devices", "shown"),
+    ("devices", "backends", "shown"),
     [
-        ([_dev("CPU", "cpu")], "CPU"),
-        ([], "CPU"),
-        ([_dev("CUDA0", "gpu"), _dev("CUDA1", "gpu"), _dev("CPU", "cpu")], "CUDA"),
-        ([_dev("MTL0", "gpu"), _dev("CPU", "cpu")], "Metal"),
-        ([_dev("Vulkan0", "gpu"), _dev("CPU", "cpu")], "Vulkan"),
-        ([_dev("ROCm0", "gpu"), _dev("CPU", "cpu")], "ROCm"),
-        ([_dev("HIP0", "gpu")], "ROCm"),
-        ([_dev("CPU", "cpu"), _dev("Vulkan0", "igpu")], "Vulkan"),
+        ([_dev("CPU", "cpu")], CPU_ONLY, "CPU"),
+        ([], [], "CPU"),
+        ([_dev("CUDA0", "gpu"), _dev("CUDA1", "gpu"), _dev("CPU", "cpu")], None, "CUDA"),
+        ([_dev("MTL0", "gpu"), _dev("CPU", "cpu")], None, "Metal"),
+        ([_dev("Vulkan0", "gpu"), _dev("CPU", "cpu")], None, "Vulkan"),
+        ([_dev("ROCm0", "gpu"), _dev("CPU", "cpu")], None, "ROCm"),
+        ([_dev("HIP0", "gpu")], None, "ROCm"),
+        ([_dev("CPU", "cpu"), _dev("Vulkan0", "igpu")], None, "Vulkan"),
+        # A GPU build that found no device (no driver) is still that build, not a CPU build.
+        ([_dev("CPU", "cpu")], [{"name": "Vulkan", "devices": 0}, *CPU_ONLY], "Vulkan"),
+        ([_dev("CPU", "cpu")], [{"name": "CUDA", "devices": 0}, *CPU_ONLY], "CUDA"),
+        ([_dev("CPU", "cpu")], [{"name": "BLAS", "devices": 1}, *CPU_ONLY], "CPU"),
     ],
 )
-def test_the_probe_names_the_backend_from_the_devices_llama_cpp_reports(
-    devices: list[dict[str, Any]], shown: str
+def test_the_probe_names_the_backend_from_what_llama_cpp_reports(
+    devices: list[dict[str, Any]], backends: list[dict[str, Any]] | None, shown: str
 ) -> None:
-    assert backend_name(devices) == shown
+    assert backend_name(devices, backends) == shown
+
+
+def test_a_gpu_build_without_a_device_says_so_and_what_to_check() -> None:
+    hw = probe([_dev("CPU", "cpu")], "Vulkan", gpu_offload=False)
+    assert hw.build_backend == "Vulkan" and not hw.gpu_offload
+    assert not [g for g in hw.gpus if g.usable]
+    assert any("found no Vulkan device" in n and "vulkaninfo" in n for n in hw.notes), hw.notes
+    gpu = {**_dev("Vulkan0", "gpu"), "description": "Radeon RX 7600", "total_bytes": 8 << 30}
+    hw = probe([gpu, _dev("CPU", "cpu")], "Vulkan", gpu_offload=True)
+    assert [(g.name, g.backend, g.usable) for g in hw.gpus] == [("Radeon RX 7600", "Vulkan", True)]
+    assert not any("found no" in n for n in hw.notes)
 
 
 def _build_check(backend: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

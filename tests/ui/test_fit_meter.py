@@ -87,3 +87,20 @@ def test_load_options_dialog_reloads_with_the_choice(
     labels = [w.text() for w in d.w.load_dialog.findChildren(QLabel)]
     assert any("llama.cpp allocated" in t for t in labels)
     assert "Memory: estimated" in d.w.picker.status.toolTip()
+
+
+def test_meter_says_why_a_gpu_build_offloads_nothing(qtbot: Any) -> None:
+    meter = FitMeter()
+    qtbot.addWidget(meter)
+    meter.show()
+    cpu = {"name": "CPU", "description": "", "type": "cpu", "free_bytes": 0, "total_bytes": 0}
+    meter.set_hardware(probe([cpu], "Vulkan", gpu_offload=False))
+    meter.set_model(shape_from_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"))
+    assert meter.hw_note.isVisible()
+    assert "llama.cpp build: Vulkan" in meter.hw_note.text()
+    assert "found no Vulkan device" in meter.hw_note.text()
+    assert [d.kind for d in meter.result.devices] == ["cpu"]  # nothing planned on a GPU
+    meter.plan_other.setChecked(True)  # the note is about this machine, not the planned one
+    assert not meter.hw_note.isVisible()
+    meter.plan_other.setChecked(False)
+    assert meter.hw_note.isVisible()
