@@ -9,7 +9,10 @@ is allocated; both are shown.
 
 With --gpu-layers N (a GPU build of llama.cpp: CUDA, Metal, Vulkan, ROCm) N layers go to the first
 GPU, and the estimate for each side (GPU memory, host memory) is set against the buffers llama.cpp
-puts there (``CUDA0 ...``/``Vulkan0 ...`` on the GPU, ``CPU``/``*_Host``/``CPU_Mapped`` in RAM).
+puts there (``CUDA0 ...``/``Vulkan0 ...`` on the GPU, ``CPU``/``*_Host`` in RAM). The file is
+then read into memory rather than mapped: a mapping spans the file range that holds the CPU's
+tensors (the whole file where tensors are stored in name order, blk.0, blk.1, blk.10, ...), which
+is address space, not the memory those tensors take.
 
     python bench/bench_fit.py [--gpu-layers N] [--model NAME] [--ctx N] [--json FILE]
 """
@@ -90,7 +93,12 @@ def main() -> int:
                 with BlockingEngine() as engine:
                     info = engine.load(
                         str(path),
-                        {"n_ctx": n_ctx, "kv_type": kv, "n_gpu_layers": args.gpu_layers},
+                        {
+                            "n_ctx": n_ctx,
+                            "kv_type": kv,
+                            "n_gpu_layers": args.gpu_layers,
+                            "use_mmap": not gpu_run,
+                        },
                     )
                     if info["n_ctx"] < n_ctx:
                         break  # beyond the model's limit

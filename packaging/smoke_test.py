@@ -2,10 +2,11 @@
 """Smoke test of the packaged Linux build: build it, run it, install the .deb into a folder.
 
     python3 packaging/smoke_test.py [--skip-build]
+    HEARTH_BACKEND=vulkan python3 packaging/smoke_test.py       (the Vulkan build)
 
 1. builds the bundle and the .deb (packaging/linux/build.sh) unless --skip-build;
 2. runs the frozen app with a temporary data folder: --version, `hearth hw --json` (the build is
-   the portable CPU one), and one chat message through the CLI with the bundled starter model;
+   the one asked for: the portable CPU one unless HEARTH_BACKEND=vulkan), and one chat message through the CLI with the bundled starter model;
 3. opens the GUI offscreen and closes it (`hearth --exit-after 5`);
 4. unpacks the .deb into a temporary root (dpkg -x) and checks that what the desktop entry
    names is there: the command, the app it points to, the icon at several sizes, the AppStream
@@ -47,6 +48,10 @@ def run(
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
 
 
+BACKEND = os.environ.get("HEARTH_BACKEND", "cpu-portable")
+EXPECTED_BUILD = {"cpu-portable": "CPU", "vulkan": "Vulkan"}.get(BACKEND, BACKEND)
+
+
 def frozen_app_checks(exe: Path, home: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEARTH_", "PYTHON"))}
     env["HEARTH_HOME"] = str(home)
@@ -57,10 +62,15 @@ def frozen_app_checks(exe: Path, home: Path) -> None:
     if check(proc.returncode == 0, "hearth hw --json", proc.stderr[-500:]):
         hw = json.loads(proc.stdout)
         check(
-            hw.get("build_backend") == "CPU",
-            "the bundle carries the CPU build",
+            hw.get("build_backend") == EXPECTED_BUILD,
+            f"the bundle carries the {EXPECTED_BUILD} build",
             str(hw.get("build_backend")),
         )
+    # A Vulkan build must use the system's loader, which finds the installed GPU drivers.
+    bundled_loader = sorted(p.name for p in exe.parent.rglob("libvulkan.so*"))
+    check(
+        not bundled_loader, "the bundle leaves the Vulkan loader to the system", str(bundled_loader)
+    )
 
     started = time.monotonic()
     proc = run(
@@ -101,6 +111,8 @@ def deb_checks(deb: Path, root: Path) -> None:
         "libxcb-cursor0" in info.stdout and "libgomp1" in info.stdout,
         "Depends names Qt's and llama.cpp's system libraries",
     )
+    if BACKEND == "vulkan":
+        check("libvulkan1" in info.stdout, "Depends names the Vulkan loader", info.stdout)
 
     desktop = root / "usr/share/applications" / f"{APP_ID}.desktop"
     if not check(desktop.is_file(), "the desktop entry is installed"):

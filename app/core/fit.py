@@ -604,10 +604,21 @@ def _place(
 
     layers_on_cpu = first_gpu > 0 or gpu is None
     layers_on_gpu = gpu is not None and first_gpu < n_layer
+    # A micro-batch of 32 tokens or more that meets CPU-held weights is multiplied on the GPU
+    # (llama.cpp's op offload; Metal shares the memory and does not), so the CPU then runs no
+    # layer of it.
+    op_offload = gpu is not None and n_gpu >= 1 and opts.n_ubatch >= 32 and gpu.backend != "Metal"
+    host_inputs_only = gpu is not None and n_gpu >= 1 and (op_offload or not layers_on_cpu)
     c_cpu = compute_bytes(
-        shape, opts.n_ctx, opts.n_ubatch, flash, not output_on_gpu, layers_on_cpu, opts.swa_full
+        shape,
+        opts.n_ctx,
+        opts.n_ubatch,
+        flash,
+        not output_on_gpu,
+        layers_on_cpu and not host_inputs_only,
+        opts.swa_full,
     )
-    if layers_on_gpu and not layers_on_cpu:
+    if host_inputs_only:
         # Graph inputs stay in host memory and are copied to the GPU: the attention masks too.
         c_cpu += _attention_cells_and_masks(shape, opts.n_ctx, opts.n_ubatch, flash, opts.swa_full)[
             1
@@ -617,8 +628,8 @@ def _place(
         c_gpu = compute_bytes(
             shape, opts.n_ctx, opts.n_ubatch, flash, True, layers_on_gpu, opts.swa_full
         )
-        if layers_on_cpu and opts.n_ubatch >= 32:
-            # Large batches of CPU-held layers are multiplied on the GPU: room for one matrix.
+        if layers_on_cpu and op_offload:
+            # The CPU-held layers' weights are copied over one matrix at a time: room for one.
             c_gpu += largest_cpu_matrix
     output_buffer = (shape.n_vocab or 0) * 4
     c_cpu += output_buffer

@@ -2,10 +2,12 @@
 # Build Hearth for Linux: the PyInstaller bundle (dist/hearth) and a .deb (dist/hearth_<version>_<arch>.deb).
 #
 #   packaging/linux/build.sh [--no-model] [--skip-bundle]
+#   HEARTH_BACKEND=vulkan packaging/linux/build.sh          (llama.cpp with Vulkan: any GPU vendor)
 #
 # The .deb installs the app in /opt/hearth, /usr/bin/hearth, a desktop entry, hicolor icons,
 # AppStream metainfo and a MIME type for .gguf files; it carries the portable CPU build of
-# llama.cpp (GGML_NATIVE=OFF, see native/). The desktop entry and metainfo are validated with
+# llama.cpp (GGML_NATIVE=OFF, see native/) unless HEARTH_BACKEND names another: cpu-portable or
+# vulkan (which adds the Vulkan loader to Depends; it runs on the CPU where no Vulkan driver is). The desktop entry and metainfo are validated with
 # desktop-file-validate and appstreamcli. Needs: python3 (3.10+), a C/C++ compiler and CMake
 # (first build only), dpkg-deb, desktop-file-utils and appstream.
 set -euo pipefail
@@ -16,6 +18,11 @@ DIST="$REPO/dist"
 APP_ID="io.hearth.Hearth"
 MODEL_ARG=()
 SKIP_BUNDLE=0
+BACKEND="${HEARTH_BACKEND:-cpu-portable}"
+case "$BACKEND" in
+  cpu-portable|vulkan) ;;
+  *) echo "build.sh: the .deb carries the cpu-portable or vulkan build, not $BACKEND" >&2; exit 2 ;;
+esac
 for arg in "$@"; do
   case "$arg" in
     --no-model) MODEL_ARG=(--no-model) ;;
@@ -33,7 +40,7 @@ done
 
 started=$(date +%s)
 if [ "$SKIP_BUNDLE" = 0 ]; then
-  python3 "$REPO/packaging/build_bundle.py" --backend cpu-portable --dist "$DIST" "${MODEL_ARG[@]}"
+  python3 "$REPO/packaging/build_bundle.py" --backend "$BACKEND" --dist "$DIST" "${MODEL_ARG[@]}"
 fi
 [ -x "$DIST/hearth/hearth" ] || { echo "build.sh: no bundle at $DIST/hearth" >&2; exit 1; }
 
@@ -72,6 +79,7 @@ libfreetype6, libdbus-1-3, libglib2.0-0, libx11-6, libx11-xcb1, libxkbcommon0, l
 libxcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-randr0, \
 libxcb-render-util0, libxcb-shape0, libxcb-shm0, libxcb-sync1, libxcb-xfixes0, libxcb-xinerama0, \
 libxcb-xkb1, libxcb-render0"
+if [ "$BACKEND" = vulkan ]; then DEPENDS="$DEPENDS, libvulkan1"; fi
 INSTALLED_KB="$(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)"
 cat > "$ROOT/DEBIAN/control" <<CONTROL
 Package: hearth
