@@ -474,7 +474,7 @@ def compute_bytes(
     ub = min(_ctx_cells(n_ctx), n_ubatch)
     f32 = 4
     embd = shape.n_embd * ub * f32
-    stages = [2 * embd]  # the input embeddings and the residual stream
+    stages: list[float] = [2 * embd]  # the input embeddings and the residual stream
     if with_output:
         stages.append(shape.n_vocab * ub * f32 + 3 * embd)
     if with_layers:
