@@ -191,9 +191,10 @@ class FitMeter(QWidget):
 
     def set_hardware(self, hw: Hardware) -> None:
         self.hardware = hw
-        self.hw_note.setText(
-            f"llama.cpp build: {hw.build_backend}. " + " ".join(hw.notes) if hw.notes else ""
-        )
+        note = " ".join(hw.notes)
+        if note and "llama.cpp build" not in note:  # else the note names the build itself
+            note = f"llama.cpp build: {hw.build_backend}. {note}"
+        self.hw_note.setText(note)
         self.hw_note.setVisible(bool(hw.notes) and not self.plan_other.isChecked())
         if not self.plan_other.isChecked():
             self.ram.setValue(round(hw.ram_total / GiB))

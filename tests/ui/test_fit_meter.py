@@ -97,10 +97,13 @@ def test_meter_says_why_a_gpu_build_offloads_nothing(qtbot: Any) -> None:
     meter.set_hardware(probe([cpu], "Vulkan", gpu_offload=False))
     meter.set_model(shape_from_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"))
     assert meter.hw_note.isVisible()
-    assert "llama.cpp build: Vulkan" in meter.hw_note.text()
+    assert "llama.cpp build is for Vulkan" in meter.hw_note.text()
     assert "found no Vulkan device" in meter.hw_note.text()
     assert [d.kind for d in meter.result.devices] == ["cpu"]  # nothing planned on a GPU
     meter.plan_other.setChecked(True)  # the note is about this machine, not the planned one
     assert not meter.hw_note.isVisible()
     meter.plan_other.setChecked(False)
     assert meter.hw_note.isVisible()
+    # A CPU build beside no GPU names the build once.
+    meter.set_hardware(probe([cpu], "CPU", gpu_offload=False))
+    assert meter.hw_note.text().startswith("llama.cpp build: CPU. No GPU found")
