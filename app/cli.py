@@ -465,7 +465,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _engine_hardware() -> Any:
     """Probe this machine, asking an engine worker which devices llama.cpp can use."""
-    from app.core.hardware import probe
+    from app.core.hardware import probe, probe_build
 
     try:
         engine = BlockingEngine()
@@ -475,7 +475,7 @@ def _engine_hardware() -> Any:
         build = engine.build
     finally:
         engine.close()
-    return probe(build.get("devices"), build.get("backend"), build.get("gpu_offload"))
+    return probe_build(build)
 
 
 def cmd_hw(args: argparse.Namespace) -> int:

@@ -156,6 +156,11 @@ def metal_fraction(ram_total: int) -> float:
     return 0.75 if ram_total > 36 * GiB else 2 / 3
 
 
+def probe_build(build: dict[str, Any]) -> Hardware:
+    """Look at this machine with what an engine reported of its llama.cpp build (``build_info``)."""
+    return probe(build.get("devices"), build.get("backend"), build.get("gpu_offload"))
+
+
 # What to check when a GPU build of llama.cpp finds no device.
 DRIVER_HINTS = {
     "CUDA": "Is the NVIDIA driver installed and new enough for this CUDA build (nvidia-smi)?",

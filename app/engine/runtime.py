@@ -31,7 +31,7 @@ from app.core.fit import (
     shape_from_info,
     tensors_from_headers,
 )
-from app.core.hardware import devices_for, probe
+from app.core.hardware import devices_for, probe_build
 from app.core.model_info import inspect_model_headers
 from app.core.options import LoadOptions, SamplingOptions
 
@@ -357,20 +357,9 @@ class Runtime:
         self.cache_tokens = []
         return info
 
-    @staticmethod
-    def _fit_devices() -> tuple[list[Device], set[str]]:
+    def _fit_devices(self) -> tuple[list[Device], set[str]]:
         """This machine as the estimator sees it: RAM and the GPUs llama.cpp can use."""
-        from app.engine.devices import backend_name, list_backends, list_devices
-
-        try:
-            engine_devices, backends = list_devices(), list_backends()
-        except OSError:
-            engine_devices, backends = [], []
-        hw = probe(
-            engine_devices,
-            backend_name(engine_devices, backends),
-            bool(L.llama_supports_gpu_offload()),
-        )
+        hw = probe_build(self.build_info())
         return devices_for(hw), hw.flags
 
     def _token_text(self, vocab: Any, token: int) -> str:

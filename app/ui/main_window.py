@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.core import calibration, export, paths, starter
 from app.core.fit import FitOptions, ModelShape, shape_from_file
-from app.core.hardware import Hardware, probe
+from app.core.hardware import Hardware, probe_build
 from app.core.library import OK, LibraryEntry, open_library
 from app.core.options import LOAD_KEYS
 from app.core.settings import Settings, save_settings
@@ -369,10 +369,7 @@ class MainWindow(QMainWindow):
     # -- memory fit -------------------------------------------------------------------------------
 
     def _on_build(self, build: dict[str, Any]) -> None:
-        def job() -> Hardware:
-            return probe(build.get("devices"), build.get("backend"), build.get("gpu_offload"))
-
-        run_task(job, self._on_hardware)
+        run_task(lambda: probe_build(build), self._on_hardware)
 
     def _on_hardware(self, hw: Hardware) -> None:
         self.hardware = hw
