@@ -93,7 +93,11 @@ class LibraryController(QObject):
         self.scans += 1
         self.entries = result.entries
         self.page.set_entries(result.entries, result.seconds)
-        self._watch(watch)
+        if self._watch(watch):
+            # A folder that changed between the scan's look at it and the watch being set would
+            # give no event (a download tool makes a folder and drops a file in at once): look
+            # once more. The next scan watches nothing new, so this does not repeat.
+            self._debounce.start()
         self.entriesChanged.emit(result.entries)
         if self._again:
             self._again = False
@@ -116,12 +120,15 @@ class LibraryController(QObject):
         wanted.update(str(Path(e.path).parent) for e in entries if Path(e.path).parent.is_dir())
         return wanted
 
-    def _watch(self, wanted: set[str]) -> None:
+    def _watch(self, wanted: set[str]) -> bool:
+        """Watch exactly ``wanted``; whether any folder is newly watched."""
         current = set(self.watcher.directories())
         if current - wanted:
             self.watcher.removePaths(list(current - wanted))
         if wanted - current:
             self.watcher.addPaths(list(wanted - current))
+        # Only what the watcher took: a folder it refuses (permissions) must not rescan forever.
+        return bool(set(self.watcher.directories()) - current)
 
     # -- folders ----------------------------------------------------------------------------------
 
