@@ -608,7 +608,7 @@ def _place(
     # (llama.cpp's op offload; Metal shares the memory and does not), so the CPU then runs no
     # layer of it.
     op_offload = gpu is not None and n_gpu >= 1 and opts.n_ubatch >= 32 and gpu.backend != "Metal"
-    host_inputs_only = gpu is not None and n_gpu >= 1 and (op_offload or not layers_on_cpu)
+    host_inputs_only = op_offload or (gpu is not None and n_gpu >= 1 and not layers_on_cpu)
     c_cpu = compute_bytes(
         shape,
         opts.n_ctx,
@@ -620,9 +620,10 @@ def _place(
     )
     if host_inputs_only:
         # Graph inputs stay in host memory and are copied to the GPU: the attention masks too.
-        c_cpu += _attention_cells_and_masks(shape, opts.n_ctx, opts.n_ubatch, flash, opts.swa_full)[
-            1
-        ]
+        _cells, masks = _attention_cells_and_masks(
+            shape, opts.n_ctx, opts.n_ubatch, flash, opts.swa_full
+        )
+        c_cpu += masks
     c_gpu = 0
     if gpu is not None and n_gpu >= 1:
         c_gpu = compute_bytes(

@@ -89,6 +89,31 @@ def test_real_models_match_what_llama_cpp_allocates(smollm_path: Path, gemma_pat
         assert allocated == pytest.approx(reported_mib, rel=0.05), (path.name, n_ctx, kv)
 
 
+def test_gpu_and_host_sides_match_what_a_gpu_build_allocates(smollm_path: Path) -> None:
+    """Buffers a Vulkan build of llama.cpp reported for SmolLM2 at 2,048 tokens (f16 KV, model
+    read into memory; native/README.md), with every layer on the GPU and with 16 of 31."""
+    cases = [
+        # GPU layers, (GPU: model + KV + compute), (host: model + output + KV + compute)
+        (-1, 92.10 + 45.00 + 98.25, 28.69 + 0.19 + 0.00 + 4.26),
+        (16, 60.40 + 22.50 + 97.12, 60.39 + 0.19 + 22.50 + 4.26),
+    ]
+    devices = [
+        Device("CPU", "cpu", 64 * GiB, 64 * GiB),
+        Device("GPU", "gpu", 8 * GiB, 8 * GiB, "Vulkan"),
+    ]
+    for n_gpu, gpu_mib, host_mib in cases:
+        r = estimate(
+            shape_from_file(str(smollm_path)),
+            FitOptions(n_ctx=2048, n_gpu_layers=n_gpu),
+            devices,
+            AVX2,
+        )
+        host, gpu = r.devices
+        for use, reported in ((gpu, gpu_mib), (host, host_mib)):
+            allocated = (use.weights_bytes + use.kv_cache_bytes + use.compute_bytes) / MiB
+            assert allocated == pytest.approx(reported, rel=0.03), (n_gpu, use.kind)
+
+
 def test_repacking_depends_on_the_cpu(gemma_path: Path) -> None:
     shape = shape_from_file(str(gemma_path))
     with_avx2 = estimate(shape, FitOptions(n_ctx=2048, n_gpu_layers=0), big_cpu(), AVX2).devices[0]
