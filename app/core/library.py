@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,6 +81,7 @@ class ScanResult:
     reused: int  # taken from the cache
     missing: int
     seconds: float
+    notice: str | None = None  # the index was damaged and rebuilt: say so once
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def _is_within(path: Path, folder: Path) -> bool:
 
 
 def _walk_gguf(root: Path) -> Iterator[Path]:
-    """Every *.gguf below ``root``, following links (the Hugging Face cache links snapshots to
+    """Every *.gguf file below ``root``, following links (the Hugging Face cache links snapshots to
     blobs) without looping, and skipping folders that cannot be read."""
     seen_dirs: set[tuple[int, int]] = set()
     stack = [root]
@@ -159,12 +161,23 @@ def _walk_gguf(root: Path) -> Iterator[Path]:
                     continue
             except OSError:
                 pass
-            if item.name.lower().endswith(".gguf"):
+            if item.name.lower().endswith(".gguf") and _listable(item):
                 yield Path(item.path)
 
 
+def _listable(item: os.DirEntry[str]) -> bool:
+    """A regular file, or a link to one that is broken (listed, with the reason). A FIFO, a
+    socket or a device named *.gguf is no model: it is skipped, never opened."""
+    try:
+        if item.is_file(follow_symlinks=True):
+            return True
+        return item.is_symlink() and not os.path.exists(item.path)
+    except OSError:
+        return True  # unreadable: listed with the reason
+
+
 # Raise when what inspect_model extracts changes: cached entries are then read again.
-INFO_VERSION = 1
+INFO_VERSION = 2  # 2: header strings cleaned of control characters
 
 
 def _signature(parts: list[str]) -> str:
@@ -178,26 +191,124 @@ def _signature(parts: list[str]) -> str:
     return json.dumps(sig)
 
 
+def _is_damage(exc: sqlite3.Error) -> bool:
+    """SQLITE_CORRUPT or SQLITE_NOTADB: the file is damaged (not locked, not full)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (11, 26)
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+# What the user added by hand: worth saving from a damaged index (the rest is re-read from disk).
+_USER_TABLES = ("folders", "singles", "hidden")
+
+
+def _salvage_tables(path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple]]:
+    """The rows of ``tables`` that still read in a damaged database file.
+
+    A truncated file still claims its old page count in its header, and SQLite then refuses
+    every page; a copy with the count set to the pages really there reads up to the cut.
+    """
+    kept: dict[str, list[tuple]] = {}
+    with tempfile.TemporaryDirectory(prefix="hearth-salvage-") as tmp:
+        copy = Path(tmp) / "copy.sqlite3"
+        try:
+            raw = bytearray(path.read_bytes())
+        except OSError:
+            return kept
+        page_size = int.from_bytes(raw[16:18], "big") if len(raw) >= 100 else 0
+        page_size = 65536 if page_size == 1 else page_size
+        if page_size >= 512 and page_size & (page_size - 1) == 0:
+            raw[28:32] = (len(raw) // page_size).to_bytes(4, "big")
+        copy.write_bytes(bytes(raw))
+        for table in tables:
+            try:
+                db = sqlite3.connect(f"file:{copy}?mode=ro", uri=True, timeout=1)
+                try:
+                    kept[table] = db.execute(f"SELECT * FROM {table}").fetchall()
+                finally:
+                    db.close()
+            except sqlite3.Error:
+                continue
+    return kept
+
+
 class Library:
     def __init__(self, db_path: Path, app_folder: Path) -> None:
         self.db_path = Path(db_path)
         self.app_folder = Path(app_folder)
         self._ready = False  # the database is opened on first use, off the GUI thread
+        self.notice: str | None = None  # set when a damaged index was rebuilt; shown once
+
+    def take_notice(self) -> str | None:
+        notice, self.notice = self.notice, None
+        return notice
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         if not self._ready:
             self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._open_checked()
         db = sqlite3.connect(str(self.db_path), timeout=10)
         try:
-            if not self._ready:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(SCHEMA)
-                self._ready = True
             with db:
                 yield db
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc):
+                raise
+            db.close()
+            self._rebuild()
+            raise LibraryError(
+                "the library's index was damaged and has been rebuilt; try again"
+            ) from None
         finally:
             db.close()
+
+    def _open_checked(self) -> None:
+        """Open the index once, checking it; a damaged one is rebuilt (it is a cache)."""
+        try:
+            db = sqlite3.connect(str(self.db_path), timeout=10)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                ok = db.execute("PRAGMA quick_check").fetchone()
+                if ok is None or ok[0] != "ok":
+                    raise sqlite3.DatabaseError("database disk image is malformed")
+                db.executescript(SCHEMA)
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc):
+                raise
+            self._rebuild()
+        self._ready = True
+
+    def _rebuild(self) -> None:
+        """Start a new index, keeping the folders and files the user added where they still read."""
+        kept = _salvage_tables(self.db_path, _USER_TABLES)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        db = sqlite3.connect(str(self.db_path), timeout=10)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+            with db:
+                for table, rows in kept.items():
+                    if rows:
+                        marks = ", ".join("?" * len(rows[0]))
+                        db.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", rows)
+        finally:
+            db.close()
+        lost = [t for t in _USER_TABLES if t not in kept]
+        folders = len(kept.get("folders", []))
+        self.notice = (
+            "The library's index was damaged and has been rebuilt from the model files"
+            + (
+                f" ({folders} added folder{'s' * (folders != 1)} kept)."
+                if not lost
+                else "; the list of folders and files you added could not be read: add them again."
+            )
+        )
 
     # -- folders ----------------------------------------------------------------------------------
 
@@ -307,6 +418,7 @@ class Library:
             reused,
             sum(e.status == MISSING for e in entries),
             time.monotonic() - started,
+            self.take_notice(),
         )
 
     def entries(self, include_mmproj: bool = False) -> list[LibraryEntry]:

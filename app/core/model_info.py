@@ -15,6 +15,7 @@ from typing import Any
 
 from app.core.gguf_header import ArrayInfo, GGUFError, GGUFHeader, human_bytes, read_header_file
 from app.core.quants import TENSOR_TYPES_BY_ID, preset_name_for_file_type
+from app.core.safe_text import clean_line, clean_text
 
 _SPLIT = re.compile(r"^(?P<stem>.*)-(?P<part>\d{5})-of-(?P<total>\d{5})\.gguf$", re.IGNORECASE)
 _LAYER = re.compile(r"^blk\.(\d+)\.")
@@ -86,6 +87,11 @@ def split_parts(path: Path) -> list[Path] | None:
     ]
 
 
+def _line(v: Any) -> str | None:
+    """A header string to show: one line, no control characters; None if not a string."""
+    return (clean_line(v).strip() or None) if isinstance(v, str) else None
+
+
 def _int(v: Any) -> int | None:
     if isinstance(v, bool):
         return None
@@ -100,10 +106,10 @@ def _fill_from_headers(info: ModelInfo, headers: list[GGUFHeader]) -> None:
     first = headers[0]
     g = first.get
     a = first.arch_get
-    info.architecture = first.architecture
-    info.name = g("general.name") if isinstance(g("general.name"), str) else None
-    info.size_label = g("general.size_label") if isinstance(g("general.size_label"), str) else None
-    info.license = g("general.license") if isinstance(g("general.license"), str) else None
+    info.architecture = _line(first.architecture)
+    info.name = _line(g("general.name"))
+    info.size_label = _line(g("general.size_label"))
+    info.license = _line(g("general.license"))
     info.context_length = _int(a("context_length"))
     info.block_count = _int(a("block_count"))
     info.embedding_length = _int(a("embedding_length"))
@@ -130,7 +136,7 @@ def _fill_from_headers(info: ModelInfo, headers: list[GGUFHeader]) -> None:
     info.has_chat_template = info.chat_template is not None
     info.is_mmproj = info.architecture == "clip" or g("general.type") == "mmproj"
     info.metadata = {
-        k: v
+        clean_line(k): clean_text(v) if isinstance(v, str) else v
         for k, v in first.metadata.items()
         if isinstance(v, (int, float, str, bool))
         and k != "tokenizer.chat_template"

@@ -319,8 +319,8 @@ class Runtime:
         estimate_result = estimate(shape, fit_opts, devices, cpu_flags)
         info = {
             "path": path,
-            "name": header.get("general.name") or name,
-            "architecture": header.architecture,
+            "name": model_info.name or name,
+            "architecture": model_info.architecture,
             "n_ctx": L.llama_n_ctx(ctx),
             "n_ctx_requested": options.n_ctx,
             "n_ctx_train": n_ctx_train,

@@ -93,6 +93,8 @@ class LibraryController(QObject):
         self.scans += 1
         self.entries = result.entries
         self.page.set_entries(result.entries, result.seconds)
+        if result.notice:
+            messages.warning(result.notice)
         if self._watch(watch):
             # A folder that changed between the scan's look at it and the watch being set would
             # give no event (a download tool makes a folder and drops a file in at once): look

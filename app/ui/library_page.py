@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.core.gguf_header import human_bytes
 from app.core.library import OK, LibraryEntry
 from app.core.quants import PRESETS, preset_for
+from app.core.safe_text import clean_text
 from app.ui.fit_meter import FitMeter
 from app.ui.library_model import EntryRole, LibraryFilter, LibraryTableModel, format_params
 
@@ -103,7 +104,7 @@ def details_html(e: LibraryEntry) -> str:
             )
     if i.chat_template:
         out.append("<h4>Chat template</h4>")
-        out.append(f"<pre style='white-space:pre-wrap'>{esc(i.chat_template)}</pre>")
+        out.append(f"<pre style='white-space:pre-wrap'>{esc(clean_text(i.chat_template))}</pre>")
     if i.metadata:
         out.append("<h4>Metadata</h4><table cellspacing='0' cellpadding='2'>")
         for k, v in sorted(i.metadata.items()):

@@ -110,3 +110,68 @@ def test_add_folder_list_and_import(tmp_path: Path, smollm_path: Path, hearth_ho
 def test_add_folder_that_is_not_there(tmp_path: Path) -> None:
     proc = hearth("library", "add-folder", str(tmp_path / "nope"))
     assert proc.returncode == 2 and "is not a folder" in proc.stderr
+
+
+def test_a_fifo_named_gguf_hangs_nothing(tmp_path: Path) -> None:
+    """`inspect`, `add-folder` and `list` with a FIFO among the models: a reason, no hang."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    os.mkfifo(folder / "x.gguf")
+    F.write(folder / "good.gguf", F.small_model_bytes())
+    proc = hearth("inspect", str(folder / "x.gguf"), timeout=30)
+    assert proc.returncode == 2
+    assert (
+        proc.stderr
+        == f"hearth: error: cannot read {folder / 'x.gguf'}: x.gguf: it is a named pipe (FIFO), not a model file\n"
+    )
+    proc = hearth("library", "add-folder", str(folder), timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 model(s)" in proc.stdout
+    proc = hearth("list", "--json", timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert [Path(e["path"]).name for e in json.loads(proc.stdout)] == ["good.gguf"]
+
+
+def test_header_strings_reach_the_terminal_without_escapes(tmp_path: Path) -> None:
+    evil = "\x1b]0;owned\x07\x1b[2J\x1b[?1049h\x9b31m"
+    kvs = [
+        F.kv("general.architecture", F.STRING, "llama"),
+        F.kv("general.name", F.STRING, f"Evil{evil}Model"),
+        F.kv("general.license", F.STRING, f"mit{evil}"),
+        F.kv("llama.context_length", F.U32, 512),
+        F.kv("llama.block_count", F.U32, 1),
+    ]
+    head = F.header(kvs, [F.tensor("a.weight", (256,), F.F16_TYPE, 0)])
+    folder = tmp_path / "models"
+    folder.mkdir()
+    model = F.write(folder / f"file{evil}.gguf", head + b"\0" * ((-len(head)) % 32) + b"\1" * 512)
+    proc = hearth("inspect", str(model))
+    assert proc.returncode == 0, proc.stderr
+    assert "Evil]0;owned[2J[?1049h31mModel" in proc.stdout
+    assert hearth("library", "add-folder", str(folder)).returncode == 0
+    proc = hearth("list")
+    assert proc.returncode == 0, proc.stderr
+    assert "file]0;owned[2J[?1049h31m" in proc.stdout  # the file name, cleaned too
+    for out in (hearth("inspect", str(model)).stdout, proc.stdout):
+        assert not any(c in out for c in "\x1b\x07\x9b")
+    data = json.loads(hearth("inspect", str(model), "--json").stdout)
+    assert data["name"] == "Evil]0;owned[2J[?1049h31mModel"  # JSON carries the cleaned name
+
+
+def test_a_damaged_library_index_is_rebuilt(tmp_path: Path, hearth_home: Path) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    F.write(folder / "good.gguf", F.small_model_bytes())
+    assert hearth("library", "add-folder", str(folder)).returncode == 0
+    index = hearth_home / "data" / "library.sqlite3"
+    raw = bytearray(index.read_bytes())
+    raw[:100] = b"\xff" * 100
+    index.write_bytes(bytes(raw))
+    for suffix in ("-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    proc = hearth("list")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "index was damaged and has been rebuilt" in proc.stderr
+    proc = hearth("list")
+    assert proc.returncode == 0 and proc.stderr == ""

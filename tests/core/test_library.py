@@ -313,3 +313,49 @@ def test_mixture_of_experts_counts_active_parameters(tmp_path: Path) -> None:
     assert info.active_parameters == 1024 + 512 + 2048 * 2 // 8
     assert (info.expert_count, info.expert_used_count) == (8, 2)
     assert info.tensor_bytes_per_layer == [1024 + 4096] and info.tensor_bytes_other == 2048
+
+
+@pytest.mark.parametrize("damage", ["garbage_header", "garbage_middle", "truncated", "text"])
+def test_a_damaged_index_is_rebuilt_keeping_added_folders(
+    tmp_path: Path, smollm_path: Path, damage: str
+) -> None:
+    """The index is a cache: a damaged one is rebuilt from the files, and the folders the user
+    added are kept wherever they can still be read."""
+    db = tmp_path / "library.sqlite3"
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    os.symlink(smollm_path, folder / smollm_path.name)
+    for i in range(300):  # enough rows that the index spans many pages
+        F.write(folder / f"bad-{i:03d}.gguf", b"not a model " * 40)
+    lib = Library(db, tmp_path / "app-models")
+    lib.add_folder(folder)
+    assert len(lib.scan().entries) == 301
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)  # a clean close folds the WAL in
+    raw = bytearray(db.read_bytes())
+    assert len(raw) > 8 * 4096
+    if damage == "garbage_header":
+        raw[:100] = os.urandom(100)
+    elif damage == "garbage_middle":
+        raw[len(raw) // 2 : len(raw) // 2 + 3 * 4096] = os.urandom(3 * 4096)
+    elif damage == "truncated":
+        raw = raw[: len(raw) // 3]
+    else:
+        raw = bytearray(b"hello, this is not a database\n" * 300)
+    db.write_bytes(bytes(raw))
+
+    again = Library(db, tmp_path / "app-models")
+    result = again.scan()
+    assert result.notice and "damaged and has been rebuilt" in result.notice
+    names = {Path(e.path).name for e in result.entries}
+    if damage in ("garbage_middle", "truncated"):
+        # the small table of added folders sits on the first pages and still reads
+        assert again.folders() == [folder]
+        assert "1 added folder kept" in result.notice
+        assert smollm_path.name in names and len(names) == 301
+    else:
+        assert "add them again" in result.notice
+    ok = [e for e in result.entries if e.status == OK]
+    assert all(e.info.valid for e in ok)
+    assert again.take_notice() is None  # said once
+    assert Library(db, tmp_path / "app-models").scan().notice is None  # and healthy after
