@@ -18,6 +18,7 @@ from app.core.library import MISSING, OK, LibraryError, open_library
 from app.core.model_info import ModelInfo, inspect_model
 from app.core.model_lookup import ModelNotFound, resolve_model
 from app.core.options import LoadOptions, OptionError, SamplingOptions
+from app.core.safe_text import clean_line
 from app.core.settings import load_settings
 from app.engine.client import BlockingEngine, EngineError
 
@@ -139,7 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _library():
     settings, _ = load_settings()
-    return open_library(settings.models_path())
+    lib = open_library(settings.models_path())
+    lib.folders()  # opens (and if damaged, rebuilds) the index now, so the notice comes first
+    notice = lib.take_notice()
+    if notice:
+        print(f"hearth: {notice}", file=sys.stderr)
+    return lib
 
 
 def _check_model(target: str) -> Path:
@@ -247,20 +253,27 @@ def _reply(
 
     result: dict[str, Any] = {}
     error: list[BaseException] = []
+    finished = threading.Event()
 
     def run() -> None:
         try:
             result["value"] = engine.chat(messages, sampling.to_dict(), on_token, on_started)
         except BaseException as exc:
             error.append(exc)
+        finally:
+            finished.set()
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    while thread.is_alive():
-        try:
-            thread.join(0.1)
-        except KeyboardInterrupt:
-            engine.stop()
+    # SIGINT (Ctrl+C, or `kill -INT` of a background run, where the shell left it ignored)
+    # asks the engine to stop; the reply then ends as "stopped" with what was generated.
+    # A handler rather than KeyboardInterrupt: an exception raised inside Thread.join can
+    # leave the thread looking finished while it still runs.
+    previous = signal.signal(signal.SIGINT, lambda *_: engine.stop())
+    try:
+        threading.Thread(target=run, name="chat-reply", daemon=True).start()
+        while not finished.wait(0.1):
+            pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if error:
         exc = error[0]
         if isinstance(exc, EngineError):
@@ -373,8 +386,9 @@ def cmd_list(args: argparse.Namespace) -> int:
                 e.path,
             )
         )
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
-    for r in rows:
+    shown = [[clean_line(c) for c in r] for r in rows]  # names and paths come from files
+    widths = [max(len(r[c]) for r in shown) for c in range(len(shown[0]) - 1)]
+    for r in shown:
         print("  ".join(r[c].ljust(widths[c]) for c in range(len(widths))) + "  " + r[-1])
     return EXIT_OK
 
@@ -413,7 +427,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         ("tensor types", ", ".join(f"{k} {human_bytes(v)}" for k, v in info.tensor_types.items())),
     ]
     for key, value in lines:
-        print(f"{key:>17}: {value}")
+        print(f"{key:>17}: {clean_line(str(value))}")
     return EXIT_OK
 
 
@@ -807,7 +821,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         return commands[args.command](args)
     except CliError as exc:
-        print(f"hearth: error: {exc}", file=sys.stderr)
+        print(f"hearth: error: {clean_line(str(exc))}", file=sys.stderr)
         return exc.code
+    except LibraryError as exc:
+        print(f"hearth: error: {clean_line(str(exc))}", file=sys.stderr)
+        return EXIT_ENGINE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -219,6 +220,9 @@ class Worker:
 
 
 def main() -> int:
+    # Ctrl+C in a terminal reaches every process of the foreground group, the worker too: the
+    # client decides what it means (stop the reply), and closing stdin is how the worker ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Keep a private handle on the protocol pipe, then send fd 1 to stderr.
     proto_fd = os.dup(1)
     os.dup2(2, 1)

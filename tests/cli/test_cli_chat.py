@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +140,151 @@ def test_bad_option_exits_2(smollm_path: Path) -> None:
     proc = hearth("chat", str(smollm_path), "-p", "hi", "--ctx", "0")
     assert proc.returncode == 2
     assert "context length" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- Ctrl+C, as a terminal sends it ----------------------------------------------------------------
+
+STORY = ["--max-tokens", "3000", "--temperature", "0.9", "--seed", "3", "--ctx", "4096"]
+PROMPT = "Write a very long story about a lighthouse keeper, with many chapters."
+
+
+class Terminal:
+    """``hearth`` on a pseudo-terminal of its own, as its controlling terminal: writing ^C to
+    it makes the line discipline send SIGINT to the foreground process group (the CLI and its
+    engine worker alike), exactly as pressing Ctrl+C does."""
+
+    def __init__(self, *args: str) -> None:
+        import fcntl
+        import pty
+        import termios
+
+        self.master, slave = pty.openpty()
+
+        def become_terminal_owner() -> None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=become_terminal_owner,
+            env=dict(os.environ),
+        )
+        os.close(slave)
+        self.seen = b""
+
+    def read_until(self, pattern: bytes, timeout: float = 120) -> bytes:
+        """Read until ``pattern`` appears after what was already read; returns the new part."""
+        start = len(self.seen)
+        deadline = time.monotonic() + timeout
+        while pattern not in self.seen[start:]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {pattern!r} in {self.seen[start:][-2000:]!r}"
+            ready, _, _ = select.select([self.master], [], [], min(left, 1))
+            if ready:
+                try:
+                    chunk = os.read(self.master, 65536)
+                except OSError:  # the other end closed
+                    chunk = b""
+                assert chunk or self.proc.poll() is None, f"exited: {self.seen[start:]!r}"
+                self.seen += chunk
+        return self.seen[start:]
+
+    def type(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def wait(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 65536)
+                except OSError:
+                    pass
+        return self.proc.wait(1)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal():
+    opened: list[Terminal] = []
+
+    def open_terminal(*args: str) -> Terminal:
+        opened.append(Terminal(*args))
+        return opened[-1]
+
+    yield open_terminal
+    for t in opened:
+        t.close()
+
+
+def _generating(t: Terminal, loaded: bytes = b"\r" + b" " * 24 + b"\r") -> None:
+    """Wait until the model is loaded (its progress line cleared) and the reply has streamed
+    a few words."""
+    t.read_until(loaded, timeout=120)
+    for _ in range(3):
+        t.read_until(b" ")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+def test_ctrl_c_stops_a_one_shot_reply_with_exit_130(smollm_path: Path, terminal) -> None:
+    t = terminal("chat", str(smollm_path), "--prompt", PROMPT, *STORY)
+    _generating(t)
+    t.type(b"\x03")
+    started = time.monotonic()
+    assert t.wait() == 130, t.seen[-2000:]
+    assert time.monotonic() - started < 10
+    out = t.seen.decode(errors="replace")
+    assert "Traceback" not in out and "KeyError" not in out
+    assert len(out.split()) >= 3  # the partial reply stays on screen
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+def test_ctrl_c_in_interactive_chat_stops_the_reply_and_asks_again(
+    smollm_path: Path, terminal
+) -> None:
+    t = terminal("chat", str(smollm_path), *STORY)
+    t.read_until(b"> ")
+    t.type(PROMPT.encode() + b"\r")
+    _generating(t, loaded=PROMPT[-20:].encode())  # the typed line echoed
+    t.type(b"\x03")
+    t.read_until(b"\n> ", timeout=30)  # the reply ended; the next prompt is there
+    t.type(b"Now say just: ok\r")  # the same engine answers the next message
+    t.read_until(b"\n> ", timeout=120)
+    t.type(b"/quit\r")
+    assert t.wait() == 0, t.seen[-2000:]
+    out = t.seen.decode(errors="replace")
+    assert "Traceback" not in out and "crashed" not in out and "killed" not in out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals are POSIX")
+def test_sigint_reaches_a_background_chat(smollm_path: Path) -> None:
+    """A shell starts a background job with SIGINT ignored; `kill -INT` must still stop it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "chat", str(smollm_path), "--prompt", PROMPT, *STORY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        env=dict(os.environ),
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.read(40)  # the reply has begun
+        assert first
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert b"Traceback" not in err
+        assert len((first + out).split()) >= 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
