@@ -68,9 +68,7 @@ def record(info: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
     entry = summary(info)
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     lines = [*lines[-(KEEP - 1) :], json.dumps(entry)]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    paths.write_private(path, "\n".join(lines) + "\n")  # names the user's models
     return entry
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.core import paths
 from app.core.options import LoadOptions, OptionError, SamplingOptions
@@ -58,7 +60,22 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
-        version = int(data.get("version", 1))
+        """Read a settings dict; raises ValueError on the first field that is not usable."""
+        settings, problems = cls.read(data)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return settings
+
+    @classmethod
+    def read(cls, data: Any) -> tuple[Settings, list[str]]:
+        """Read what is usable of ``data``: a field of the wrong type or value keeps its default
+        and is named in the returned problems. Raises ValueError when ``data`` is not settings at
+        all (not an object, or written by a newer Hearth)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"it holds {type(data).__name__} instead of an object of settings")
+        version = data.get("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"its version is {version!r}")
         if version > SETTINGS_VERSION:
             raise ValueError(
                 f"settings were written by a newer Hearth (version {version}); "
@@ -67,44 +84,132 @@ class Settings:
         while version < SETTINGS_VERSION:
             data = MIGRATIONS[version](dict(data))
             version += 1
-        theme = data.get("theme", "system")
-        return cls(
-            models_dir=str(data.get("models_dir") or ""),
-            theme=theme if theme in THEMES else "system",
-            system_prompt=str(data.get("system_prompt") or ""),
-            last_model=data.get("last_model"),
-            recent_models=[str(p) for p in data.get("recent_models") or []],
-            known_folders_offered=bool(data.get("known_folders_offered", False)),
-            hub_endpoint=str(data.get("hub_endpoint") or ""),
-            proxy=str(data.get("proxy") or ""),
-            load=LoadOptions.from_dict(data.get("load")),
-            sampling=SamplingOptions.from_dict(data.get("sampling")),
-        )
+        problems: list[str] = []
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for name, check in _FIELDS.items():
+            if name not in data:
+                continue
+            value = data[name]
+            if check(value):
+                values[name] = list(value) if isinstance(value, list) else value
+            else:
+                problems.append(f"{name} was {_show(value)}")
+        bad: list[str] = []
+        if "load" in data:
+            values["load"], bad = _read_options(LoadOptions, data["load"])
+            problems.extend(f"load {b}" if b.startswith("was ") else b for b in bad)
+        if "sampling" in data:
+            values["sampling"], bad = _read_options(SamplingOptions, data["sampling"])
+            problems.extend(f"sampling {b}" if b.startswith("was ") else b for b in bad)
+        return dataclasses.replace(defaults, **values), problems
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+# How each plain field is checked; a field that fails keeps its default.
+_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "models_dir": _is_str,
+    "theme": lambda v: v in THEMES,
+    "system_prompt": _is_str,
+    "last_model": lambda v: v is None or isinstance(v, str),
+    "recent_models": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
+    "known_folders_offered": lambda v: isinstance(v, bool),
+    "hub_endpoint": _is_str,
+    "proxy": _is_str,
+}
+
+OptionsT = TypeVar("OptionsT", LoadOptions, SamplingOptions)
+
+
+def _read_options(kind: type[OptionsT], data: Any) -> tuple[OptionsT, list[str]]:
+    """Options from ``data`` one key at a time: a bad key keeps its default."""
+    options = kind()
+    if not isinstance(data, dict):
+        return options, [f"was {_show(data)}"]
+    problems = []
+    defaults = options.to_dict()
+    for key, value in data.items():
+        if key not in defaults:
+            continue  # written by a newer Hearth
+        if isinstance(defaults[key], bool) and not isinstance(value, bool):
+            problems.append(f"{key} was {_show(value)}")
+            continue
+        try:
+            options = options.merged({key: value})
+        except (OptionError, TypeError) as exc:
+            problems.append(f"{key} was {_show(value)} ({exc})")
+    return options, problems
+
+
+_warnings: list[str] = []
+
+
+def take_warnings() -> list[str]:
+    """The warnings ``load_settings`` gave since the last call (for the command line to print
+    once, however many times a command reads the settings)."""
+    out = _warnings[:]
+    _warnings.clear()
+    return out
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
-    """Read settings; on a damaged file keep a copy aside and return defaults with a warning."""
+    """Read settings; a damaged file is kept aside and what was readable of it is used.
+
+    Returns the settings and a warning for the user (None when the file was whole). A file that
+    is not settings at all gives defaults; a file with some unusable fields keeps the others and
+    is rewritten with them, so the warning is given once.
+    """
     path = path or paths.settings_path()
-    if not path.exists():
-        return Settings(), None
     try:
-        return Settings.from_dict(json.loads(path.read_text(encoding="utf-8"))), None
-    except (OSError, ValueError, TypeError, OptionError) as exc:
-        backup = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings(), None
+    except (OSError, ValueError) as exc:
+        return _set_aside(path, Settings(), f"Settings could not be read ({exc})", move=True)
+    paths.private_file(path, create=False)
+    try:
+        settings, problems = Settings.read(json.loads(text))
+    except ValueError as exc:
+        return _set_aside(path, Settings(), f"Settings could not be read ({exc})", move=True)
+    if not problems:
+        return settings, None
+    return _set_aside(
+        path,
+        settings,
+        "Some settings could not be read and are back to their defaults: " + "; ".join(problems),
+        move=False,
+    )
+
+
+def _set_aside(path: Path, settings: Settings, what: str, move: bool) -> tuple[Settings, str]:
+    backup = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        if move:
             os.replace(path, backup)
-        except OSError:
-            backup = path
-        return (
-            Settings(),
-            f"Settings could not be read ({exc}); defaults are in use. The old file is kept at {backup}.",
-        )
+            what += "; defaults are in use"
+        else:
+            shutil.copyfile(path, backup)
+            save_settings(settings, path)  # the readable fields, so the next start is quiet
+        os.chmod(backup, 0o600)
+        where = f"The old file is kept at {backup}."
+    except OSError:
+        where = f"The file at {path} is left as it is."
+    warning = f"{what}. {where}"
+    _warnings.append(warning)
+    return settings, warning
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically: a crash mid-write never leaves a half-written settings file."""
+    """Write atomically (a crash mid-write never leaves a half-written file), readable only by
+    the user."""
     path = path or paths.settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(settings.to_dict(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    paths.private_dir(path.parent)
+    paths.write_private(path, json.dumps(settings.to_dict(), indent=2) + "\n")

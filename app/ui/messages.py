@@ -77,7 +77,7 @@ def write_crash_log(
     text = "".join(traceback.format_exception(exc_type, exc, tb))
     try:
         path = paths.log_dir() / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
-        path.write_text(text, encoding="utf-8")
+        paths.write_private(path, text)  # a traceback can quote the user's text
         return str(path)
     except OSError:
         return ""

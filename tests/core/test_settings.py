@@ -67,3 +67,68 @@ def test_bad_sampling_and_overrides() -> None:
         SamplingOptions().merged({"temperature": 9})
     load, samp = split_overrides({"n_ctx": 2048, "temperature": 0.1, "nonsense": 1})
     assert load == {"n_ctx": 2048} and samp == {"temperature": 0.1}
+
+
+@pytest.mark.parametrize("text", ["[1, 2, 3]", "null", '"a string"', "5", "true"])
+def test_valid_json_of_the_wrong_type_is_set_aside(hearth_home: Path, text: str) -> None:
+    paths.settings_path().write_text(text)
+    s, warning = load_settings()
+    assert s == Settings()
+    assert warning is not None and "defaults are in use" in warning
+    aside = list(paths.settings_path().parent.glob("settings.json.damaged-*"))
+    assert [p.read_text() for p in aside] == [text]
+    assert str(aside[0]) in warning
+    again, warning = load_settings()  # said once: the next start is quiet
+    assert again == Settings() and warning is None
+
+
+def test_wrongly_typed_fields_fall_back_and_the_rest_is_kept(hearth_home: Path) -> None:
+    good = Settings(theme="dark", system_prompt="Be kind", proxy="http://p:3128")
+    good.remember_model("/m/a.gguf")
+    data = good.to_dict()
+    data.update(
+        load=5,
+        sampling={"temperature": 0.3, "top_k": "many", "max_tokens": 100},
+        recent_models="not a list",
+        known_folders_offered="yes",
+        models_dir=["x"],
+        hub_endpoint=None,
+    )
+    original = json.dumps(data)
+    paths.settings_path().write_text(original)
+    s, warning = load_settings()
+    assert (s.theme, s.system_prompt, s.proxy, s.last_model) == (
+        "dark",
+        "Be kind",
+        "http://p:3128",
+        "/m/a.gguf",
+    )
+    assert s.load == LoadOptions()
+    assert (s.sampling.temperature, s.sampling.max_tokens) == (0.3, 100)
+    assert s.sampling.top_k == SamplingOptions().top_k
+    assert (s.recent_models, s.known_folders_offered, s.models_dir, s.hub_endpoint) == (
+        [],
+        False,
+        "",
+        "",
+    )
+    assert warning is not None
+    for name in ("load", "top_k", "recent_models", "known_folders_offered", "models_dir"):
+        assert name in warning
+    # The damaged file is kept as it was; the repaired settings are saved in its place.
+    aside = list(paths.settings_path().parent.glob("settings.json.damaged-*"))
+    assert [p.read_text() for p in aside] == [original]
+    again, warning = load_settings()
+    assert warning is None and again == s
+
+
+def test_damage_warning_is_kept_for_the_command_line(hearth_home: Path) -> None:
+    from app.core.settings import take_warnings
+
+    take_warnings()
+    paths.settings_path().write_text("[1, 2, 3]")
+    load_settings()
+    load_settings()
+    warnings = take_warnings()
+    assert len(warnings) == 1 and "defaults are in use" in warnings[0]
+    assert take_warnings() == []
