@@ -2,6 +2,9 @@
 
 One ``ChatStore`` is used from one thread (the GUI runs it on its own database thread). Every
 write is committed when the call returns, so a killed process loses nothing that was saved.
+A damaged database is set aside and what still reads is recovered into a new one
+(``store_recovery``): at open when SQLite cannot read it, and by ``check()`` otherwise. The file
+and its -wal and -shm are only readable by the user (SQLite gives those two the file's mode).
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from app.core import paths, store_recovery
+from app.core.store_recovery import Recovery
 
 SCHEMA_VERSION = 1
 
@@ -134,21 +140,117 @@ def _explain(exc: sqlite3.Error, path: Path) -> StoreError:
 
 
 class ChatStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, recover: bool = True) -> None:
+        """Open (or create) the store; a file SQLite cannot read is recovered unless not ``recover``.
+
+        ``check()`` looks for damage that opening does not reveal, and returns the recovery made.
+        """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._recovery: Recovery | None = None
         try:
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
+            paths.private_dir(self.path.parent)
+            for suffix in ("", "-wal", "-shm"):
+                paths.private_file(Path(f"{self.path}{suffix}"), create=not suffix)
+        except OSError as exc:
+            raise StoreError(f"the chat database {self.path} cannot be created: {exc}") from None
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            if not (recover and store_recovery.is_damage(exc)):
+                raise _explain(exc, self.path) from None
+            self._recover(str(exc))
+
+    def _open(self) -> None:
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
+        try:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # A deleted conversation's bytes are overwritten, not left in free pages.
+            self._db.execute("PRAGMA secure_delete=ON")
             self._migrate()
             self._db.execute(
                 "UPDATE messages SET state = ? WHERE state = ?", (INTERRUPTED, STREAMING)
             )
+        except BaseException:
+            self._db.close()
+            raise
+
+    def check(self) -> Recovery | None:
+        """Recover the store if SQLite's quick check finds damage; returns the recovery made
+        since the store was opened (once), else None.
+
+        It reads every page (about 0.1 s per 100 MB cached): the app calls it on the database
+        thread after its window is shown, before any other query.
+        """
+        if self._recovery is None:
+            problem = store_recovery.quick_check(self._db)
+            if problem is not None:
+                # Copied while open: closing would first move the WAL's pages into the file.
+                try:
+                    damaged = store_recovery.set_aside(self.path, copy=True)
+                except OSError as exc:
+                    raise self._cannot_move(problem, exc) from None
+                self._db.close()
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                self._recover(problem, damaged)
+        recovery, self._recovery = self._recovery, None
+        return recovery
+
+    def _cannot_move(self, reason: str, exc: OSError) -> StoreError:
+        return StoreError(
+            f"the chat database {self.path} is damaged ({reason}) and cannot be moved aside: {exc}"
+        )
+
+    def _recover(self, reason: str, damaged: Path | None = None) -> None:
+        """Set the damaged file aside (unless it is at ``damaged`` already), read back what it
+        holds, and open a new store with it."""
+        try:
+            if damaged is None:
+                damaged = store_recovery.set_aside(self.path)
+            paths.private_file(self.path)
+        except OSError as exc:
+            raise self._cannot_move(reason, exc) from None
+        try:
+            rows = store_recovery.salvage(damaged)
+        except Exception:  # a reader's bug must not keep the app from starting: the copy is kept
+            rows = store_recovery.Salvage()
+        try:
+            self._open()
+            recovery = Recovery(damaged, reason)
+            self._restore(rows, recovery)
         except sqlite3.Error as exc:
             raise _explain(exc, self.path) from None
+        self._recovery = recovery
+
+    def _restore(self, rows: store_recovery.Salvage, recovery: Recovery) -> None:
+        messages = [
+            m for m in map(store_recovery.clean_message, rows.messages.values()) if m is not None
+        ]
+        conversations = {
+            c[0]: store_recovery.clean_conversation(c) for c in rows.conversations.values()
+        }
+        for m in messages:
+            if m[1] not in conversations:  # its conversation's row was lost: keep its messages
+                conversations[m[1]] = (m[1], store_recovery.UNTITLED, m[8], m[9], None, None, "{}")
+                recovery.untitled += 1
+        with self._tx() as db:
+            db.executemany(
+                f"INSERT INTO conversations ({', '.join(store_recovery.CONVERSATION_COLUMNS)})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                sorted(conversations.values()),
+            )
+            before = db.total_changes
+            db.executemany(
+                f"INSERT OR IGNORE INTO messages ({', '.join(store_recovery.MESSAGE_COLUMNS)})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                sorted(messages),
+            )
+            recovery.messages = db.total_changes - before
+            db.execute("UPDATE messages SET state = ? WHERE state = ?", (INTERRUPTED, STREAMING))
+        recovery.conversations = len(conversations)
 
     def close(self) -> None:
         self._db.close()

@@ -16,6 +16,7 @@ from app.core import paths
 from app.core.resources import resource_path
 from app.core.settings import Settings, load_settings
 from app.core.store import ChatStore, StoreError
+from app.core.store_recovery import Recovery
 from app.ui import messages
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
@@ -47,9 +48,17 @@ def app_icon() -> QIcon:
     return icon if not icon.isNull() else QIcon(str(resource_path("hearth.svg")))
 
 
+def _on_store_checked(recovery: Recovery | None) -> None:
+    if recovery is not None:
+        messages.warning(recovery.message())
+
+
 def build_window(settings: Settings, app: QApplication) -> MainWindow:
     """Everything but ``exec``: used by ``run_app`` and by the GUI tests."""
     db = DbQueue(lambda: ChatStore(paths.chats_db_path()))
+    # The store's first job, before anything the window asks: look for damage that opening did
+    # not reveal and recover from it (a full read of the file, so not on the way to the window).
+    db.submit(ChatStore.check, _on_store_checked, lambda exc: messages.error(str(exc)))
     bridge = EngineBridge()
     dark = apply_theme(app, settings.theme)
     window = MainWindow(

@@ -98,11 +98,13 @@ def test_wal_and_schema_version(tmp_path: Path) -> None:
         ChatStore(path)
 
 
-def test_damaged_database_is_reported(tmp_path: Path) -> None:
+def test_damaged_database_is_reported_when_not_recovered(tmp_path: Path) -> None:
+    # Opening recovers a damaged file (test_store_recovery.py); without that it is reported.
     path = tmp_path / "c.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="damaged"):
-        ChatStore(path)
+        ChatStore(path, recover=False)
+    assert path.read_bytes() == b"this is not sqlite" * 100
 
 
 def test_export_markdown_and_json(store: ChatStore, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""kill -9 of the app mid-reply loses at most the last second of the reply."""
+"""kill -9 of the app mid-reply loses at most the last second of the reply; a damaged chat
+database is recovered at start, and the window says so."""
 
 from __future__ import annotations
 
@@ -12,12 +13,41 @@ from typing import Any
 
 import pytest
 
+from app.core import paths
+from app.core.settings import Settings
+from app.core.store import ChatStore
 from tests.ui.conftest import stored_messages
 
-pytestmark = [pytest.mark.gui, pytest.mark.model]
+pytestmark = [pytest.mark.gui]
 REPO = Path(__file__).resolve().parents[2]
 
 
+def test_damaged_database_is_recovered_and_the_window_says_so(open_window: Any) -> None:
+    db_path = paths.chats_db_path()
+    store = ChatStore(db_path)
+    for n in range(40):
+        conv = store.create_conversation(f"Trip {n}")
+        for i in range(8):
+            store.add_message(conv.id, ("user", "assistant")[i % 2], f"{n}.{i} " + "words " * 300)
+    store.close()
+    size = db_path.stat().st_size
+    with open(db_path, "r+b") as f:  # garbage a third of the way in: SQLite still opens it
+        f.seek(size // 3)
+        f.write(b"\xff" * 4096)
+
+    d = open_window(Settings(known_folders_offered=True))
+    d.qtbot.waitUntil(lambda: "Recovered" in d.w.notice.label.text(), timeout=20_000)
+    text = d.w.notice.label.text()
+    damaged = sorted(db_path.parent.glob("chats.sqlite3.damaged-*"))
+    assert [p.name for p in damaged] == [damaged[0].name]
+    assert str(damaged[0]) in text
+    d.wait_saved()
+    d.qtbot.waitUntil(lambda: d.w.sidebar.model.rowCount() > 0, timeout=10_000)
+    recovered = d.w.sidebar.model.rowCount()
+    assert 30 <= recovered <= 40 and f"{recovered} conversations" in text
+
+
+@pytest.mark.model
 def test_kill_9_mid_reply_loses_at_most_a_second(make_settings: Any) -> None:
     make_settings(ignore_eos=True, max_tokens=5000, temperature=0.8)
     proc = subprocess.Popen(
