@@ -194,3 +194,18 @@ def test_click_a_row_and_see_it(open_window: Any, make_settings: Any) -> None:
         table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center() + QPoint(0, 0)
     )
     assert d.w.pages.currentIndex() == 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FIFOs are POSIX files")
+def test_a_fifo_in_a_model_folder_neither_hangs_the_scan_nor_the_exit(
+    open_window: Any, make_settings: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "with-pipe"
+    folder.mkdir()
+    os.mkfifo(folder / "x.gguf")
+    F.write(folder / "Fine-1B-Q4_0.gguf", F.small_model_bytes())
+    d = open_window(make_settings())
+    d.w.library_ctl.add_folders([folder])
+    wait_names(d, ["SmolLM2-135M-Instruct.Q4_1", "Fine-1B-Q4_0"])
+    d.w.close()  # returns: no scan thread is left waiting on the pipe
+    assert not d.w.isVisible()
