@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 import platformdirs
@@ -67,6 +68,19 @@ def private_file(path: Path, create: bool = True) -> Path:
     if path.exists():
         _tighten(path, PRIVATE_FILE)
     return path
+
+
+def damaged_name(path: Path, companions: tuple[str, ...] = ()) -> Path:
+    """Where to keep a damaged ``path`` aside: ``<name>.damaged-<date>-<time>``, numbered if that
+    name (or one with a companion suffix such as ``-wal``) is taken."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while any(Path(f"{target}{s}").exists() for s in ("", *companions)):
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    return target
 
 
 def write_private(path: Path, data: str | bytes, encoding: str = "utf-8") -> None:

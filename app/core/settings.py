@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,7 +189,7 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
 
 
 def _set_aside(path: Path, settings: Settings, what: str, move: bool) -> tuple[Settings, str]:
-    backup = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    backup = paths.damaged_name(path)
     try:
         if move:
             os.replace(path, backup)

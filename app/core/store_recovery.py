@@ -18,10 +18,11 @@ import shutil
 import sqlite3
 import struct
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from app.core import paths
 
 CONVERSATION_COLUMNS = (
     "id",
@@ -114,12 +115,7 @@ class Salvage:
 def set_aside(path: Path, copy: bool = False) -> Path:
     """Rename (or ``copy``) ``path`` and its -wal and -shm to ``<name>.damaged-<time>``, only
     readable by the user; returns the new path."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.damaged-{stamp}")
-    n = 1
-    while any(Path(f"{target}{s}").exists() for s in ("", "-wal", "-shm")):
-        n += 1
-        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    target = paths.damaged_name(path, ("-wal", "-shm"))
     for suffix in ("", "-wal", "-shm"):
         src = Path(f"{path}{suffix}")
         if src.exists():

@@ -132,3 +132,11 @@ def test_damage_warning_is_kept_for_the_command_line(hearth_home: Path) -> None:
     warnings = take_warnings()
     assert len(warnings) == 1 and "defaults are in use" in warnings[0]
     assert take_warnings() == []
+
+
+def test_damaged_copies_made_in_the_same_second_are_all_kept(hearth_home: Path) -> None:
+    for text in ("[1]", "[2]", "[3]"):
+        paths.settings_path().write_text(text)
+        load_settings()
+    aside = sorted(paths.settings_path().parent.glob("settings.json.damaged-*"))
+    assert sorted(p.read_text() for p in aside) == ["[1]", "[2]", "[3]"]
