@@ -154,7 +154,7 @@ _warnings: list[str] = []
 def take_warnings() -> list[str]:
     """The warnings ``load_settings`` gave since the last call (for the command line to print
     once, however many times a command reads the settings)."""
-    out = _warnings[:]
+    out = list(dict.fromkeys(_warnings))  # a file that could not be repaired warns each read
     _warnings.clear()
     return out
 
