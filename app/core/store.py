@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +97,22 @@ class SearchHit:
     snippet: str  # the matching title, or text around the first matching message
 
 
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _json(text: str | None, default: Any, kind: type) -> Any:
+    """A stored JSON field; damage SQLite's checks cannot see (a zeroed overflow page) reads as
+    ``default`` instead of failing every read of the conversation."""
+    if not text:
+        return default
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return default
+    return value if isinstance(value, kind) else default
+
+
 def _conv(row: sqlite3.Row) -> Conversation:
     return Conversation(
         id=row["id"],
@@ -105,7 +121,7 @@ def _conv(row: sqlite3.Row) -> Conversation:
         updated_at=row["updated_at"],
         model_path=row["model_path"],
         system_prompt=row["system_prompt"],
-        overrides=json.loads(row["overrides"] or "{}"),
+        overrides=_json(row["overrides"], {}, dict),
     )
 
 
@@ -117,7 +133,7 @@ def _msg(row: sqlite3.Row) -> Message:
         role=row["role"],
         content=row["content"],
         state=row["state"],
-        stats=json.loads(row["stats"]) if row["stats"] else None,
+        stats=_json(row["stats"], None, dict),
         model=row["model"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -128,7 +144,9 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _explain(exc: sqlite3.Error, path: Path) -> StoreError:
+def _explain(exc: sqlite3.Error | UnicodeDecodeError, path: Path) -> StoreError:
+    if isinstance(exc, UnicodeDecodeError):
+        return StoreError(f"the chat database {path} is damaged (text that is not UTF-8: {exc})")
     text = str(exc)
     if "full" in text:
         return StoreError(f"the disk holding {path.parent} is full; free some space and try again")
@@ -147,6 +165,9 @@ class ChatStore:
         """
         self.path = Path(path)
         self._recovery: Recovery | None = None
+        # Told of a recovery made while reading, after open and check() (None: reads that meet
+        # damage raise StoreError instead).
+        self.on_recovery: Callable[[Recovery], None] | None = None
         try:
             paths.private_dir(self.path.parent)
             for suffix in ("", "-wal", "-shm"):
@@ -155,7 +176,7 @@ class ChatStore:
             raise StoreError(f"the chat database {self.path} cannot be created: {exc}") from None
         try:
             self._open()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             if not (recover and store_recovery.is_damage(exc)):
                 raise _explain(exc, self.path) from None
             self._recover(str(exc))
@@ -164,6 +185,9 @@ class ChatStore:
         self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=10)
         try:
             self._db.row_factory = sqlite3.Row
+            # A flipped byte in a message (which no check of SQLite's sees) shows as U+FFFD
+            # instead of making its whole conversation unreadable.
+            self._db.text_factory = _text
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -187,17 +211,20 @@ class ChatStore:
         if self._recovery is None:
             problem = store_recovery.quick_check(self._db)
             if problem is not None:
-                # Copied while open: closing would first move the WAL's pages into the file.
-                try:
-                    damaged = store_recovery.set_aside(self.path, copy=True)
-                except OSError as exc:
-                    raise self._cannot_move(problem, exc) from None
-                self._db.close()
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-                self._recover(problem, damaged)
+                self._recover_open(problem)
         recovery, self._recovery = self._recovery, None
         return recovery
+
+    def _recover_open(self, reason: str) -> None:
+        # Copied while open: closing would first move the WAL's pages into the file.
+        try:
+            damaged = store_recovery.set_aside(self.path, copy=True)
+        except OSError as exc:
+            raise self._cannot_move(reason, exc) from None
+        self._db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._recover(reason, damaged)
 
     def _cannot_move(self, reason: str, exc: OSError) -> StoreError:
         return StoreError(
@@ -282,13 +309,24 @@ class ChatStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             raise _explain(exc, self.path) from None
 
     def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         try:
             return self._db.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            if not (self.on_recovery is not None and store_recovery.is_damage(exc)):
+                raise _explain(exc, self.path) from None
+            # Damage the quick check cannot see (a record that does not decode): recover now
+            # and read again from the recovered store.
+            self._recover_open(str(exc))
+            recovery, self._recovery = self._recovery, None
+            if recovery is not None:
+                self.on_recovery(recovery)
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
             raise _explain(exc, self.path) from None
 
     # -- conversations -----------------------------------------------------------------------
@@ -424,7 +462,8 @@ class ChatStore:
         state: str | None = None,
         stats: dict[str, Any] | None = None,
     ) -> None:
-        sets, args = ["updated_at = ?"], [time.time()]
+        sets: list[str] = ["updated_at = ?"]
+        args: list[Any] = [time.time()]
         if content is not None:
             sets.append("content = ?")
             args.append(content)

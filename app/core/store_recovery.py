@@ -53,8 +53,17 @@ RANGE_QUERY_BUDGET = 4000
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
 
 
-def is_damage(exc: sqlite3.Error) -> bool:
+# What SQLite raises when it meets damage: its errors, and a UnicodeDecodeError when the message
+# it gives (a damaged schema's names) or a text value is not UTF-8.
+ReadErrors = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
+def is_damage(exc: BaseException) -> bool:
     """Whether ``exc`` says the file is damaged (not locked, full, read-only or missing)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return True
+    if not isinstance(exc, sqlite3.Error):
+        return False
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
         return True
@@ -141,7 +150,7 @@ def quick_check(db: sqlite3.Connection) -> str | None:
     """
     try:
         rows = db.execute("PRAGMA quick_check(5)").fetchall()
-    except sqlite3.DatabaseError as exc:
+    except ReadErrors as exc:
         return str(exc)
     lines = [line for r in rows for line in str(r[0]).splitlines()]
     if lines == ["ok"]:
@@ -168,7 +177,7 @@ def read_with_sqlite(damaged: Path) -> tuple[Salvage, bool] | None:
         try:
             try:
                 names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-            except sqlite3.DatabaseError:
+            except ReadErrors:
                 return None
             out, failed = Salvage(), False
             budget = [RANGE_QUERY_BUDGET]
@@ -204,7 +213,7 @@ def _read_table(
                 rows[row[0]] = (row[0], *row[1:])
                 last = row[0]
             continue
-        except sqlite3.DatabaseError:
+        except ReadErrors:
             failed = True
         lo = last + 1 if last >= lo else lo
         if lo >= hi:
@@ -332,6 +341,8 @@ def _leaf_cells(pages: _Pages, n: int) -> list[tuple[int, list[Any]]]:
             rowid, i = _varint(page, i)
             if rowid >= 1 << 63:
                 rowid -= 1 << 64
+            if size > len(pages.data):
+                raise ValueError("record larger than the file")
             if size <= max_local:
                 payload = page[i : i + size]
             else:
@@ -549,7 +560,7 @@ def salvage(damaged: Path) -> Salvage:
     """Everything that can be read back from the damaged file at ``damaged``."""
     try:
         read = read_with_sqlite(damaged)
-    except (OSError, sqlite3.Error):
+    except (OSError, sqlite3.Error, UnicodeDecodeError):
         read = None
     out, failed = read if read is not None else (Salvage(), True)
     if failed:

@@ -20,7 +20,7 @@ from app.core.store_recovery import Recovery
 from app.ui import messages
 from app.ui.engine_bridge import EngineBridge
 from app.ui.main_window import MainWindow
-from app.ui.tasks import DbQueue
+from app.ui.tasks import DbQueue, call_in_gui
 from app.ui.theme import apply_theme
 
 
@@ -53,9 +53,16 @@ def _on_store_checked(recovery: Recovery | None) -> None:
         messages.warning(recovery.message())
 
 
+def _open_store() -> ChatStore:
+    """The chat store, on the database thread; recoveries made while reading are reported."""
+    store = ChatStore(paths.chats_db_path())
+    store.on_recovery = lambda recovery: call_in_gui(_on_store_checked, recovery)
+    return store
+
+
 def build_window(settings: Settings, app: QApplication) -> MainWindow:
     """Everything but ``exec``: used by ``run_app`` and by the GUI tests."""
-    db = DbQueue(lambda: ChatStore(paths.chats_db_path()))
+    db = DbQueue(_open_store)
     # The store's first job, before anything the window asks: look for damage that opening did
     # not reveal and recover from it (a full read of the file, so not on the way to the window).
     db.submit(ChatStore.check, _on_store_checked, lambda exc: messages.error(str(exc)))

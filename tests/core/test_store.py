@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from app.core.store import INTERRUPTED, SCHEMA_VERSION, STREAMING, ChatStore, St
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ChatStore:
+def store(tmp_path: Path) -> Iterator[ChatStore]:
     s = ChatStore(tmp_path / "chats.sqlite3")
     yield s
     s.close()
@@ -127,3 +128,42 @@ def test_export_markdown_and_json(store: ChatStore, tmp_path: Path) -> None:
     assert data["format"] == "hearth-conversation"
     assert [m["role"] for m in data["messages"]] == ["user", "assistant"]
     assert data["messages"][1]["stats"] == {"tokens_per_second": 9.0}
+
+
+def test_unreadable_json_fields_do_not_stop_reading(tmp_path: Path) -> None:
+    # What a zeroed overflow page leaves: SQLite's checks pass, the JSON text is NUL bytes.
+    path = tmp_path / "c.sqlite3"
+    s = ChatStore(path)
+    c = s.create_conversation("x")
+    s.add_message(c.id, "assistant", "hi", stats={"tokens_per_second": 3.0})
+    s.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE messages SET stats = ?", ("\x00\x00\x00",))
+    db.execute("UPDATE conversations SET overrides = '[1'")
+    db.commit()
+    db.close()
+    s = ChatStore(path)
+    try:
+        assert [(m.content, m.stats) for m in s.messages(c.id)] == [("hi", None)]
+        assert s.conversations()[0].overrides == {}
+    finally:
+        s.close()
+
+
+def test_a_message_with_broken_utf8_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    s = ChatStore(path)
+    c = s.create_conversation("x")
+    s.add_message(c.id, "user", "first")
+    s.add_message(c.id, "assistant", "caf\u00e9 ok")
+    s.close()
+    db = sqlite3.connect(path)  # a flipped byte: SQLite stores it, its checks do not look
+    db.execute("UPDATE messages SET content = CAST(X'636166C3' AS TEXT) WHERE seq = 1")
+    db.commit()
+    assert db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    db.close()
+    s = ChatStore(path)
+    try:
+        assert [m.content for m in s.messages(c.id)] == ["first", "caf\ufffd"]
+    finally:
+        s.close()
