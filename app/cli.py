@@ -19,7 +19,7 @@ from app.core.model_info import ModelInfo, inspect_model
 from app.core.model_lookup import ModelNotFound, resolve_model
 from app.core.options import LoadOptions, OptionError, SamplingOptions
 from app.core.safe_text import clean_line
-from app.core.settings import load_settings
+from app.core.settings import load_settings, take_warnings
 from app.engine.client import BlockingEngine, EngineError
 
 COMMANDS = (
@@ -803,6 +803,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT
+    load_settings()  # a damaged settings file is set aside (or repaired) once, and said first
+    for warning in take_warnings():
+        print(f"hearth: {clean_line(warning)}", file=sys.stderr)
     if sys.platform != "win32":
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:

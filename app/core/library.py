@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core import paths
 from app.core.gguf_header import human_bytes
 from app.core.model_info import ModelInfo, inspect_model, split_parts
 
@@ -248,7 +249,10 @@ class Library:
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         if not self._ready:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            paths.private_dir(self.db_path.parent)
+            paths.private_file(self.db_path)  # 0600 before SQLite creates it; -wal/-shm follow
+            for suffix in ("-wal", "-shm"):
+                paths.private_file(Path(f"{self.db_path}{suffix}"), create=False)
             self._open_checked()
         db = sqlite3.connect(str(self.db_path), timeout=10)
         try:
@@ -288,6 +292,7 @@ class Library:
         kept = _salvage_tables(self.db_path, _USER_TABLES)
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        paths.private_file(self.db_path)
         db = sqlite3.connect(str(self.db_path), timeout=10)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -586,6 +591,4 @@ def _prune_empty_dirs(folder: Path, stop: Path) -> None:
 
 def open_library(models_dir: Path) -> Library:
     """The user's library, with ``models_dir`` as the app's own model folder."""
-    from app.core import paths
-
     return Library(paths.library_db_path(), models_dir)

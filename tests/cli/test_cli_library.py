@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests import gguf_factory as F
 from tests.cli import hearth
@@ -175,3 +179,35 @@ def test_a_damaged_library_index_is_rebuilt(tmp_path: Path, hearth_home: Path) -
     assert "index was damaged and has been rebuilt" in proc.stderr
     proc = hearth("list")
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_settings_of_the_wrong_shape_are_said_once_and_every_command_runs(
+    hearth_home: Path,
+) -> None:
+    settings = hearth_home / "config" / "settings.json"
+    for damaged in ("[1, 2, 3]", "null", '{"load": 5, "theme": "dark"}'):
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(damaged)
+        proc = hearth("list")
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("hearth: ") and "ettings" in lines[0]
+        assert hearth("list").stderr == ""  # set aside or repaired: said once
+    assert len(list(settings.parent.glob("settings.json.damaged-*"))) == 3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_the_library_index_is_private(hearth_home: Path) -> None:
+    proc = subprocess.run(
+        ["sh", "-c", f'umask 022 && exec "{sys.executable}" -m app list'],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("library.sqlite3", "library.sqlite3-wal"):
+        path = hearth_home / "data" / name
+        if path.exists():
+            assert path.stat().st_mode & 0o777 == 0o600, name
+    assert (hearth_home / "data").stat().st_mode & 0o777 == 0o700
