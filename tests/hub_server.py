@@ -3,8 +3,10 @@
 Search (``/api/models``), model info with file sizes and LFS SHA-256 (``/api/models/<repo>``),
 file resolution with redirects and HEAD metadata (``/<repo>/resolve/<rev>/<path>``), and a
 "CDN" that serves real files with HTTP Range. Faults can be switched on per file: the connection
-drops after some bytes, wrong bytes are served, or the server stalls. Gated repositories answer
-401 with the Hub's ``X-Error-Code`` header unless a token is sent.
+drops after some bytes, wrong bytes are served, the server stalls or sends slowly, answers an
+error status (429 with Retry-After, 503...) or ignores Range. Faults on the API (``ApiFault``):
+an error status or a stall on matching requests. Gated repositories answer 401 with the Hub's
+``X-Error-Code`` header unless a token is sent.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ class Fault:
     drops: int = 1  # how many requests drop
     corrupt: bool = False  # flip bytes in what is served
     stall_after: int | None = None  # stop sending (keep the connection) after this many bytes
+    throttle: float = 0.0  # seconds of pause after each 256 KiB sent (a slow link)
+    statuses: list[int] = field(default_factory=list)  # answer these first, one per request
+    retry_after: str | None = None  # the Retry-After header sent with those answers
+    ignore_range: bool = False  # answer a Range request with 200 and the whole file
+
+
+@dataclass
+class ApiFault:
+    """Requests to ``/api/...`` paths starting with ``prefix``: the next ``times`` of them answer
+    ``status`` (with ``retry_after``), or, with ``stall``, say nothing until the server stops."""
+
+    prefix: str = "/api/"
+    status: int = 500
+    times: int = 1
+    retry_after: str | None = None
+    stall: bool = False
 
 
 @dataclass
@@ -68,6 +86,8 @@ class HubState:
         self.repos: dict[str, Repo] = {}
         self.token = "hf_test_token"
         self.requests: list[str] = []
+        self.request_times: list[float] = []  # time.monotonic() of each request, as requests
+        self.api_faults: list[ApiFault] = []
         self._sha: dict[str, str] = {}
         self.drops_done: dict[str, int] = {}
         self.ranges: dict[str, list[str | None]] = {}  # file path -> Range header of each GET
@@ -182,6 +202,18 @@ class Handler(BaseHTTPRequestHandler):
         p = urllib.parse.unquote(url.path)
         with st.lock:
             st.requests.append(f"{self.command} {self.path}")
+            st.request_times.append(time.monotonic())
+            api_fault = next(
+                (f for f in st.api_faults if f.times > 0 and p.startswith(f.prefix)), None
+            )
+            if api_fault is not None:
+                api_fault.times -= 1
+        if api_fault is not None:
+            if api_fault.stall:
+                st.closed.wait()  # connected, and not a byte in answer
+                return None
+            headers = {"Retry-After": api_fault.retry_after} if api_fault.retry_after else {}
+            return self._send(api_fault.status, b'{"error": "fault"}', headers, head)
         if p == "/api/models":
             return self._search(q)
         if p.startswith("/api/models/"):
@@ -255,11 +287,16 @@ class Handler(BaseHTTPRequestHandler):
         size = f.size()
         start, end = 0, size
         rng = self.headers.get("range")
+        fault = f.fault
         if not head:
             with self.state.lock:
                 self.state.ranges.setdefault(f.path, []).append(rng)
+                status = fault.statuses.pop(0) if fault.statuses else None
+            if status is not None:
+                extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                return self._send(status, b"fault", extra)
         code = 200
-        if rng:
+        if rng and not fault.ignore_range:
             a, _, b = rng.removeprefix("bytes=").partition("-")
             start = int(a)
             end = int(b) + 1 if b else size
@@ -274,7 +311,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head:
             return
-        fault = f.fault
         drop_at = None
         if fault.drop_after is not None:
             with self.state.lock:
@@ -303,6 +339,8 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.served[f.path] = self.state.served.get(f.path, 0) + len(data)
             pos = chunk_end
+            if fault.throttle:
+                time.sleep(fault.throttle)
             if drop_at is not None and pos >= drop_at:
                 self.wfile.flush()
                 self.close_connection = True

@@ -203,3 +203,115 @@ def test_stop_is_honoured_within_a_second_when_the_server_stalls(hub_server, tmp
         assert partial_bytes(job) == 8 << 20 and job.meta.exists()
     else:
         assert not job.part.exists() and not job.meta.exists()
+
+
+def test_a_second_downloader_of_the_same_file_is_refused(hub_server, smollm_path, tmp_path):
+    """One writer per file: while a download runs (here held up by a stalled server), another
+    download of the same file stops at once with the reason, and touches nothing."""
+    fault(hub_server).stall_after = 8 << 20
+    hub, job = smol_job(hub_server, tmp_path)
+    reached = threading.Event()
+    first: list[object] = []
+
+    def run() -> None:
+        try:
+            first.append(hub.download(job, lambda d, _t: d >= 8 << 20 and reached.set()))
+        except DownloadError as exc:
+            first.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert reached.wait(30)
+    gets = len(hub_server.state.ranges[SMOL_FILE])
+    files = hub.repo(SMOL_REPO)
+    second = hub.jobs_for(files, files.groups[0], tmp_path)[0]
+    with pytest.raises(DownloadError) as err:
+        hub.download(second, backoff=FAST)
+    assert err.value.code == "busy"
+    assert "already being downloaded by another Hearth" in str(err.value)
+    assert partial_bytes(job) == 8 << 20  # the second one wrote nothing
+    assert len(hub_server.state.ranges[SMOL_FILE]) <= gets + 1  # the first one's retries only
+    fault(hub_server).stall_after = None
+    t.join(60)
+    assert first == [job.dest] and sha256(job.dest) == sha256(smollm_path)
+    assert not job.lock.exists() and not job.part.exists() and not job.meta.exists()
+    assert hub.download(second) == job.dest  # once it is done, asking again finds it there
+
+
+def test_bytes_written_by_someone_else_never_reach_the_library(hub_server, tmp_path):
+    """What is verified is the file on disk: bytes another program appends to the partial
+    file (here just as the last byte arrived) are caught before the rename."""
+    hub, job = smol_job(hub_server, tmp_path)
+
+    def meddle(done: int, total: int) -> None:
+        if done == total:
+            with job.part.open("ab") as f:
+                f.write(b"\0" * 4096)
+
+    with pytest.raises(DownloadError) as err:
+        hub.download(job, meddle)
+    assert err.value.code == "hash_mismatch" and "deleted" in str(err.value)
+    assert not job.dest.exists() and not job.part.exists() and not job.meta.exists()
+
+
+def test_a_server_that_ignores_range_starts_again_from_zero(hub_server, smollm_path, tmp_path):
+    f = fault(hub_server)
+    f.drop_after, f.drops, f.ignore_range = 30 << 20, 1, True
+    hub, job = smol_job(hub_server, tmp_path)
+    path = hub.download(job, backoff=FAST)
+    assert sha256(path) == sha256(smollm_path)
+    assert hub_server.state.ranges[SMOL_FILE] == [None, f"bytes={30 << 20}-"]
+    assert hub_server.state.served[SMOL_FILE] == (30 << 20) + job.size  # all of it, once more
+
+
+def test_too_many_requests_waits_as_long_as_the_server_asks(hub_server, smollm_path, tmp_path):
+    f = fault(hub_server)
+    f.statuses, f.retry_after = [429], "2"
+    hub, job = smol_job(hub_server, tmp_path)
+    path = hub.download(job, backoff=FAST)
+    assert sha256(path) == sha256(smollm_path)
+    gets = [
+        t
+        for r, t in zip(hub_server.state.requests, hub_server.state.request_times, strict=True)
+        if r.startswith("GET /cdn/")
+    ]
+    assert len(gets) == 2 and gets[1] - gets[0] >= 1.9  # Retry-After: 2, not the 0.05 s back-off
+
+
+def test_server_errors_on_the_file_are_retried(hub_server, smollm_path, tmp_path):
+    fault(hub_server).statuses = [503, 500, 429]
+    hub, job = smol_job(hub_server, tmp_path)
+    assert sha256(hub.download(job, backoff=FAST)) == sha256(smollm_path)
+
+
+def test_retry_after_in_seconds_or_as_a_date_within_a_cap():
+    from email.utils import formatdate
+
+    from app.core.downloads import retry_after
+
+    now = 1_800_000_000.0
+    assert retry_after("7", 60, now) == 7
+    assert retry_after("3600", 60, now) == 60  # capped
+    assert retry_after(formatdate(now + 20, usegmt=True), 60, now) == pytest.approx(20, abs=1)
+    assert retry_after(formatdate(now - 20, usegmt=True), 60, now) == 0  # already past
+    assert retry_after(None, 60, now) is None
+    assert retry_after("soon", 60, now) is None
+    assert retry_after("-5", 60, now) == 0
+    assert retry_after("nan", 60, now) is None
+
+
+@pytest.mark.parametrize("how", ["gated", "forbidden", "too_many_requests"])
+def test_a_refused_download_leaves_nothing_behind(hub_server, gemma_path, tmp_path, how):
+    models = tmp_path / "models"
+    configure()
+    if how == "gated":
+        hub = Hub(None, hub_server.url)
+        files = hub.repo(GEMMA_REPO)
+        job = hub.jobs_for(files, files.groups[0], models)[0]
+    else:
+        hub, job = smol_job(hub_server, models)
+        fault(hub_server).statuses = [403] if how == "forbidden" else [429] * 20
+    with pytest.raises(DownloadError) as err:
+        hub.download(job, backoff=FAST)
+    assert err.value.code == {"gated": "gated", "forbidden": "gated"}.get(how, "network")
+    assert [p.name for p in models.rglob("*") if p.is_file()] == []  # no .part.json, no lock
