@@ -2,32 +2,118 @@
 
 Nothing here runs unless the user opens the Hub page or asks for a download: huggingface_hub is
 imported only then. ``open_hub`` applies the settings (endpoint for mirrors, else ``HF_ENDPOINT``;
-proxy; the stored token) and keeps the library's telemetry off.
+proxy; the stored token) and keeps the library's telemetry off. A repo id is checked before any
+request; a request to the Hub's API that meets a server error, a 429 or a silent server is tried
+again after a pause (as long as Retry-After asks, within a cap).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from app.core.downloads import FileJob, download_file
+from app.core.downloads import FileJob, download_file, retry_after
 from app.core.gguf_header import GGUFHeader, read_header
 from app.core.gguf_names import parse_name
 from app.core.quants import preset_for
 
-_SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+# The Hub's rule for a model's id (huggingface_hub's validate_repo_id): publisher/name, each of
+# letters, digits, "-", "_" and "."; neither starts or ends with "-" or "."; no "--" or "..".
+_REPO_PART = r"(?![-.])[A-Za-z0-9_.-]{1,96}(?<![-.])"
+_REPO_ID = re.compile(rf"{_REPO_PART}/{_REPO_PART}")
+API_BACKOFF = (1.0, 3.0)  # pauses before the second and third try of a request to the API
+API_RETRY_AFTER_CAP = 20.0  # the longest a Retry-After from the API is waited for
+PROBE_TIMEOUT = 8.0
 
 
 class HubError(Exception):
-    """The Hub could not answer; ``code``: offline, not_found, gated, http."""
+    """The Hub could not answer; ``code``: offline, unavailable (server errors or 429 that
+    persisted), not_found, gated, invalid (not a repo id), http."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def check_repo_id(repo: str) -> str:
+    """``repo`` if it is a valid ``publisher/name`` model id, else ``HubError("invalid")``."""
+    if not isinstance(repo, str) or not _REPO_ID.fullmatch(repo) or "--" in repo or ".." in repo:
+        shown = repo if isinstance(repo, str) else type(repo).__name__
+        raise HubError(
+            "invalid",
+            f"{shown!r} is not a valid Hub repository id (publisher/name: letters, digits, "
+            "'-', '_' and '.', no '--' or '..', up to 96 characters each)",
+        )
+    if repo.endswith(".git"):
+        raise HubError("invalid", f"{repo!r} is not a valid Hub repository id (it ends in .git)")
+    return repo
+
+
+def _transient(exc: BaseException) -> tuple[str, float | None] | None:
+    """Why ``exc`` is worth another try, and the wait the server asked for; None if it is not
+    (a refused connection is not: the Hub is out of reach, say so at once)."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(exc, HfHubHTTPError):
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int) and (status == 429 or status >= 500):
+            headers = getattr(response, "headers", None) or {}
+            wait = retry_after(headers.get("retry-after"), API_RETRY_AFTER_CAP)
+            return f"the Hub answered {status}", wait
+        return None
+    if isinstance(exc, httpx2.ConnectTimeout):
+        return None
+    if isinstance(exc, (httpx2.TimeoutException, httpx2.RemoteProtocolError, httpx2.ReadError)):
+        return "the Hub stopped answering", None
+    return None
+
+
+def _hub_error(exc: Exception, repo: str) -> HubError | None:
+    """``exc`` as the one-line ``HubError`` the user reads; None for an unexpected one."""
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        HFValidationError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    if isinstance(exc, GatedRepoError):
+        return HubError(
+            "gated",
+            f"{repo} is gated: accept its terms on the Hub, then add a Hugging Face "
+            "token in the Hub page's settings",
+        )
+    if isinstance(exc, (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError)):
+        return HubError("not_found", f"{repo} was not found on the Hub (or it is private)")
+    if isinstance(exc, HfHubHTTPError):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403):
+            return HubError("gated", f"{repo} needs a Hugging Face token with access to it")
+        lines = str(exc).strip().splitlines()  # the library's message runs over several lines
+        return HubError("http", f"the Hub answered with an error: {lines[0] if lines else status}")
+    if isinstance(exc, HFValidationError):  # what check_repo_id let through
+        return HubError("invalid", f"{repo!r} is not a valid Hub repository id")
+    if isinstance(exc, OfflineModeIsEnabled):
+        return HubError("offline", "Hub access is switched off (HF_HUB_OFFLINE)")
+    # Connection refused, DNS failure, timeout.
+    if type(exc).__module__.startswith(("httpx", "httpcore")) or isinstance(exc, OSError):
+        return HubError(
+            "offline",
+            f"the Hugging Face Hub cannot be reached ({type(exc).__name__}); "
+            "everything else in Hearth works offline",
+        )
+    return None
 
 
 def configure(proxy: str | None = None) -> None:
@@ -154,11 +240,11 @@ def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
             quant = (
                 folder.upper()
                 if preset_for(folder)
-                else _SHARD.sub("", name)[:-5]
+                else SHARD.sub("", name)[:-5]
                 if name.endswith(".gguf")
                 else name
             )
-        key = f"{quant}|{_SHARD.sub('', f.path)}"
+        key = f"{quant}|{SHARD.sub('', f.path)}"
         group = groups.setdefault(key, QuantGroup(quant, []))
         group.files.append(f)
     ordered = sorted(groups.values(), key=lambda g: g.size_bytes)
@@ -225,29 +311,40 @@ class RemoteFile:
 
 
 class Hub:
-    def __init__(self, token: str | None = None, endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        endpoint: str | None = None,
+        timeout: float = PROBE_TIMEOUT,
+        backoff: tuple[float, ...] = API_BACKOFF,
+    ) -> None:
         from huggingface_hub import HfApi
 
         self.token = token
         self.endpoint = (endpoint or default_endpoint()).rstrip("/")
         self.api = HfApi(endpoint=self.endpoint, token=token or False)
+        self.timeout = timeout  # of the first, quick request
+        self.backoff = backoff
         self._reached_at = 0.0
 
     def check_reachable(self) -> None:
-        """One quick request, no retries: huggingface_hub retries a refused connection for ~23 s
-        before it gives up, too long to tell the user the Hub is out of reach."""
-        import time
-
+        """One quick request: huggingface_hub retries a refused connection for ~23 s before it
+        gives up, too long to tell the user the Hub is out of reach. A server that takes the
+        connection and stays silent is asked again (``_wrap``)."""
         if time.monotonic() - self._reached_at < 15:
             return
 
         def probe() -> None:
-            self.session().get(
+            from huggingface_hub.utils import hf_raise_for_status
+
+            r = self.session().get(
                 f"{self.endpoint}/api/models",
                 params={"limit": 1},
                 headers=self.headers(),
-                timeout=8,
+                timeout=self.timeout,
             )
+            if r.status_code == 429 or r.status_code >= 500:
+                hf_raise_for_status(r)  # worth another try; any other answer: the Hub is there
 
         self._wrap(probe)
         self._reached_at = time.monotonic()
@@ -265,45 +362,28 @@ class Hub:
             h["authorization"] = f"Bearer {self.token}"
         return h
 
-    def _wrap(self, fn: Callable[[], Any], repo: str = "") -> Any:
-        from huggingface_hub.errors import (
-            EntryNotFoundError,
-            GatedRepoError,
-            HfHubHTTPError,
-            OfflineModeIsEnabled,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
-
-        try:
-            return fn()
-        except GatedRepoError:
-            raise HubError(
-                "gated",
-                f"{repo} is gated: accept its terms on the Hub, then add a Hugging Face "
-                "token in the Hub page's settings",
-            ) from None
-        except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError):
-            raise HubError(
-                "not_found", f"{repo} was not found on the Hub (or it is private)"
-            ) from None
-        except HfHubHTTPError as exc:
-            status = getattr(getattr(exc, "response", None), "status_code", None)
-            if status in (401, 403):
-                raise HubError(
-                    "gated", f"{repo} needs a Hugging Face token with access to it"
-                ) from None
-            raise HubError("http", f"the Hub answered with an error: {exc}") from None
-        except OfflineModeIsEnabled:
-            raise HubError("offline", "Hub access is switched off (HF_HUB_OFFLINE)") from None
-        except Exception as exc:  # connection refused, DNS failure, timeout
-            if type(exc).__module__.startswith(("httpx", "httpcore")) or isinstance(exc, OSError):
-                raise HubError(
-                    "offline",
-                    f"the Hugging Face Hub cannot be reached ({type(exc).__name__}); "
-                    "everything else in Hearth works offline",
-                ) from None
-            raise
+    def _wrap(self, fn: Callable[[], Any], repo: str = "", retry: bool = True) -> Any:
+        """``fn()`` (a request that only reads), tried again on a server error, a 429 or a
+        silent server (``retry``); its failure as a one-line ``HubError``."""
+        for attempt in range(len(self.backoff) + 1):
+            try:
+                return fn()
+            except Exception as exc:
+                why = _transient(exc) if retry else None
+                if why is None:
+                    error = _hub_error(exc, repo)
+                    if error is None:
+                        raise
+                    raise error from None
+                reason, wait = why
+                if attempt == len(self.backoff):
+                    raise HubError(
+                        "offline" if "stopped" in reason else "unavailable",
+                        f"{reason} {attempt + 1} times in a row; try again later "
+                        "(everything else in Hearth works offline)",
+                    ) from None
+                time.sleep(self.backoff[attempt] if wait is None else wait)
+        raise AssertionError("not reached")
 
     # -- search ---------------------------------------------------------------------------------
 
@@ -332,7 +412,8 @@ class Hub:
 
         self.check_reachable()
         hits = []
-        for m in self._wrap(run, query):
+        # huggingface_hub already retries the listing (429, 5xx, timeouts): not twice over.
+        for m in self._wrap(run, query, retry=False):
             gguf = getattr(m, "gguf", None) or {}
             params = gguf.get("total") if isinstance(gguf, dict) else None
             params = params or parse_name(m.id.split("/")[-1] + ".gguf").parameters
@@ -356,6 +437,7 @@ class Hub:
     # -- a repo ---------------------------------------------------------------------------------
 
     def repo(self, repo: str, revision: str | None = None) -> RepoFiles:
+        check_repo_id(repo)
         self.check_reachable()
         info = self._wrap(
             lambda: self.api.model_info(repo, revision=revision, files_metadata=True), repo
@@ -388,7 +470,7 @@ class Hub:
     def file_url(self, repo: str, path: str, revision: str = "main") -> str:
         from huggingface_hub import hf_hub_url
 
-        return hf_hub_url(repo, path, revision=revision, endpoint=self.endpoint)
+        return hf_hub_url(check_repo_id(repo), path, revision=revision, endpoint=self.endpoint)
 
     def read_header(self, repo: str, file: HubFile, revision: str = "main") -> GGUFHeader:
         """The header of a remote GGUF file, read with HTTP range requests (no full download)."""

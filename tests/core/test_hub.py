@@ -183,3 +183,37 @@ def test_the_proxy_setting_is_used(hub_server):
         )
     finally:
         configure()
+
+
+@pytest.mark.parametrize("repo", ["../x", "org/na me", "org/x--y", "org/x..y", "a/b/c", ""])
+def test_an_invalid_repo_id_is_refused_in_one_line_before_going_online(hub, hub_server, repo):
+    with pytest.raises(HubError) as err:
+        hub.repo(repo)
+    assert err.value.code == "invalid"
+    assert "is not a valid Hub repository" in str(err.value) and "\n" not in str(err.value)
+    assert hub_server.state.requests == []
+
+
+def test_server_errors_on_the_api_are_retried(hub, hub_server):
+    from tests.hub_server import ApiFault
+
+    hub_server.state.api_faults.append(ApiFault(f"/api/models/{SMOL_REPO}", 500))
+    assert hub.repo(SMOL_REPO).groups[0].files[0].path == SMOL_FILE
+    hub_server.state.api_faults.append(ApiFault(f"/api/models/{SMOL_REPO}", 429, 1, "1"))
+    assert hub.repo(SMOL_REPO).groups[0].files[0].path == SMOL_FILE
+
+    hub_server.state.api_faults.append(ApiFault(f"/api/models/{SMOL_REPO}", 503, times=99))
+    with pytest.raises(HubError) as err:
+        hub.repo(SMOL_REPO)
+    assert err.value.code == "unavailable"
+    assert "503" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_stall_on_the_first_request_is_tried_again(hub_server):
+    from tests.hub_server import ApiFault
+
+    configure()
+    hub = Hub(None, hub_server.url, timeout=1.0)
+    hub_server.state.api_faults.append(ApiFault("/api/", stall=True))
+    assert SMOL_REPO in {h.repo for h in hub.search("smol")}
+    assert len(hub_server.state.requests) >= 3  # the stalled probe, the probe again, the search
