@@ -1,9 +1,11 @@
 """The download queue: models fetched one at a time, kept across restarts, with speed and ETA.
 
-Each entry is one model (a quant group: its parts, and the vision projector when chosen). The
-queue is saved to ``downloads.json`` on every state change, so a download that was running when
-the app closed comes back paused at the byte reached (its ``.part`` file) and resumes from there
-when the user says so: nothing goes on the network by itself at start-up.
+Each entry is one model (a ``Download``: a quant group's parts, and the vision projector when
+chosen). The queue is saved to ``downloads.json`` on every state change, so a download that was
+running when the app closed comes back paused at the byte reached (its ``.part`` file) and
+resumes from there when the user says so: nothing goes on the network by itself at start-up. A
+damaged queue file costs nothing but a ``warning`` (``download_state.load_queue``): the window
+shows it, the CLI prints it.
 
 The queue is plain Python (no Qt): ``listener(download)`` is called from the download thread
 (at most ~5 times a second for progress, at once for a state change); the window relays it.
@@ -11,111 +13,46 @@ The queue is plain Python (no Qt): ``listener(download)`` is called from the dow
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from app.core.downloads import DownloadError, FileJob, Meter, partial_bytes
-
-QUEUED, RUNNING, PAUSED, FAILED, DONE, CANCELLED = (
-    "queued",
-    "running",
-    "paused",
-    "failed",
-    "done",
-    "cancelled",
+from app.core.download_state import (
+    ACTIVE,
+    CANCELLED,
+    DONE,
+    FAILED,
+    KEPT,
+    PAUSED,
+    QUEUED,
+    RUNNING,
+    STATES,
+    Download,
+    delete_partials,
+    load_queue,
+    rediscover,
+    write_queue,
 )
-ACTIVE = (QUEUED, RUNNING)
-KEPT = (QUEUED, RUNNING, PAUSED, FAILED)  # saved across restarts
+from app.core.downloads import DownloadError, FileJob
+
+__all__ = [
+    "ACTIVE",
+    "CANCELLED",
+    "DONE",
+    "FAILED",
+    "KEPT",
+    "PAUSED",
+    "QUEUED",
+    "RUNNING",
+    "STATES",
+    "Download",
+    "DownloadQueue",
+    "load_queue",
+    "rediscover",
+]
 
 Fetch = Callable[[FileJob, Callable[[int, int], None], Callable[[], "str | None"]], Path]
-
-
-@dataclass
-class Download:
-    repo: str
-    quant: str
-    jobs: list[FileJob]
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    state: str = QUEUED
-    error: str | None = None
-    error_code: str | None = None
-    done_bytes: int = 0
-    paths: list[Path] = field(default_factory=list)  # the verified files, when done
-    current: int = 0  # the file being fetched (an index into jobs)
-    meter: Meter = field(default_factory=Meter)
-    _stop: str | None = None
-
-    @property
-    def speed(self) -> float:
-        """Bytes per second over the last few seconds (0 unless running)."""
-        return self.meter.speed if self.state == RUNNING else 0.0
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(j.size for j in self.jobs)
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds left at the current speed (None while unknown)."""
-        if self.state != RUNNING:
-            return None
-        return self.meter.eta(self.total_bytes - self.done_bytes)
-
-    @property
-    def fraction(self) -> float:
-        return self.done_bytes / self.total_bytes if self.total_bytes else 0.0
-
-    @property
-    def title(self) -> str:
-        return f"{self.repo} · {self.quant}"
-
-    def measure(self) -> int:
-        """Bytes on disk already (complete files and partial ones)."""
-        total = 0
-        for j in self.jobs:
-            total += j.size if j.dest.exists() else partial_bytes(j)
-        self.done_bytes = total
-        return total
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "repo": self.repo,
-            "quant": self.quant,
-            "state": self.state,
-            "error": self.error,
-            "error_code": self.error_code,
-            "jobs": [j.to_dict() for j in self.jobs],
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Download:
-        dl = cls(
-            d["repo"],
-            d["quant"],
-            [FileJob.from_dict(j) for j in d["jobs"]],
-            d["id"],
-            d.get("state", PAUSED),
-            d.get("error"),
-            d.get("error_code"),
-        )
-        if dl.state in ACTIVE:  # the app closed while it ran or waited
-            dl.state = PAUSED
-            dl.error = "paused when Hearth closed"
-        dl.measure()
-        return dl
-
-
-def _delete_partials(dl: Download) -> None:
-    for j in dl.jobs:
-        j.part.unlink(missing_ok=True)
-        j.meta.unlink(missing_ok=True)
 
 
 class DownloadQueue:
@@ -125,8 +62,10 @@ class DownloadQueue:
         fetch: Fetch,
         listener: Callable[[Download], None] = lambda d: None,
         on_complete: Callable[[Download], None] = lambda d: None,
+        models_dir: Path | None = None,
     ) -> None:
         self.state_file = state_file
+        self.models_dir = models_dir  # where partial downloads are looked for if the file is lost
         self.fetch = fetch
         self.listener = listener
         self.on_complete = on_complete
@@ -135,30 +74,15 @@ class DownloadQueue:
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._closing = False
-        self._load()
+        # What went wrong reading the queue file, for the user (None when it was sound).
+        self.items, self.warning = load_queue(state_file, models_dir)
 
     # -- persistence ----------------------------------------------------------------------------
 
-    def _load(self) -> None:
-        try:
-            data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            self.items = [Download.from_dict(d) for d in data.get("downloads", [])]
-        except FileNotFoundError:
-            self.items = []
-        except (OSError, ValueError, KeyError, TypeError):
-            # A damaged queue file loses the list, never the partial files: adding the same
-            # model again resumes from them.
-            self.items = []
-
     def save(self) -> None:
         with self._lock:
-            data = {"version": 1, "downloads": [d.to_dict() for d in self.items if d.state in KEPT]}
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        try:
-            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-            tmp.replace(self.state_file)
-        except OSError:
-            pass  # a full disk: the .part files still let the user resume by adding it again
+            items = list(self.items)
+            write_queue(self.state_file, items)
 
     # -- what the user does ---------------------------------------------------------------------
 
@@ -217,7 +141,7 @@ class DownloadQueue:
                 dl._stop = "cancel"
                 return
             if dl.state in KEPT:
-                _delete_partials(dl)
+                delete_partials(dl)
                 dl.state, dl.error = CANCELLED, None
                 self._changed(dl)
 
@@ -310,7 +234,7 @@ class DownloadQueue:
         except DownloadError as exc:
             with self._lock:
                 if exc.code == "cancelled":
-                    _delete_partials(dl)  # the other parts' partial files go too
+                    delete_partials(dl)  # the other parts' partial files go too
                     dl.state, dl.error = CANCELLED, None
                 elif exc.code == "paused":
                     dl.state, dl.error = PAUSED, None

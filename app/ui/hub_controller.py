@@ -74,7 +74,10 @@ class HubController(QObject):
             self._fetch,
             lambda d: call_in_gui(self._on_download_changed, d),
             lambda d: call_in_gui(self._on_download_done, d),
+            models_dir=settings.models_path(),
         )
+        if self.queue.warning:
+            messages.warning(self.queue.warning)
         for d in self.queue.items:
             page.downloads.update_download(d)
         self.update_totals()
@@ -158,10 +161,12 @@ class HubController(QObject):
         if not isinstance(exc, HubError):
             messages.report_exception(exc)
             return
-        if exc.code == "offline":
+        if exc.code in ("offline", "unavailable"):
             self.page.show_results_message(
                 "The Hugging Face Hub cannot be reached. Your models, chats and everything else "
                 "work offline."
+                if exc.code == "offline"
+                else f"The Hugging Face Hub is not answering as it should: {exc}"
             )
             self.page.notice.show_notice(str(exc), "warning", "Try again", self.retry)
         else:
