@@ -590,6 +590,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+EXIT_BUSY = 75  # another Hearth is downloading the same file: try again later (EX_TEMPFAIL)
+
+
 def _hub():
     from app.core.hub import open_hub
 
@@ -603,7 +606,9 @@ def _hub_call(fn: Any) -> Any:
     try:
         return fn()
     except HubError as exc:
-        raise CliError(str(exc), EXIT_ENGINE if exc.code == "offline" else EXIT_INPUT) from None
+        # Out of reach, or server errors that persisted: network-ish, worth trying later.
+        network = exc.code in ("offline", "unavailable")
+        raise CliError(str(exc), EXIT_ENGINE if network else EXIT_INPUT) from None
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -662,6 +667,7 @@ def cmd_files(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
+    from app.core.download_queue import load_queue
     from app.core.downloads import DownloadError, partial_bytes
     from app.core.hub import choose
 
@@ -679,6 +685,11 @@ def cmd_download(args: argparse.Namespace) -> int:
         )
     settings, _ = load_settings()
     folder = Path(args.dir).expanduser() if args.dir else settings.models_path()
+    # The app's queue, read (and repaired when damaged) as the app does: a damaged one is
+    # reported here too, and its paused downloads found again.
+    _, warning = load_queue(paths.data_dir() / "downloads.json", settings.models_path())
+    if warning:
+        print(f"hearth: warning: {warning}", file=sys.stderr)
     hub = _hub()
     files = (
         _repo_with_verdicts(hub, repo, None) if which is None else _hub_call(lambda: hub.repo(repo))
@@ -710,6 +721,8 @@ def cmd_download(args: argparse.Namespace) -> int:
         code = (
             EXIT_INPUT
             if exc.code in ("gated", "not_found", "disk_full", "hash_mismatch")
+            else EXIT_BUSY
+            if exc.code == "busy"
             else EXIT_ENGINE
         )
         raise CliError(str(exc), code) from None

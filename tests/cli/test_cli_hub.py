@@ -132,3 +132,88 @@ def test_offline_hub_is_reported_at_once(monkeypatch):
     assert "everything else in Hearth works offline" in proc.stderr
     assert time.monotonic() - started < 15
     assert hearth("list").returncode == 0  # the rest does not care
+
+
+def test_two_downloads_of_the_same_file_at_once(hub_server, smollm_path, tmp_path):
+    """Two real `hearth download` processes for one file: the second says the first has it and
+    exits with its own code, touching nothing; the first finishes with the right bytes."""
+    fault = hub_server.state.repos[SMOL_REPO].files[0].fault
+    fault.throttle, fault.stall_after = 0.01, 16 << 20  # slow, then held until both have run
+    target = tmp_path / "dl"
+    part = target / "HuggingFaceTB" / "SmolLM2-135M-Instruct-GGUF" / (SMOL_FILE + ".part")
+    args = ["download", f"{SMOL_REPO}:Q4_1", "--dir", str(target)]
+    first = subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < 16 << 20):
+        time.sleep(0.05)
+    second = hearth(*args)
+    assert first.poll() is None  # they overlapped
+    assert second.returncode == 75, second.stderr
+    assert second.stderr.count("\n") == 1
+    assert "already being downloaded by another Hearth" in second.stderr
+    assert part.stat().st_size == 16 << 20
+    fault.stall_after = None
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert "downloaded and verified" in out
+    assert (part.parent / SMOL_FILE).read_bytes() == smollm_path.read_bytes()
+    assert sorted(p.name for p in part.parent.iterdir()) == [SMOL_FILE]
+    again = hearth(*args)  # done: the same command finds it in place
+    assert again.returncode == 0 and "downloaded and verified" in again.stdout
+
+
+def test_an_invalid_repo_id_is_one_line_and_exit_2(hub_server):
+    for args in (
+        ["files", "../x"],
+        ["files", "org/na me"],
+        ["download", "org/x--y"],
+        ["download", "../x:Q4_K_M"],
+    ):
+        proc = hearth(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and "is not a valid Hub repository" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert hub_server.state.requests == []
+
+
+def test_server_errors_on_the_api_are_retried_then_exit_1(hub_server):
+    from tests.hub_server import ApiFault
+
+    faults = hub_server.state.api_faults
+    faults.append(ApiFault(f"/api/models/{SMOL_REPO}", 500))
+    proc = hearth("files", SMOL_REPO, "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [g["quant"] for g in json.loads(proc.stdout)] == ["Q4_1"]
+
+    faults.append(ApiFault(f"/api/models/{SMOL_REPO}", 500, times=99))
+    for args in (["files", SMOL_REPO], ["download", f"{SMOL_REPO}:Q4_1"]):
+        proc = hearth(*args)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "500" in proc.stderr
+
+
+def test_too_many_requests_on_the_file_is_waited_out(hub_server, smollm_path, tmp_path):
+    fault = hub_server.state.repos[SMOL_REPO].files[0].fault
+    fault.statuses, fault.retry_after = [429], "1"
+    proc = hearth("download", f"{SMOL_REPO}:Q4_1", "--dir", str(tmp_path / "dl"))
+    assert proc.returncode == 0, proc.stderr
+    (path,) = (tmp_path / "dl").rglob("*.gguf")
+    assert path.read_bytes() == smollm_path.read_bytes()
+
+
+def test_a_damaged_download_queue_is_reported(hub_server, tmp_path):
+    from app.core import paths
+
+    state = paths.data_dir() / "downloads.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text("[1, 2, 3]")
+    proc = hearth("download", f"{SMOL_REPO}:Q4_1", "--dir", str(tmp_path / "dl"))
+    assert proc.returncode == 0, proc.stderr
+    assert "hearth: warning: " in proc.stderr and "downloads.json" in proc.stderr
+    assert list(state.parent.glob("downloads.json.damaged-*"))
