@@ -205,7 +205,8 @@ class _Transfer:
 
     def _open(self) -> BinaryIO:
         fd = os.open(self.job.part, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
-        self.out = os.fdopen(fd, "r+b", buffering=0)
+        # Buffered (1 MiB): a write per network piece costs a third of the throughput.
+        self.out = os.fdopen(fd, "r+b", buffering=CHUNK)
         return self.out
 
     def start_writing(self, from_zero: bool) -> BinaryIO:
@@ -218,8 +219,12 @@ class _Transfer:
             # too many requests) leaves nothing behind.
             self.job.meta.write_text(json.dumps(self.job.to_dict()), encoding="utf-8")
         out = self.out or self._open()
+        out.flush()
         # Whatever a failed write left past the bytes hashed goes: the file holds exactly them.
-        out.truncate(self.done)
+        # (Only when there is something to cut: on ext4 a truncation to zero makes the close
+        # wait for the whole file to be written out.)
+        if os.fstat(out.fileno()).st_size != self.done:
+            out.truncate(self.done)
         out.seek(self.done)
         return out
 
@@ -227,15 +232,30 @@ class _Transfer:
         self.hasher.update(piece)
         self.done += len(piece)
 
+    def flush(self) -> None:
+        """Buffered bytes to the file (a full disk as ``disk_full``)."""
+        if self.out is None:
+            return
+        try:
+            self.out.flush()
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise self.disk_full() from None
+            raise
+
     def close(self) -> None:
-        if self.out is not None:
-            self.out.close()
-            self.out = None
+        out, self.out = self.out, None
+        if out is not None:
+            # Bytes still buffered that cannot be written (a full disk) are lost with this run;
+            # the next one hashes what the file holds.
+            with contextlib.suppress(OSError):
+                out.close()
 
     def verify(self) -> None:
         """The file on disk is the one written, ``job.size`` long, with the Hub's hash."""
         job = self.job
         assert self.out is not None
+        self.flush()
         on_disk = os.fstat(self.out.fileno())
         try:
             there = os.stat(job.part)
@@ -431,8 +451,9 @@ def _fetch(
             raise
         except httpx.TimeoutException:
             # Nothing arrived for a moment: the stop flag was looked at; ask again from here,
-            # waiting longer each time the server stays silent.
+            # waiting longer each time the server stays silent. What arrived goes to the disk.
             stalls += 1
+            t.flush()
             if progress:
                 progress(t.done, job.size)  # what arrived just before the silence
             if time.monotonic() - last_data > stall_limit:
