@@ -2,7 +2,7 @@
 
 A local server that speaks the Hub's API serves the Gemma 3 270M test model (253 MB). Measured:
 a bare streamed copy to disk (no hash: the ceiling on this machine), Hearth's download (SHA-256
-while the bytes arrive, .part file, atomic rename), huggingface_hub's hf_hub_download (which does
+while the bytes arrive, .part file under its lock, size checked on disk, atomic rename), huggingface_hub's hf_hub_download (which does
 not verify the hash), and Hearth resuming from the middle (the first half is read once for the
 hash). Reading a remote header by range requests is timed too.
 
@@ -58,6 +58,9 @@ def main() -> None:
 
         def bare() -> None:
             url = hub.file_url(GEMMA_REPO, files.groups[0].files[0].path, files.revision)
+            # A new file each time, as a download makes: rewriting one (O_TRUNC) makes ext4
+            # write all of it out on close, which would slow the baseline.
+            (root / "bare.bin").unlink(missing_ok=True)
             with (
                 session.stream("GET", url, follow_redirects=True) as r,
                 (root / "bare.bin").open("wb") as out,
