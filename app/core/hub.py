@@ -365,22 +365,24 @@ class Hub:
     def _wrap(self, fn: Callable[[], Any], repo: str = "", retry: bool = True) -> Any:
         """``fn()`` (a request that only reads), tried again on a server error, a 429 or a
         silent server (``retry``); its failure as a one-line ``HubError``."""
-        for attempt in range(len(self.backoff) + 1):
+        tries = len(self.backoff) + 1 if retry else 1
+        for attempt in range(tries):
             try:
                 return fn()
             except Exception as exc:
-                why = _transient(exc) if retry else None
+                why = _transient(exc)
                 if why is None:
                     error = _hub_error(exc, repo)
                     if error is None:
                         raise
                     raise error from None
                 reason, wait = why
-                if attempt == len(self.backoff):
+                if attempt == tries - 1:
+                    times = f" {tries} times in a row" if tries > 1 else ""
                     raise HubError(
                         "offline" if "stopped" in reason else "unavailable",
-                        f"{reason} {attempt + 1} times in a row; try again later "
-                        "(everything else in Hearth works offline)",
+                        f"{reason}{times}; try again later (everything else in Hearth works "
+                        "offline)",
                     ) from None
                 time.sleep(self.backoff[attempt] if wait is None else wait)
         raise AssertionError("not reached")
