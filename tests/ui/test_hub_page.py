@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import stat
 from pathlib import Path
@@ -205,3 +206,33 @@ def test_offline_hub_says_so_and_the_rest_works(open_window, make_settings, monk
     d.send("Hello")
     reply = d.wait_reply()
     assert reply.message.state == "done" and reply.message.content
+
+
+def test_a_damaged_download_queue_is_said_and_paused_downloads_come_back(
+    open_window, make_settings, hub_server, smollm_path
+):
+    from app.core.hub import Hub, configure
+
+    settings = make_settings()
+    configure()
+    hub = Hub(None, hub_server.url)
+    files = hub.repo(SMOL_REPO)
+    (job,) = hub.jobs_for(files, files.groups[0], settings.models_path())
+    job.dest.parent.mkdir(parents=True, exist_ok=True)
+    job.part.write_bytes(smollm_path.read_bytes()[: 8 << 20])  # a paused download's partial file
+    job.meta.write_text(json.dumps(job.to_dict()))
+    state = paths.data_dir() / "downloads.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text("null")
+
+    d = open_window(settings)
+    d.qtbot.waitUntil(
+        lambda: "download queue was damaged" in d.w.notice.label.text(), timeout=20_000
+    )
+    assert "1 paused download was found again" in d.w.notice.label.text()
+    back = only_download(d)
+    assert back.state == PAUSED and back.done_bytes == 8 << 20
+    assert "Paused at" in d.w.hub_page.downloads.rows[back.id].status.text()
+    d.w.hub_page.downloads.rows[back.id].pause.click()  # Resume
+    d.qtbot.waitUntil(lambda: back.state == DONE, timeout=30_000)
+    assert job.dest.read_bytes() == smollm_path.read_bytes()
