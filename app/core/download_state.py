@@ -253,10 +253,8 @@ def _missing_parts(dl: Download) -> int:
 
 def write_queue(state_file: Path, items: list[Download]) -> bool:
     data = {"version": 1, "downloads": [d.to_dict() for d in items if d.state in KEPT]}
-    tmp = state_file.with_name(state_file.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(state_file)
+        paths.write_private(state_file, json.dumps(data, indent=1))
     except OSError:
         return False  # a full disk: the .part files still let the user resume by adding it again
     return True
