@@ -16,6 +16,24 @@ from tests.cli import hearth
 from tests.hub_server import GEMMA_REPO, QUANTS_REPO, SMOL_FILE, SMOL_REPO
 
 
+def _start(*args: str) -> subprocess.Popen[str]:
+    """``hearth ARGS`` running in the background, its output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+
+
+def _wait_for_bytes(part: Path, size: int, timeout: float = 60) -> None:
+    """Until the partial file holds ``size`` bytes (the download is well under way)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < size):
+        time.sleep(0.05)
+
+
 def test_search_json(hub_server):
     proc = hearth("search", "smol", "--sort", "likes", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -60,16 +78,8 @@ def test_ctrl_c_pauses_and_running_again_resumes(hub_server, smollm_path, tmp_pa
     fault.stall_after = 24 << 20
     target = tmp_path / "dl"
     part = target / "HuggingFaceTB" / "SmolLM2-135M-Instruct-GGUF" / (SMOL_FILE + ".part")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "download", f"{SMOL_REPO}:Q4_1", "--dir", str(target)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < 24 << 20):
-        time.sleep(0.05)
+    proc = _start("download", f"{SMOL_REPO}:Q4_1", "--dir", str(target))
+    _wait_for_bytes(part, 24 << 20)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=10)
     assert proc.returncode == 130, err
@@ -142,16 +152,8 @@ def test_two_downloads_of_the_same_file_at_once(hub_server, smollm_path, tmp_pat
     target = tmp_path / "dl"
     part = target / "HuggingFaceTB" / "SmolLM2-135M-Instruct-GGUF" / (SMOL_FILE + ".part")
     args = ["download", f"{SMOL_REPO}:Q4_1", "--dir", str(target)]
-    first = subprocess.Popen(
-        [sys.executable, "-m", "app", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ),
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < 16 << 20):
-        time.sleep(0.05)
+    first = _start(*args)
+    _wait_for_bytes(part, 16 << 20)
     second = hearth(*args)
     assert first.poll() is None  # they overlapped
     assert second.returncode == 75, second.stderr
