@@ -48,7 +48,7 @@ def main() -> None:
         os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
         from huggingface_hub import hf_hub_download
 
-        from app.core.hub import Hub, configure
+        from app.core.hub.client import Hub, configure
 
         configure()
         hub = Hub(None, srv.url)

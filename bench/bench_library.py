@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.library import Library
+from app.core.library.index import Library
 from tests import gguf_factory as F
 
 

@@ -20,8 +20,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication
 
-from app.core.store import Message
-from app.ui.chat_view import ChatView
+from app.core.chat.store import Message
+from app.ui.chat.view import ChatView
 
 REPLY = """Here is how to think about it.
 

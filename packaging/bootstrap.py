@@ -290,7 +290,7 @@ def main(argv: list[str]) -> int:
     if cmd == "setup":
         return 0
     if cmd == "run":
-        run([py, "-m", "app.core.starter", str(models[STARTER])])
+        run([py, "-m", "app.core.library.starter", str(models[STARTER])])
         return subprocess.call([py, "-m", "app", *rest])
     env = dict(os.environ)
     env["HEARTH_TEST_MODELS"] = str(model_dir())

@@ -71,7 +71,7 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 @pytest.fixture
 def starter_installed(hearth_home: Path, smollm_path: Path) -> Path:
     """The starter model placed in the app's model folder, as set-up does."""
-    from app.core import starter
+    from app.core.library import starter
 
     target = starter.target_path()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,9 @@ from typing import Any
 
 import llama_cpp as L
 
-from app.core.chat_template import ChatTemplate, TemplateError
-from app.core.context_fit import ContextOverflow, plan_context
-from app.core.fit import (
+from app.core.chat.context import ContextOverflow, plan_context
+from app.core.chat.template import ChatTemplate, TemplateError
+from app.core.fit.estimate import (
     Device,
     FitOptions,
     estimate,
@@ -31,8 +31,8 @@ from app.core.fit import (
     shape_from_info,
     tensors_from_headers,
 )
-from app.core.hardware import devices_for, probe_build
-from app.core.model_info import inspect_model_headers
+from app.core.fit.hardware import devices_for, probe_build
+from app.core.gguf.info import inspect_model_headers
 from app.core.options import LoadOptions, SamplingOptions
 
 KV_TYPES = {"f16": L.GGML_TYPE_F16, "q8_0": L.GGML_TYPE_Q8_0, "q4_0": L.GGML_TYPE_Q4_0}

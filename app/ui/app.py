@@ -13,15 +13,15 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_ID, __version__
 from app.core import paths
+from app.core.chat.recovery import Recovery
+from app.core.chat.store import ChatStore, StoreError
 from app.core.resources import resource_path
 from app.core.settings import Settings, load_settings
-from app.core.store import ChatStore, StoreError
-from app.core.store_recovery import Recovery
-from app.ui import messages
-from app.ui.engine_bridge import EngineBridge
+from app.ui.chat.engine_bridge import EngineBridge
+from app.ui.common import messages
+from app.ui.common.tasks import DbQueue, call_in_gui
+from app.ui.common.theme import apply_theme
 from app.ui.main_window import MainWindow
-from app.ui.tasks import DbQueue, call_in_gui
-from app.ui.theme import apply_theme
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -31,31 +31,34 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.core import calibration, export, paths, starter
-from app.core.fit import FitOptions, ModelShape, shape_from_file
-from app.core.hardware import Hardware, probe_build
-from app.core.library import OK, LibraryEntry, open_library
+from app.core import paths
+from app.core.chat import export
+from app.core.chat.store import ChatStore, Conversation
+from app.core.fit import calibration
+from app.core.fit.estimate import FitOptions, ModelShape, shape_from_file
+from app.core.fit.hardware import Hardware, probe_build
+from app.core.library import starter
+from app.core.library.index import OK, LibraryEntry, open_library
 from app.core.options import LOAD_KEYS
 from app.core.settings import Settings, save_settings
-from app.core.store import ChatStore, Conversation
-from app.ui import messages
-from app.ui.chat_controller import ChatController
-from app.ui.chat_view import ChatView
-from app.ui.composer import Composer
-from app.ui.conversation_list import ConversationSidebar
-from app.ui.conversation_panel import ConversationPanel
-from app.ui.engine_bridge import EngineBridge
-from app.ui.hub_controller import HubController
-from app.ui.hub_page import HubPage
-from app.ui.library_controller import LibraryController
-from app.ui.library_page import LibraryPage
-from app.ui.load_dialog import LoadDialog
-from app.ui.markdown_html import Palette
-from app.ui.model_picker import ModelPicker
-from app.ui.notice_bar import NoticeBar
+from app.ui.chat.composer import Composer
+from app.ui.chat.controller import ChatController
+from app.ui.chat.conversation_list import ConversationSidebar
+from app.ui.chat.conversation_panel import ConversationPanel
+from app.ui.chat.engine_bridge import EngineBridge
+from app.ui.chat.model_picker import ModelPicker
+from app.ui.chat.view import ChatView
+from app.ui.common import messages
+from app.ui.common.markdown_html import Palette
+from app.ui.common.notice_bar import NoticeBar
+from app.ui.common.tasks import DbQueue, run_task
+from app.ui.fit.load_dialog import LoadDialog
+from app.ui.hub.controller import HubController
+from app.ui.hub.page import HubPage
+from app.ui.library.controller import LibraryController
+from app.ui.library.page import LibraryPage
+from app.ui.library.welcome_page import WelcomePage
 from app.ui.settings_dialog import SettingsDialog
-from app.ui.tasks import DbQueue, run_task
-from app.ui.welcome_page import WelcomePage
 
 
 class MainWindow(QMainWindow):

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app.core import paths
 from app.core.options import LoadOptions, OptionError, SamplingOptions
 from app.core.settings import THEMES, Settings
-from app.ui.options_form import OptionsForm
+from app.ui.common.options_form import OptionsForm
 
 
 class SettingsDialog(QDialog):

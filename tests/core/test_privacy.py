@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import calibration, paths
+from app.core import paths
+from app.core.chat.store import ChatStore
+from app.core.fit import calibration
 from app.core.settings import Settings, load_settings, save_settings
-from app.core.store import ChatStore
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +83,7 @@ def test_calibration_log_is_private(hearth_home: Path) -> None:
 
 
 def test_crash_log_is_private(hearth_home: Path) -> None:
-    messages = pytest.importorskip("app.ui.messages")
+    messages = pytest.importorskip("app.ui.common.messages")
     try:
         raise RuntimeError("boom")
     except RuntimeError as exc:

@@ -22,7 +22,7 @@ from PySide6.QtGui import QImage
 
 import app
 from app.core import resources
-from app.core.hardware import probe
+from app.core.fit.hardware import probe
 from app.engine.devices import backend_name
 
 REPO = Path(__file__).resolve().parents[2]

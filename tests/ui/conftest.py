@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.core import paths
+from app.core.chat.store import ChatStore
 from app.core.settings import Settings, save_settings
-from app.core.store import ChatStore
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 from app.core import paths
+from app.core.chat.store import ChatStore
 from app.core.settings import load_settings
-from app.core.store import ChatStore
 from tests.ui.conftest import stored_messages
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]

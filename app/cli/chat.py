@@ -1,0 +1,206 @@
+"""`hearth chat`: a reply to one prompt, or a terminal chat, through the engine worker."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+from app.cli.common import (
+    EXIT_ENGINE,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CliError,
+    check_model,
+    options_from,
+)
+from app.core.options import SamplingOptions
+from app.core.settings import load_settings
+from app.engine.client import BlockingEngine, EngineError
+
+
+def add_parsers(sub: Any) -> None:
+    chat = sub.add_parser("chat", help="chat with a model in the terminal, or answer one prompt")
+    chat.add_argument(
+        "model", metavar="MODEL", help="a .gguf path, or a model's name in the library"
+    )
+    chat.add_argument(
+        "--prompt", "-p", help="answer this prompt and exit (default: interactive chat)"
+    )
+    chat.add_argument("--system", help="system prompt")
+    chat.add_argument("--max-tokens", type=int, help="most tokens in a reply")
+    chat.add_argument("--ctx", type=int, help="context length in tokens")
+    chat.add_argument("--gpu-layers", type=int, help="layers to put on the GPU (-1: all)")
+    chat.add_argument("--threads", type=int, help="CPU threads")
+    chat.add_argument("--temperature", type=float, help="sampling temperature (0: greedy)")
+    chat.add_argument("--seed", type=int, help="random seed, for repeatable replies")
+    chat.add_argument(
+        "--json", action="store_true", help="print one JSON object with the reply and figures"
+    )
+
+
+class _Progress:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, fraction: float) -> None:
+        if self.enabled:
+            print(f"\rloading model… {fraction * 100:3.0f}%", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print("\r" + " " * 24 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    path = check_model(args.model)
+    load, sampling = options_from(args)
+    settings, _ = load_settings()
+    system = args.system if args.system is not None else settings.system_prompt
+    progress = _Progress(sys.stderr.isatty() and not args.json)
+    try:
+        engine = BlockingEngine()
+    except EngineError as exc:
+        raise CliError(f"the engine could not start: {exc}", EXIT_ENGINE) from None
+    try:
+        try:
+            info = engine.load(str(path), load.to_dict(), progress)
+        except EngineError as exc:
+            raise CliError(
+                str(exc), EXIT_INPUT if exc.code == "load_failed" else EXIT_ENGINE
+            ) from None
+        finally:
+            progress.done()
+        for note in info.get("notes", []):
+            if not args.json:
+                print(f"note: {note}", file=sys.stderr)
+        messages: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+        if args.prompt is not None:
+            messages.append({"role": "user", "content": args.prompt})
+            return _one_reply(engine, messages, sampling, args.json)
+        return _interactive(engine, messages, sampling, info)
+    finally:
+        engine.close()
+
+
+def _reply(
+    engine: BlockingEngine, messages: list[dict[str, str]], sampling: SamplingOptions, stream: bool
+) -> tuple[str, dict[str, Any]]:
+    """One reply; Ctrl+C stops it (the partial reply is kept)."""
+
+    def on_token(text: str) -> None:
+        if stream:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    def on_started(event: dict[str, Any]) -> None:
+        if event.get("dropped_messages"):
+            print(
+                f"\nnote: the {event['dropped_messages']} oldest messages no longer fit in the "
+                f"{event['n_ctx']:,}-token context and were left out",
+                file=sys.stderr,
+            )
+
+    result: dict[str, Any] = {}
+    error: list[BaseException] = []
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            result["value"] = engine.chat(messages, sampling.to_dict(), on_token, on_started)
+        except BaseException as exc:
+            error.append(exc)
+        finally:
+            finished.set()
+
+    # SIGINT (Ctrl+C, or `kill -INT` of a background run, where the shell left it ignored)
+    # asks the engine to stop; the reply then ends as "stopped" with what was generated.
+    # A handler rather than KeyboardInterrupt: an exception raised inside Thread.join can
+    # leave the thread looking finished while it still runs.
+    previous = signal.signal(signal.SIGINT, lambda *_: engine.stop())
+    try:
+        threading.Thread(target=run, name="chat-reply", daemon=True).start()
+        while not finished.wait(0.1):
+            pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if error:
+        exc = error[0]
+        if isinstance(exc, EngineError):
+            raise CliError(
+                str(exc), EXIT_ENGINE if exc.code in ("crashed", "internal") else EXIT_INPUT
+            )
+        raise exc
+    return result["value"]
+
+
+def _one_reply(
+    engine: BlockingEngine, messages: list[dict[str, str]], sampling: SamplingOptions, as_json: bool
+) -> int:
+    text, stats = _reply(engine, messages, sampling, stream=not as_json)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "reply": text,
+                    "prompt_tokens": stats["prompt_tokens"],
+                    "completion_tokens": stats["completion_tokens"],
+                    "ttft_s": stats["ttft_s"],
+                    "tokens_per_second": stats["tokens_per_second"],
+                    "stop_reason": stats["stop_reason"],
+                    "n_ctx": stats["n_ctx"],
+                    "prompt_s": stats.get("prompt_s"),
+                    "seed": stats.get("seed"),
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        sys.stdout.write("\n")
+    return EXIT_INTERRUPTED if stats["stop_reason"] == "stopped" else EXIT_OK
+
+
+def _interactive(
+    engine: BlockingEngine,
+    messages: list[dict[str, str]],
+    sampling: SamplingOptions,
+    info: dict[str, Any],
+) -> int:
+    tty = sys.stdin.isatty()
+    if tty:
+        print(
+            f"Chatting with {info['name']} ({info['n_ctx']:,}-token context). "
+            "Enter sends; /clear starts over; /quit or Ctrl+D leaves; Ctrl+C stops a reply.",
+            file=sys.stderr,
+        )
+    base = list(messages)
+    while True:
+        try:
+            line = input("> " if tty else "")
+        except EOFError:
+            return EXIT_OK
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+            return EXIT_OK
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/quit", "/exit"):
+            return EXIT_OK
+        if text == "/clear":
+            messages = list(base)
+            continue
+        messages.append({"role": "user", "content": line})
+        reply, stats = _reply(engine, messages, sampling, stream=True)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        messages.append({"role": "assistant", "content": reply})
+        if stats["stop_reason"] == "context_full":
+            print("note: the context is full; the reply was cut off", file=sys.stderr)
+
+
+COMMANDS = {"chat": cmd_chat}

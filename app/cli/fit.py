@@ -1,0 +1,144 @@
+"""`hearth hw` and `hearth fit`: this machine, and whether a model fits it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from app.cli.common import (
+    EXIT_OK,
+    CliError,
+    engine_hardware,
+)
+from app.core.settings import load_settings
+
+
+def add_parsers(sub: Any) -> None:
+    hw = sub.add_parser("hw", help="this machine: RAM, CPU, GPUs and the llama.cpp build")
+    hw.add_argument("--json", action="store_true", help="print one JSON object")
+
+    fit = sub.add_parser("fit", help="will a model fit here, and how should it be loaded?")
+    fit.add_argument(
+        "target", metavar="TARGET", help="a .gguf path, a file name, or a name and a quant"
+    )
+    fit.add_argument("--params", help="parameter count, e.g. 8B or 135M (for a name without one)")
+    fit.add_argument("--ctx", type=int, help="context length in tokens")
+    fit.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], help="KV cache type")
+    fit.add_argument("--gpu-layers", help="layers on the GPU: a number, -1 for all, or auto")
+    fit.add_argument(
+        "--ram", type=float, metavar="GB", help="plan for a machine with this much RAM (GiB)"
+    )
+    fit.add_argument(
+        "--vram", type=float, metavar="GB", help="plan for a machine with this much VRAM (GiB)"
+    )
+    fit.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def cmd_hw(args: argparse.Namespace) -> int:
+    hw = engine_hardware()
+    if args.json:
+        print(json.dumps(hw.to_dict()))
+        return EXIT_OK
+    gib = 1 << 30
+    print(f"RAM: {hw.ram_total / gib:.1f} GiB, {hw.ram_available / gib:.1f} GiB available")
+    print(
+        f"CPU: {hw.cpu_model}, {hw.physical_cores} cores ({hw.logical_cores} threads); "
+        f"{' '.join(hw.cpu_flags) or 'no SIMD flags read'}"
+    )
+    print(f"llama.cpp build: {hw.build_backend}, GPU offload {'yes' if hw.gpu_offload else 'no'}")
+    for g in hw.gpus:
+        use = "usable" if g.usable else "not usable by this build"
+        print(
+            f"GPU: {g.name} ({g.backend}), {g.total_bytes / gib:.1f} GiB, {g.free_bytes / gib:.1f} GiB free, {use}"
+        )
+    for note in hw.notes:
+        print(f"note: {note}")
+    return EXIT_OK
+
+
+def _parse_params(text: str | None) -> int | None:
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*([\d.]+)\s*([kKmMbBtT]?)\s*", text)
+    if not m:
+        raise CliError(f"--params must look like 8B, 135M or 7000000000, not {text!r}")
+    scale = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from app.core.fit.estimate import (
+        FitError,
+        FitOptions,
+        estimate,
+        shape_from_file,
+        shape_from_name,
+    )
+    from app.core.fit.hardware import devices_for, probe
+    from app.core.gguf.quants import preset_for
+
+    settings, _ = load_settings()
+    target = args.target
+    try:
+        if Path(target).expanduser().exists():
+            shape = shape_from_file(str(Path(target).expanduser()))
+        else:
+            words = target.split()
+            quant = words[-1] if len(words) > 1 and preset_for(words[-1]) else None
+            name = "-".join(words[:-1] if quant else words)
+            shape = shape_from_name(name, _parse_params(args.params), quant)
+        n_ctx = (
+            args.ctx
+            if args.ctx is not None
+            else min(settings.load.n_ctx, shape.n_ctx_train or settings.load.n_ctx)
+        )
+        gl = args.gpu_layers or "auto"
+        if gl != "auto":
+            try:
+                gl = int(gl)
+            except ValueError:
+                raise CliError(f"--gpu-layers must be a number or auto, not {gl!r}") from None
+        opts = FitOptions(
+            n_ctx=n_ctx,
+            kv_type=args.kv_type or settings.load.kv_type,
+            n_batch=settings.load.n_batch,
+            n_ubatch=settings.load.n_ubatch,
+            flash_attn=settings.load.flash_attn,
+            n_gpu_layers=gl,
+        )
+        planning = args.ram is not None or args.vram is not None
+        hw = probe() if planning else engine_hardware()
+        result = estimate(shape, opts, devices_for(hw, args.ram, args.vram), hw.flags)
+    except FitError as exc:
+        raise CliError(str(exc)) from None
+    if planning:
+        result.assumptions.append(
+            f"planned for another machine: {args.ram if args.ram is not None else hw.ram_total / (1 << 30):.0f} GiB RAM "
+            f"(2 GiB kept for its system), {args.vram or 0:g} GiB VRAM; CPU as this one"
+        )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return EXIT_OK
+    gib = 1 << 30
+    print(f"{shape.name}: {result.summary}")
+    print(
+        f"  estimate from the {result.grade}; context {result.n_ctx:,}, KV cache {result.kv_type}, "
+        f"GPU layers {result.gpu_layers} of {(result.n_layers or 0) + 1}"
+    )
+    for d in result.devices:
+        print(
+            f"  {d.kind.upper():3} {d.name}: weights {d.weights_bytes / gib:.2f} + KV {d.kv_cache_bytes / gib:.2f} "
+            f"+ compute {d.compute_bytes / gib:.2f} + overhead {d.overhead_bytes / gib:.2f} = "
+            f"{d.total_bytes / gib:.2f} GiB of {d.free_bytes / gib:.1f} GiB free"
+        )
+    if result.max_ctx:
+        print(f"  with every layer on the GPU the context can go up to {result.max_ctx:,} tokens")
+    for a in result.assumptions:
+        print(f"  - {a}")
+    return EXIT_OK
+
+
+COMMANDS = {"hw": cmd_hw, "fit": cmd_fit}

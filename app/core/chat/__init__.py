@@ -1,0 +1,1 @@
+"""Conversations: the store and its recovery, templates, the context rule, recording, export."""

@@ -1,0 +1,1 @@
+"""Will it fit: model shapes and families, buffer arithmetic, placement and verdicts, hardware."""

@@ -1,0 +1,167 @@
+"""Read what a GGUF file name says: base name, parameters, fine-tune, version, quant, shard.
+
+Follows llama.cpp's naming convention
+``<BaseName>-<SizeLabel>-<FineTune>-<Version>-<Encoding>-<Type>-<Shard>.gguf`` and the forms
+common on the Hub that deviate from it: dots as separators (``mistral-7b-instruct-v0.2.Q5_K_M``),
+lower case, ``i1-`` (imatrix) and ``UD-`` (dynamic) prefixes to the quant, ``8x7B`` expert
+counts, ``30B-A3B`` active parameters, ``17B-16E`` expert counts after the size, context lengths
+(``128k``, ``1M``) that are not sizes, and vision projectors (``mmproj``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.core.gguf.quants import preset_for
+
+_SHARD = re.compile(r"[-._](\d{5})-of-(\d{5})$", re.IGNORECASE)
+_QUANT = re.compile(
+    r"(?:^|[-._])(?P<imat>i1[-._])?(?P<ud>UD[-._])?"
+    r"(?P<quant>I?Q[0-9](?:_[0-9]+)*(?:_[A-Z]+)*|BF16|FP16|F16|FP32|F32|MXFP4(?:_MOE)?|TQ[12]_0|I2_S)$",
+    re.IGNORECASE,
+)
+_SIZE = re.compile(
+    r"(?:^|(?<=[-._ ]))(?:(?P<experts>\d+)(?P<x>x))?(?P<num>\d+(?:[._]\d+)?)(?P<unit>[BMKT])"
+    r"(?:[-._]A(?P<active>\d+(?:\.\d+)?)(?P<aunit>[BM]))?(?:[-._](?P<nexp>\d+)E)?(?=$|[-._ ])",
+    re.IGNORECASE,
+)
+_VERSION = re.compile(r"^v\d+(?:[._]\d+)*[a-z]?$", re.IGNORECASE)
+_DATE_VERSION = re.compile(r"^(?:2[3-9]\d{2}|\d{2}-\d{4}|\d{4})$")
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    base_name: str | None
+    size_label: str | None  # as written: "8B", "8x7B", "30B-A3B", "17B-16E"
+    parameters: int | None  # total parameters the name states (experts x size for "8x7B")
+    active_parameters: int | None
+    experts: int | None
+    finetune: str | None
+    version: str | None
+    quant: str | None  # upper case, as written: "Q4_K_M", "IQ3_M", "Q4_K_XL", "F16"
+    preset: str | None  # the llama.cpp preset it means, for estimates: "Q4_K_M"
+    dynamic: bool  # "UD-" (dynamic) quant
+    imatrix: bool  # "i1-" quant made with an importance matrix
+    shard: tuple[int, int] | None  # (part, of)
+    mmproj: bool  # a vision projector, not a chat model
+
+
+def _number(text: str) -> float:
+    return float(text.replace("_", "."))
+
+
+def parse_name(filename: str) -> ParsedName:
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if name.lower().endswith(".gguf"):
+        name = name[:-5]
+    shard = None
+    m = _SHARD.search(name)
+    if m:
+        shard = (int(m.group(1)), int(m.group(2)))
+        name = name[: m.start()]
+    mmproj = "mmproj" in name.lower()
+
+    quant = None
+    dynamic = imatrix = False
+    m = _QUANT.search(name)
+    if m:
+        quant = m.group("quant").upper()
+        quant = {"FP16": "F16", "FP32": "F32"}.get(quant, quant)
+        dynamic = bool(m.group("ud"))
+        imatrix = bool(m.group("imat"))
+        name = name[: m.start()]
+    rest = name.strip("-._ ")
+
+    # Sizes: the first billions-sized label wins; millions only when there is none; K is
+    # nearly always a context length ("128k") and is ignored.
+    size = None
+    for cand in _SIZE.finditer(rest):
+        unit = cand.group("unit").upper()
+        if unit == "K":
+            continue
+        if size is None or (unit in "BT" and size.group("unit").upper() not in "BT"):
+            size = cand
+        if unit in "BT":
+            break
+
+    parameters = active = experts = None
+    size_label = None
+    before, after = rest, ""
+    if size is not None:
+        unit = size.group("unit").upper()
+        per = _number(size.group("num")) * _SCALE[unit]
+        if size.group("x"):
+            experts = int(size.group("experts"))
+            parameters = int(per * experts)
+        else:
+            parameters = int(per)
+        if size.group("active"):
+            active = int(_number(size.group("active")) * _SCALE[size.group("aunit").upper()])
+        if size.group("nexp"):
+            experts = int(size.group("nexp"))
+            active, parameters = parameters, None  # "17B-16E": 17B active of 16 experts
+        size_label = size.group(0).strip("-._ ")
+        before, after = rest[: size.start()], rest[size.end() :]
+
+    base = before.strip("-._ ") or None
+    finetune, version = _finetune_and_version(after.strip("-._ "))
+    if size is None and base:
+        # No size label: fine-tune and version words sit at the end of the base name.
+        base, finetune, version = _split_unsized(base)
+    preset = preset_for(quant)
+    return ParsedName(
+        base_name=base,
+        size_label=size_label,
+        parameters=parameters,
+        active_parameters=active,
+        experts=experts,
+        finetune=finetune,
+        version=version,
+        quant=quant,
+        preset=preset.name if preset else None,
+        dynamic=dynamic,
+        imatrix=imatrix,
+        shard=shard,
+        mmproj=mmproj,
+    )
+
+
+_FINETUNE_WORDS = {"instruct", "chat", "it", "base", "dpo", "sft", "rlhf", "hf", "qat", "thinking"}
+
+
+def _tokens(text: str) -> list[str]:
+    # Split on "-" and "_" always, on "." only where it is not a decimal point or version dot.
+    return [t for t in re.split(r"[-_ ]|\.(?!\d)", text) if t]
+
+
+def _finetune_and_version(text: str) -> tuple[str | None, str | None]:
+    if not text:
+        return None, None
+    tokens = _tokens(text)
+    version = None
+    for i in range(len(tokens) - 1, -1, -1):
+        if _VERSION.match(tokens[i]) or _DATE_VERSION.match(tokens[i]):
+            version = tokens.pop(i)
+            break
+    finetune = "-".join(tokens) or None
+    return finetune, version
+
+
+def _split_unsized(base: str) -> tuple[str | None, str | None, str | None]:
+    """Peel fine-tune words and a version off the end of a name that has no size label."""
+    spans = [m for m in re.finditer(r"[^-_ .]+(?:\.\d+)*", base)]
+    version = None
+    finetune: list[str] = []
+    cut = len(base)
+    while spans:
+        tok = spans[-1].group(0)
+        if tok.lower() in _FINETUNE_WORDS:
+            finetune.insert(0, tok)
+        elif version is None and not finetune and (_VERSION.match(tok) or _DATE_VERSION.match(tok)):
+            version = tok
+        else:
+            break
+        cut = spans.pop().start()
+    return (base[:cut].strip("-._ ") or None), ("-".join(finetune) or None), version

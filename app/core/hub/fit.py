@@ -1,0 +1,128 @@
+"""Fit verdicts for every quant of a Hub repository, and the one to recommend.
+
+One header is read over HTTP range requests (from the smallest quant, every part of it): it gives
+the model's shape and tensor table. Each quant's tensors are that table scaled to the quant's
+exact size on the Hub, so placement per device stays right. When no header can be read, the
+estimate falls back to the file name and size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import PurePosixPath
+from typing import Any
+
+from app.core.fit.estimate import (
+    Device,
+    FitError,
+    FitOptions,
+    ModelShape,
+    Tensor,
+    estimate,
+    shape_from_info,
+    shape_from_name,
+    tensors_from_headers,
+)
+from app.core.gguf.info import info_from_headers
+from app.core.hub.client import Hub, HubError, QuantGroup, RepoFiles
+
+MAX_RECOMMENDED_BPW = 9.0  # Q8_0 and below (its small-model files reach ~8.6); F16 and F32 are
+# slower for no visible gain
+
+
+def reference_shape(hub: Hub, files: RepoFiles, tries: int = 3) -> ModelShape | None:
+    """The shape from the smallest readable quant's header(s), or None when none can be read."""
+    for group in sorted(files.groups, key=lambda g: g.size_bytes)[:tries]:
+        try:
+            headers = [hub.read_header(files.repo, f, files.revision) for f in group.files]
+            info = info_from_headers(group.files[0].path, headers, group.size_bytes)
+            shape = shape_from_info(info, tensors_from_headers(headers), "header")
+        except HubError as exc:
+            if exc.code in ("gated", "offline"):
+                return None  # no other file will do better
+            continue
+        except Exception:  # a damaged or unusual file: try the next quant
+            continue
+        name = PurePosixPath(group.files[0].path).name
+        shape.assumptions = [f"shape read from the header of {name}"]
+        return shape
+    return None
+
+
+def shape_for_group(reference: ModelShape | None, group: QuantGroup) -> ModelShape:
+    """``group``'s shape: the reference scaled to the group's size, or from its file name."""
+    name = PurePosixPath(group.files[0].path).name
+    if reference is None or not reference.tensors:
+        return shape_from_name(name, group.parameters, None, group.size_bytes)
+    ratio = group.size_bytes / max(reference.weights_bytes, 1)
+    tensors = [
+        Tensor(t.name, t.type_name, t.shape, int(t.n_bytes * ratio)) for t in reference.tensors
+    ]
+    shape = replace(reference, tensors=tensors, weights_bytes=sum(t.n_bytes for t in tensors))
+    shape.assumptions = [
+        *reference.assumptions,
+        f"weights: the {group.quant} files' size on the Hub",
+    ]
+    return shape
+
+
+def estimate_groups(
+    hub: Hub, files: RepoFiles, devices: list[Device], cpu_flags: set[str], opts: FitOptions
+) -> list[QuantGroup]:
+    """Set ``verdict``, ``fit`` and ``recommended`` on each quant group; returns the groups."""
+    reference = reference_shape(hub, files)
+    for g in files.groups:
+        try:
+            o = replace(opts)
+            shape = shape_for_group(reference, g)
+            if shape.n_ctx_train and o.n_ctx > shape.n_ctx_train:
+                o.n_ctx = shape.n_ctx_train
+            g.shape = shape
+            g.fit = estimate(shape, o, devices, cpu_flags)
+            g.verdict = g.fit.verdict
+            if g.parameters is None and shape.parameters:
+                g.parameters = shape.parameters
+        except FitError:
+            g.fit, g.verdict = None, None
+    recommend(files.groups, any(d.kind == "gpu" for d in devices))
+    return files.groups
+
+
+def recommend(groups: list[QuantGroup], has_gpu: bool) -> QuantGroup | None:
+    """The best quant that fully fits: on the GPU when there is one, else in RAM."""
+    for g in groups:
+        g.recommended = False
+    full = "gpu_full" if has_gpu else "cpu_only"
+    fitting = [g for g in groups if g.verdict == full]
+    if not fitting:
+        return None
+
+    def quality(g: QuantGroup) -> Any:
+        bpw = g.bits_per_weight or g.size_bytes
+        return (bpw <= MAX_RECOMMENDED_BPW if g.bits_per_weight else True, bpw)
+
+    best = max(fitting, key=quality)
+    best.recommended = True
+    return best
+
+
+SEARCH_QUANT = "Q4_K_M"  # the quant most repos offer and most users pick
+
+
+def hit_verdict(
+    repo: str, parameters: int | None, devices: list[Device], cpu_flags: set[str], opts: FitOptions
+) -> str | None:
+    """Whether a search result's model fits here at Q4_K_M (None when its size is unknown).
+
+    A search hit has no file list yet: the name and parameter count give the shape."""
+    if not parameters:
+        return None
+    name = repo.split("/")[-1].removesuffix("-GGUF").removesuffix("-gguf")
+    try:
+        shape = shape_from_name(f"{name}-{SEARCH_QUANT}.gguf", parameters, SEARCH_QUANT)
+        o = replace(opts)
+        if shape.n_ctx_train and o.n_ctx > shape.n_ctx_train:
+            o.n_ctx = shape.n_ctx_train
+        return estimate(shape, o, devices, cpu_flags).verdict
+    except FitError:
+        return None

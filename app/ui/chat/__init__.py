@@ -1,0 +1,1 @@
+"""The chat page: controller, conversation view, composer, sidebar, model picker, engine bridge."""

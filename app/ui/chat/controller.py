@@ -1,0 +1,494 @@
+"""What happens when the user sends, stops, regenerates, edits or retries, and when the engine answers.
+
+The controller ties the chat view, the composer, the model picker, the store (on its own thread)
+and the engine bridge together. A reply in progress is an ``ActiveReply``: its text lives in a
+``ReplyRecorder`` that is saved every half second and when the reply ends, so neither a crash of
+the engine nor a kill of the app loses more than the last second.
+
+Signals:
+    conversationChanged(object)    the Conversation shown (None: a new, unsaved chat)
+    conversationTouched(int)       a conversation was created or got a new message
+    statsChanged(str)              the figures line for the status bar
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.core.chat import store as S
+from app.core.chat.recorder import ReplyRecorder
+from app.core.chat.store import ChatStore, Conversation, Message
+from app.core.options import split_overrides
+from app.core.settings import Settings
+from app.ui.chat.composer import Composer
+from app.ui.chat.engine_bridge import EngineBridge
+from app.ui.chat.model_picker import ModelPicker
+from app.ui.chat.view import ChatView, MessageWidget, format_stats
+from app.ui.common import messages
+from app.ui.common.notice_bar import NoticeBar
+from app.ui.common.tasks import DbQueue
+
+SAVE_TICK_MS = 500
+
+
+def title_from(text: str) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "New chat")
+    return line if len(line) <= 48 else line[:47].rstrip() + "…"
+
+
+@dataclass
+class ActiveReply:
+    conv_id: int | None
+    model: str
+    history: list[dict[str, str]]
+    sampling: dict[str, Any]
+    recorder: ReplyRecorder = field(init=False)
+    ids: dict[str, int | None] = field(default_factory=lambda: {"msg": None, "conv": None})
+    widget: MessageWidget | None = None
+    stats: dict[str, Any] | None = None
+    waiting_for_load: bool = False
+
+
+class ChatController(QObject):
+    conversationChanged = Signal(object)
+    conversationTouched = Signal(int)
+    statsChanged = Signal(str)
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: DbQueue,
+        bridge: EngineBridge,
+        view: ChatView,
+        composer: Composer,
+        picker: ModelPicker,
+        notice: NoticeBar,
+        save_settings: Any,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.db = db
+        self.bridge = bridge
+        self.view = view
+        self.composer = composer
+        self.picker = picker
+        self.notice = notice
+        self._save_settings = save_settings
+        self.conv: Conversation | None = None
+        self.active: ActiveReply | None = None
+        self._showing: int | None = None  # conversation id whose messages the view shows
+        self._tick = QTimer(self)
+        self._tick.setInterval(SAVE_TICK_MS)
+        self._tick.timeout.connect(self._flush)
+
+        composer.sendRequested.connect(self.send)
+        composer.stopRequested.connect(self.stop)
+        view.regenerateRequested.connect(self.regenerate)
+        view.retryRequested.connect(self.retry)
+        view.editRequested.connect(self.begin_edit)
+        picker.modelChosen.connect(self.choose_model)
+        picker.ejectRequested.connect(self.unload_model)
+        bridge.stateChanged.connect(self._on_state)
+        bridge.loadProgress.connect(lambda f: self.picker.set_loading(f))
+        bridge.modelLoaded.connect(self._on_loaded)
+        bridge.loadFailed.connect(self._on_load_failed)
+        bridge.replyStarted.connect(self._on_started)
+        bridge.tokenReceived.connect(self._on_token)
+        bridge.replyDone.connect(self._on_done)
+        bridge.replyFailed.connect(self._on_failed)
+        bridge.crashed.connect(self._on_crashed)
+
+    # -- options ----------------------------------------------------------------------------------
+
+    def model_for_current(self) -> str | None:
+        if self.conv is not None and self.conv.model_path:
+            return self.conv.model_path
+        return self.picker.current() or self.settings.last_model
+
+    def options_for(self, conv: Conversation | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        load_over, samp_over = split_overrides(conv.overrides if conv else {})
+        return (
+            self.settings.load.merged(load_over).to_dict(),
+            self.settings.sampling.merged(samp_over).to_dict(),
+        )
+
+    def system_prompt_for(self, conv: Conversation | None) -> str:
+        if conv is not None and conv.system_prompt is not None:
+            return conv.system_prompt
+        return self.settings.system_prompt
+
+    @staticmethod
+    def _key(model: str, load: dict[str, Any]) -> tuple[str, str]:
+        return (model, json.dumps(load, sort_keys=True))
+
+    # -- conversations ----------------------------------------------------------------------------
+
+    def new_chat(self) -> None:
+        self._detach_view()
+        self.conv = None
+        self._showing = None
+        self.view.clear()
+        self.composer.cancel_edit()
+        self.picker.set_current(self.settings.last_model or self.picker.current())
+        self.notice.hide()
+        self.conversationChanged.emit(None)
+        self.composer.input.setFocus()
+        self._preload()
+
+    def open_conversation(self, conv_id: int) -> None:
+        if self._showing == conv_id:
+            return
+
+        def job(store: ChatStore) -> tuple[Conversation | None, list[Message]]:
+            return store.conversation(conv_id), store.messages(conv_id)
+
+        self.db.submit(job, self._show)
+
+    def _show(self, result: tuple[Conversation | None, list[Message]]) -> None:
+        conv, msgs = result
+        if conv is None:
+            return
+        self._detach_view()
+        self.conv = conv
+        self._showing = conv.id
+        self.composer.cancel_edit()
+        self.notice.hide()
+        self.view.set_messages(msgs)
+        self.picker.set_current(conv.model_path or self.settings.last_model)
+        a = self.active
+        if a is not None and a.conv_id == conv.id:
+            w = next((w for w in self.view.widgets if w.message.id == a.ids["msg"]), None)
+            if w is not None:
+                a.widget = w
+                self.view.start_stream(w, a.recorder.text)
+        self.view.set_busy(self.bridge.busy)
+        self.conversationChanged.emit(conv)
+        self._preload()
+
+    def _detach_view(self) -> None:
+        if self.active is not None:
+            self.active.widget = None
+
+    def update_conversation(self, system_prompt: str | None, overrides: dict[str, Any]) -> None:
+        conv = self.conv
+        if conv is None:
+            return
+        conv.system_prompt = system_prompt
+        conv.overrides = overrides
+        self.db.submit(
+            lambda s: s.update_conversation(
+                conv.id, system_prompt=system_prompt, overrides=overrides
+            )
+        )
+
+    # -- models -----------------------------------------------------------------------------------
+
+    def choose_model(self, path: str) -> None:
+        self.settings.remember_model(path)
+        self._save_settings()
+        if self.conv is not None:
+            self.conv.model_path = path
+            conv_id = self.conv.id
+            self.db.submit(lambda s: s.update_conversation(conv_id, model_path=path))
+        self.picker.set_current(path)
+        self._preload()
+
+    def _preload(self) -> None:
+        """Load the current conversation's model ahead of the first message, when idle."""
+        model = self.model_for_current()
+        if not model or self.bridge.state in ("loading", "generating") or self.active is not None:
+            return
+        load, _ = self.options_for(self.conv)
+        key = self._key(model, load)
+        if self.bridge.loaded_key != key:
+            self.bridge.load(model, load, key)
+
+    def unload_model(self) -> None:
+        if self.active is None:
+            self.bridge.unload()
+            self.picker.set_status("Not loaded", loaded=False)
+
+    def _on_loaded(self, info: dict[str, Any]) -> None:
+        self.picker.set_loading(None)
+        self.picker.set_status(f"{info.get('n_ctx', 0):,}-token context", loaded=True)
+        for note in info.get("notes") or []:
+            self.notice.show_notice(note, "info")
+        a = self.active
+        if a is not None and a.waiting_for_load:
+            a.waiting_for_load = False
+            self.bridge.generate(a.history, a.sampling)
+
+    def _on_load_failed(self, code: str, message: str) -> None:
+        self.picker.set_loading(None)
+        self.picker.set_status("Not loaded", loaded=False)
+        a = self.active
+        if a is not None and a.waiting_for_load:
+            state = S.STOPPED if code == "cancelled" else S.ERROR
+            self._finish(a, state, "", {"error": message} if state == S.ERROR else {}, message)
+        if code != "cancelled":
+            self.notice.show_notice(message, "error")
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        if self.active is not None:
+            return
+        model = self.model_for_current()
+        if not model:
+            messages.warning("Choose a model first (the Model list above the chat).")
+            return
+        editing = self.composer.editing
+        self.composer.sent()
+        if editing is not None:
+            self._resend_edited(editing, text)
+            return
+        conv_id = self.conv.id if self.conv else None
+        user = Message(0, conv_id or 0, -1, "user", text)
+        uw = self.view.add_message(user)
+        self.view.scroll_to_bottom()
+        self._start_reply(model, new_user=(text, uw))
+
+    def _resend_edited(self, widget: MessageWidget, text: str) -> None:
+        if widget not in self.view.widgets or self.conv is None:
+            return
+        self.view.remove_after(widget)
+        widget.set_content(text)
+        msg_id, seq, conv_id = widget.message.id, widget.message.seq, self.conv.id
+
+        def job(store: ChatStore) -> None:
+            store.update_message(msg_id, content=text)
+            store.truncate_after(conv_id, seq)
+
+        self.db.submit(job)
+        model = self.model_for_current()
+        if model:
+            self._start_reply(model)
+
+    def begin_edit(self, widget: MessageWidget) -> None:
+        if self.active is None:
+            self.composer.begin_edit(widget, widget.message.content)
+
+    def regenerate(self) -> None:
+        last = self.view.widgets[-1] if self.view.widgets else None
+        if last is not None and last.message.role == "assistant":
+            self._redo(last)
+
+    def retry(self) -> None:
+        failed = next(
+            (w for w in reversed(self.view.widgets) if w.message.state in (S.ERROR, S.INTERRUPTED)),
+            None,
+        )
+        if failed is not None:
+            self._redo(failed)
+
+    def _redo(self, widget: MessageWidget) -> None:
+        """Replace an assistant message (and anything after it) with a new reply."""
+        if self.active is not None or self.conv is None:
+            return
+        model = self.model_for_current()
+        if not model:
+            return
+        idx = self.view.widgets.index(widget)
+        prev = self.view.widgets[idx - 1] if idx > 0 else None
+        seq, conv_id = widget.message.seq, self.conv.id
+        if prev is not None:
+            self.view.remove_after(prev)
+        else:
+            self.view.clear()
+        self.db.submit(lambda s: s.truncate_after(conv_id, seq - 1))
+        self._start_reply(model)
+
+    def _history(self, conv: Conversation | None) -> list[dict[str, str]]:
+        out: list[dict[str, str]] = []
+        system = self.system_prompt_for(conv)
+        if system.strip():
+            out.append({"role": "system", "content": system})
+        for w in self.view.widgets:
+            m = w.message
+            if m.role not in ("user", "assistant") or w is self.view.streaming:
+                continue
+            if m.role == "assistant" and (m.state == S.ERROR or not m.content):
+                continue
+            out.append({"role": m.role, "content": m.content})
+        return out
+
+    def _start_reply(self, model: str, new_user: tuple[str, MessageWidget] | None = None) -> None:
+        conv = self.conv
+        load, sampling = self.options_for(conv)
+        history = self._history(conv)
+        aw = self.view.add_message(
+            Message(0, conv.id if conv else 0, -1, "assistant", "", S.STREAMING, model=model)
+        )
+        self.view.start_stream(aw)
+        self.view.scroll_to_bottom()
+        a = ActiveReply(conv.id if conv else None, model, history, sampling)
+        a.widget = aw
+        a.recorder = ReplyRecorder(lambda text, state: self._save_reply(a, text, state))
+        a.ids["conv"] = a.conv_id
+        self.active = a
+        self._set_busy(True)
+        self._tick.start()
+
+        title = title_from(new_user[0]) if new_user else "New chat"
+        user_text = new_user[0] if new_user else None
+
+        def job(store: ChatStore) -> tuple[Conversation | None, Message | None, Message]:
+            created = None
+            if a.ids["conv"] is None:
+                created = store.create_conversation(title, model)
+                a.ids["conv"] = created.id
+            cid = a.ids["conv"]
+            assert cid is not None
+            um = store.add_message(cid, "user", user_text) if user_text is not None else None
+            am = store.add_message(cid, "assistant", "", S.STREAMING, model=model)
+            a.ids["msg"] = am.id
+            return created, um, am
+
+        def done(result: tuple[Conversation | None, Message | None, Message]) -> None:
+            created, um, am = result
+            if created is not None:
+                a.conv_id = created.id
+                if self.conv is None and self._showing is None:
+                    self.conv = created
+                    self._showing = created.id
+                    self.conversationChanged.emit(created)
+            if um is not None and new_user is not None:
+                new_user[1].message.id, new_user[1].message.seq = um.id, um.seq
+                new_user[1].message.conversation_id = um.conversation_id
+            aw.message.id, aw.message.seq, aw.message.conversation_id = (
+                am.id,
+                am.seq,
+                am.conversation_id,
+            )
+            if a.conv_id is not None:
+                self.conversationTouched.emit(a.conv_id)
+
+        self.db.submit(job, done, self._on_store_error)
+
+        key = self._key(model, load)
+        if self.bridge.loaded_key == key and self.bridge.state != "loading":
+            self.bridge.generate(history, sampling)
+        else:
+            a.waiting_for_load = True
+            if not (self.bridge.state == "loading" and self.bridge.pending_key == key):
+                self.bridge.load(model, load, key)
+
+    def stop(self) -> None:
+        self.bridge.stop()
+
+    # -- engine events ----------------------------------------------------------------------------
+
+    def _on_state(self, state: str) -> None:
+        self.composer.set_busy(self.active is not None)
+        self.view.set_busy(state in ("loading", "generating"))
+        if state == "loading":
+            self.picker.set_loading(0.0)
+
+    def _on_started(self, info: dict[str, Any]) -> None:
+        a = self.active
+        if a is None:
+            return
+        dropped = int(info.get("dropped_messages") or 0)
+        if a.widget is not None:
+            self.view.mark_out_of_context(dropped)
+        if dropped:
+            self.notice.show_notice(
+                f"The {dropped} oldest message{'s' if dropped != 1 else ''} no longer fit in the "
+                f"{info.get('n_ctx', 0):,}-token context and {'were' if dropped != 1 else 'was'} left "
+                "out (dimmed above). The system prompt and the newest messages are kept; raise the "
+                "context length in this conversation's settings to keep more.",
+                "warning",
+            )
+
+    def _on_token(self, text: str) -> None:
+        a = self.active
+        if a is None:
+            return
+        a.recorder.append(text)
+        if a.widget is not None:
+            self.view.stream_append(text)
+
+    def _on_done(self, text: str, stats: dict[str, Any]) -> None:
+        a = self.active
+        if a is None:
+            return
+        state = S.STOPPED if stats.get("stop_reason") == "stopped" else S.DONE
+        self._finish(a, state, text, stats)
+        self.statsChanged.emit(format_stats(stats))
+        if stats.get("stop_reason") == "context_full":
+            self.notice.show_notice(
+                "The context is full, so the reply was cut off. Raise the context length in this "
+                "conversation's settings, or start a new chat.",
+                "warning",
+            )
+
+    def _on_failed(self, code: str, message: str) -> None:
+        a = self.active
+        if a is None:
+            return
+        self._finish(a, S.ERROR, a.recorder.text, {"error": message}, message)
+        self.notice.show_notice(message, "error")
+
+    def _on_crashed(self, message: str) -> None:
+        self.picker.set_loading(None)
+        self.picker.set_status("Not loaded", loaded=False)
+        a = self.active
+        text = f"{message}. Your conversation is kept."
+        if a is not None:
+            self._finish(a, S.ERROR, a.recorder.text, {"error": message}, message)
+            self.notice.show_notice(
+                text + " Retry starts a new engine.", "error", "Retry", self.retry
+            )
+        else:
+            self.notice.show_notice(text + " A new engine starts with your next message.", "error")
+
+    def _finish(
+        self, a: ActiveReply, state: str, text: str, stats: dict[str, Any] | None, error: str = ""
+    ) -> None:
+        a.stats = stats or None
+        a.recorder.finish(state, text)
+        if a.widget is not None and a.widget in self.view.widgets:
+            self.view.finish_stream(text)
+            a.widget.message.state = state
+            a.widget.set_state(state, stats, error)
+        self.active = None
+        self._tick.stop()
+        self._set_busy(False)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.composer.set_busy(busy)
+        self.view.set_busy(busy)
+
+    # -- saving -----------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        if self.active is not None:
+            self.active.recorder.flush_if_due()
+
+    def _save_reply(self, a: ActiveReply, text: str, state: str | None) -> None:
+        stats = a.stats if state is not None else None
+
+        def job(store: ChatStore) -> None:
+            msg_id = a.ids["msg"]
+            if msg_id is not None:
+                store.update_message(msg_id, content=text, state=state, stats=stats)
+
+        self.db.submit(job, None, self._on_store_error)
+
+    def _on_store_error(self, exc: BaseException) -> None:
+        messages.error(
+            f"Hearth could not save to the chat database: {exc}. What is on screen is kept; "
+            "copy anything you need before closing."
+        )
+
+    def shutdown(self) -> None:
+        """On quit: save a reply in progress as stopped."""
+        a = self.active
+        if a is not None:
+            self.bridge.stop()
+            self._finish(a, S.STOPPED, a.recorder.text, {"stop_reason": "stopped"})

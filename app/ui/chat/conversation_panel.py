@@ -1,0 +1,107 @@
+"""Per-conversation settings: system prompt and option overrides on top of the defaults.
+
+ConversationPanel signals:
+    changed(object, dict)      system prompt (None: the default), overrides
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.settings import Settings
+from app.ui.common.options_form import OptionsForm
+
+
+class ConversationPanel(QScrollArea):
+    changed = Signal(object, dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(300)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        title = QLabel("<b>This conversation</b>")
+        lay.addWidget(title)
+        self.note = QLabel(
+            "Values that differ from the defaults in Settings apply to this conversation only."
+        )
+        self.note.setObjectName("mutedLabel")
+        self.note.setWordWrap(True)
+        lay.addWidget(self.note)
+        self.use_default_prompt = QCheckBox("Use the default system prompt")
+        lay.addWidget(self.use_default_prompt)
+        self.system_prompt = QPlainTextEdit()
+        self.system_prompt.setPlaceholderText("No system prompt")
+        self.system_prompt.setMaximumHeight(120)
+        lay.addWidget(self.system_prompt)
+        self.form = OptionsForm(include_load=True)
+        lay.addWidget(self.form)
+        reset = QPushButton("Reset to defaults")
+        reset.clicked.connect(self._reset)
+        lay.addWidget(reset)
+        lay.addStretch(1)
+        self.setWidget(body)
+        self._settings: Settings | None = None
+        self._loading = False
+        self._emit_timer = QTimer(self)
+        self._emit_timer.setSingleShot(True)
+        self._emit_timer.setInterval(400)
+        self._emit_timer.timeout.connect(self._emit)
+        self.form.changed.connect(self._schedule)
+        self.system_prompt.textChanged.connect(self._schedule)
+        self.use_default_prompt.toggled.connect(self._on_toggle)
+
+    def show_conversation(
+        self, settings: Settings, system_prompt: str | None, overrides: dict[str, Any]
+    ) -> None:
+        self._loading = True
+        self._settings = settings
+        try:
+            self.use_default_prompt.setChecked(system_prompt is None)
+            self.system_prompt.setPlainText(
+                settings.system_prompt if system_prompt is None else system_prompt
+            )
+            self.system_prompt.setEnabled(system_prompt is not None)
+            self.form.set_values(
+                settings.load.merged(overrides), settings.sampling.merged(overrides)
+            )
+        finally:
+            self._loading = False
+
+    def _on_toggle(self, use_default: bool) -> None:
+        self.system_prompt.setEnabled(not use_default)
+        if use_default and self._settings is not None:
+            was, self._loading = self._loading, True
+            self.system_prompt.setPlainText(self._settings.system_prompt)
+            self._loading = was
+        self._schedule()
+
+    def _reset(self) -> None:
+        if self._settings is not None:
+            self.show_conversation(self._settings, None, {})
+            self._emit()
+
+    def _schedule(self) -> None:
+        if not self._loading:
+            self._emit_timer.start()
+
+    def _emit(self) -> None:
+        if self._settings is None:
+            return
+        prompt = None if self.use_default_prompt.isChecked() else self.system_prompt.toPlainText()
+        self.changed.emit(
+            prompt, self.form.overrides_against(self._settings.load, self._settings.sampling)
+        )

@@ -1,0 +1,1 @@
+"""Shared window parts: background tasks, the message channel, theme, markdown, option forms."""

@@ -1,0 +1,1 @@
+"""The memory-fit meter and the Load options dialog."""

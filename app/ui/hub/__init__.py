@@ -1,0 +1,1 @@
+"""The Hub page: search, a repository's quants, downloads panel, Hub settings."""

@@ -1,0 +1,321 @@
+"""Drives the Hub page: searches and repo reads off the GUI thread, the download queue, the token.
+
+Nothing goes online until ``activate`` (the user opened the Hub page) or the user resumes a
+download; huggingface_hub is imported only then, on a worker thread.
+
+HubController signals:
+    modelDownloaded(object)   the finished Download (its model is in the library)
+    queueChanged(str)         a short summary for the Hub button: "42%", "2 paused" or ""
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from app.core import paths
+from app.core.fit.estimate import FitOptions
+from app.core.fit.hardware import Hardware, devices_for
+from app.core.hub import token as secrets
+from app.core.hub.client import Hub, HubError, QuantGroup, RepoFiles, open_hub
+from app.core.hub.download import FileJob
+from app.core.hub.fit import estimate_groups, hit_verdict
+from app.core.hub.queue import ACTIVE, FAILED, Download, DownloadQueue
+from app.core.library.index import Library
+from app.core.settings import Settings
+from app.ui.common import messages
+from app.ui.common.tasks import call_in_gui, run_task
+from app.ui.hub.page import HubPage
+from app.ui.hub.settings_dialog import HubSettingsDialog
+
+SEARCH_LIMIT = 100
+
+
+def verdicts_for(hits: list[Any], hw: Hardware, opts: FitOptions) -> dict[str, str | None]:
+    """Whether each search result's Q4_K_M fits this machine."""
+    devices = devices_for(hw)
+    return {h.repo: hit_verdict(h.repo, h.parameters, devices, hw.flags, opts) for h in hits}
+
+
+class HubController(QObject):
+    modelDownloaded = Signal(object)
+    queueChanged = Signal(str)  # a short summary for the page's tab: "42%", "1 paused", ""
+
+    def __init__(
+        self,
+        page: HubPage,
+        settings: Settings,
+        save_settings: Callable[[], None],
+        library: Library,
+        hardware: Callable[[], Hardware | None],
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self.page = page
+        self.settings = settings
+        self.save_settings = save_settings
+        self.library = library
+        self.hardware = hardware
+        self.window = parent
+        self._hub: Hub | None = None
+        self._hub_lock = threading.Lock()
+        self._token_where: str | None = None
+        self._asked_token: set[str] = set()  # downloads already asked about a token
+        self._search_serial = 0
+        self._repo_serial = 0
+        self.active = False
+        self.last_search: tuple[str, str] | None = None
+        self.queue = DownloadQueue(
+            paths.data_dir() / "downloads.json",
+            self._fetch,
+            lambda d: call_in_gui(self._on_download_changed, d),
+            lambda d: call_in_gui(self._on_download_done, d),
+            models_dir=settings.models_path(),
+        )
+        if self.queue.warning:
+            messages.warning(self.queue.warning)
+        for d in self.queue.items:
+            page.downloads.update_download(d)
+        self.update_totals()
+        page.fit_options = FitOptions.from_load(settings.load)
+        page.searchRequested.connect(self.search)
+        page.repoRequested.connect(self.open_repo)
+        page.downloadRequested.connect(self.download)
+        page.settingsRequested.connect(self.open_settings)
+        panel = page.downloads
+        panel.pauseRequested.connect(self.queue.pause)
+        panel.resumeRequested.connect(self.resume)
+        panel.cancelRequested.connect(self.queue.cancel)
+        panel.resumeAllRequested.connect(self.resume_all)
+        panel.clearRequested.connect(self._on_clear)
+
+    # -- the client -------------------------------------------------------------------------------
+
+    def hub(self) -> Hub:
+        """The Hub client with the current settings (made on first use, on a worker thread)."""
+        with self._hub_lock:
+            if self._hub is None:
+                self._hub = open_hub(self.settings.hub_endpoint, self.settings.proxy)
+                self._token_where = secrets.token_source()
+            return self._hub
+
+    def _fetch(self, job: FileJob, progress: Any, stop: Any) -> Path:
+        hub = self.hub()
+        # From the Hub address set now (a mirror may have been chosen since it was queued).
+        job.url = hub.file_url(job.repo, job.filename, job.revision)
+        return hub.download(job, progress, stop)
+
+    def activate(self) -> None:
+        """The user opened the Hub page: show what is popular, once."""
+        if not self.active:
+            self.active = True
+            self.search(self.page.query.text().strip(), self.page.sort_key())
+
+    def hardware_ready(self) -> None:
+        """This machine is known now: give the results already shown their fit verdicts."""
+        hw = self.hardware()
+        hits = list(self.page.hits_model.hits)
+        if hw is None or not hits:
+            return
+        serial = self._search_serial
+        opts = FitOptions.from_load(self.settings.load)
+
+        def job() -> dict[str, str | None]:
+            return verdicts_for(hits, hw, opts)
+
+        def done(verdicts: dict[str, str | None]) -> None:
+            if serial == self._search_serial:
+                self.page.set_hits(hits, verdicts)
+
+        run_task(job, done)
+
+    # -- search and repos -------------------------------------------------------------------------
+
+    def search(self, query: str, sort: str) -> None:
+        self.active = True
+        self.last_search = (query, sort)
+        self._search_serial += 1
+        serial = self._search_serial
+        self.page.show_results_message("Searching the Hub…")
+        hw = self.hardware()
+        opts = FitOptions.from_load(self.settings.load)
+
+        def job() -> tuple[list[Any], dict[str, str | None]]:
+            hits = self.hub().search(query, sort, SEARCH_LIMIT)
+            return hits, verdicts_for(hits, hw, opts) if hw is not None else {}
+
+        def done(result: tuple[list[Any], dict[str, str | None]]) -> None:
+            if serial == self._search_serial:
+                self.page.notice.hide()
+                self.page.set_hits(*result, sort)
+
+        run_task(job, done, lambda exc: self._failed(exc, serial))
+
+    def _failed(self, exc: BaseException, serial: int | None = None) -> None:
+        if serial is not None and serial != self._search_serial:
+            return
+        if not isinstance(exc, HubError):
+            messages.report_exception(exc)
+            return
+        if exc.code in ("offline", "unavailable"):
+            self.page.show_results_message(
+                "The Hugging Face Hub cannot be reached. Your models, chats and everything else "
+                "work offline."
+                if exc.code == "offline"
+                else f"The Hugging Face Hub is not answering as it should: {exc}"
+            )
+            self.page.notice.show_notice(str(exc), "warning", "Try again", self.retry)
+        else:
+            self.page.notice.show_notice(str(exc), "warning")
+            if serial is not None:
+                self.page.show_results_message(str(exc))
+
+    def retry(self) -> None:
+        query, sort = self.last_search or ("", self.page.sort_key())
+        self.search(query, sort)
+
+    def open_repo(self, repo: str) -> None:
+        self._repo_serial += 1
+        serial = self._repo_serial
+        self.page.show_repo_loading(repo)
+        hw = self.hardware()
+        opts = FitOptions.from_load(self.settings.load)
+
+        def read() -> RepoFiles:
+            return self.hub().repo(repo)
+
+        def shown(files: RepoFiles) -> None:
+            if serial != self._repo_serial:
+                return
+            self.page.show_repo(files, estimating=hw is not None)
+            run_task(lambda: self.hub().model_card(repo, files.revision), card, lambda e: None)
+            if hw is not None:
+                run_task(lambda: estimate(files), estimated, lambda e: self._failed(e))
+
+        def estimate(files: RepoFiles) -> RepoFiles:
+            assert hw is not None
+            estimate_groups(self.hub(), files, devices_for(hw), hw.flags, opts)
+            return files
+
+        def estimated(files: RepoFiles) -> None:
+            if serial == self._repo_serial:
+                self.page.show_repo(files, estimating=False)
+
+        def card(text: str) -> None:
+            if serial == self._repo_serial:
+                self.page.show_card(text)
+
+        def failed(exc: BaseException) -> None:
+            if serial == self._repo_serial:
+                self.page.repo_facts.setText(str(exc))
+                self._failed(exc)
+
+        run_task(read, shown, failed)
+
+    # -- downloads --------------------------------------------------------------------------------
+
+    def download(self, group: QuantGroup, projector: bool) -> None:
+        files = self.page.files
+        if files is None:
+            return
+        hub = self.hub()  # made already: the repo was read with it
+
+        def queue() -> None:
+            jobs = self.hub().jobs_for(files, group, self.settings.models_path(), projector)
+            self.queue.add(files.repo, group.quant, jobs)
+
+        if files.gated and not hub.token:
+            self.open_settings(
+                f"{files.repo} is gated: accept its terms on huggingface.co, then paste a "
+                "Hugging Face token with access here.",
+                then=queue,
+            )
+            return
+        queue()
+
+    def resume(self, dl_id: str) -> None:
+        self.queue.resume(dl_id)
+
+    def resume_all(self) -> None:
+        self.queue.resume_all()
+
+    def _on_clear(self) -> None:
+        self.queue.clear_finished()
+        self.page.downloads.keep_only({d.id for d in self.queue.items})
+        self.update_totals()
+
+    def update_totals(self) -> None:
+        done, total, speed = self.queue.totals()
+        paused = len(self.queue.pending())
+        self.page.downloads.set_totals(done, total, speed, paused)
+        running = any(d.state in ACTIVE for d in self.queue.items)
+        if running and total:
+            self.queueChanged.emit(f"{done * 100 // total}%")
+        else:
+            self.queueChanged.emit(f"{paused} paused" if paused else "")
+
+    def _on_download_changed(self, d: Download) -> None:
+        self.page.downloads.update_download(d)
+        self.update_totals()
+        if d.state == FAILED and d.error_code == "gated" and d.id not in self._asked_token:
+            self._asked_token.add(d.id)  # once: the row keeps the message and a Try again button
+            self.open_settings(
+                f"{d.repo} needs a Hugging Face token with access to it. Accept the model's "
+                "terms on huggingface.co, then paste a read token here.",
+                then=lambda: self.queue.resume(d.id),
+            )
+
+    def _on_download_done(self, d: Download) -> None:
+        self.update_totals()
+        models = [p for p in d.paths if "mmproj" not in p.name.lower()]
+
+        def add() -> None:
+            for p in models:
+                self.library.add_file(p)  # shown even if it was removed from the library before
+
+        run_task(add, lambda _r: self.modelDownloaded.emit(d))
+
+    # -- settings ---------------------------------------------------------------------------------
+
+    def open_settings(self, reason: str = "", then: Callable[[], None] | None = None) -> None:
+        """The Hub settings dialog. Once saved (the token is stored off the GUI thread: a keyring
+        may take its time), the next request uses the new token, address and proxy, and
+        ``then`` runs."""
+        where = self._token_where if self._hub is not None else secrets.token_source()
+        dialog = HubSettingsDialog(self.settings, where, reason, self.window)
+        self.settings_dialog = dialog  # reachable for tests
+        dialog.setModal(True)
+        dialog.accepted.connect(lambda: self._on_settings_saved(dialog, then))
+        dialog.open()
+
+    def _on_settings_saved(
+        self, dialog: HubSettingsDialog, then: Callable[[], None] | None
+    ) -> None:
+        self.save_settings()
+        token, forget = dialog.token(), dialog.forget
+
+        def store() -> str | None:
+            if forget:
+                secrets.forget_token()
+            return secrets.save_token(token) if token else None
+
+        def stored(where: str | None) -> None:
+            with self._hub_lock:
+                self._hub = None
+            if where:
+                messages.info(f"Hugging Face token saved in {where}.")
+            if then is not None:
+                then()
+            if self.page.files is not None and self.page.files.gated:
+                self.open_repo(self.page.files.repo)  # its headers can be read now
+
+        run_task(store, stored, lambda e: messages.error(f"Could not save the token: {e}"))
+
+    def close(self) -> None:
+        """Pause running downloads (they resume from the same byte next time)."""
+        self.queue.close()

@@ -1,0 +1,382 @@
+"""The Hub page: search GGUF models, look at a repo's quants and what fits, download, watch the queue.
+
+HubPage signals:
+    searchRequested(str, str)        query, sort ("downloads", "likes", "recent")
+    repoRequested(str)               repo id picked in the results
+    downloadRequested(object, bool)  the QuantGroup, and whether to take the vision projector
+    settingsRequested()
+    retryRequested()                 after the Hub could not be reached
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont, QFontMetrics, QGuiApplication, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.fit.estimate import FitOptions
+from app.core.gguf.header import human_bytes
+from app.core.hub.client import QuantGroup, RepoFiles
+from app.ui.common.markdown_html import MarkdownRenderer, Palette
+from app.ui.common.notice_bar import NoticeBar
+from app.ui.fit.meter import FitMeter
+from app.ui.hub.downloads_panel import DownloadsPanel
+from app.ui.hub.models import (
+    DOWNLOADS_COLUMN,
+    LIKES_COLUMN,
+    SIZE_RANGES,
+    HitsFilter,
+    HitsModel,
+    ItemRole,
+    QuantsModel,
+    SubtitleRole,
+)
+from app.ui.library.model import format_params
+
+SORTS = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Recently updated", "recent")]
+_FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.DOTALL)
+
+
+def card_html(text: str, palette: Palette | None = None) -> tuple[str, list[str]]:
+    """A model card as HTML (its YAML header dropped), and its code blocks for the Copy links."""
+    body = _FRONT_MATTER.sub("", text, count=1).strip()
+    if not body:
+        return "<p><i>This repository has no model card.</i></p>", []
+    rendered = MarkdownRenderer(palette).render(body)
+    return rendered.html, rendered.code_blocks
+
+
+class TwoLineDelegate(QStyledItemDelegate):
+    """The model's name, and below it in a muted colour its publisher, date and gated mark."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Any) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        title, opt.text = opt.text, ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        r = opt.rect.adjusted(6, 3, -4, -3)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        pal = opt.palette
+        painter.save()
+        fm = opt.fontMetrics
+        half = r.height() // 2
+        painter.setPen(pal.highlightedText().color() if selected else pal.text().color())
+        font = QFont(opt.font)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.drawText(
+            r.adjusted(0, 0, 0, -half),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            QFontMetrics(font).elidedText(title, Qt.TextElideMode.ElideRight, r.width()),
+        )
+        painter.setFont(opt.font)
+        muted = pal.highlightedText().color() if selected else pal.placeholderText().color()
+        painter.setPen(muted)
+        painter.drawText(
+            r.adjusted(0, half, 0, 0),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+            fm.elidedText(
+                str(index.data(SubtitleRole) or ""), Qt.TextElideMode.ElideRight, r.width()
+            ),
+        )
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Any) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), option.fontMetrics.height() * 2 + 10)
+
+
+def _table(model: object) -> QTableView:
+    t = QTableView()
+    t.setModel(model)  # type: ignore[arg-type]
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.verticalHeader().hide()
+    t.setAlternatingRowColors(True)
+    t.setWordWrap(False)
+    t.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    t.horizontalHeader().setStretchLastSection(False)
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
+    return t
+
+
+class HubPage(QWidget):
+    searchRequested = Signal(str, str)
+    repoRequested = Signal(str)
+    downloadRequested = Signal(object, bool)
+    settingsRequested = Signal()
+    retryRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.palette_ = Palette()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(10, 8, 10, 8)
+
+        bar = QHBoxLayout()
+        self.query = QLineEdit()
+        self.query.setPlaceholderText(
+            "Search GGUF models on the Hugging Face Hub (e.g. qwen, llama 8b)"
+        )
+        self.query.setClearButtonEnabled(True)
+        bar.addWidget(self.query, 1)
+        self.sort = QComboBox()
+        for label, _key in SORTS:
+            self.sort.addItem(label)
+        bar.addWidget(self.sort)
+        self.size_filter = QComboBox()
+        for label, _lo, _hi in SIZE_RANGES:
+            self.size_filter.addItem(label)
+        self.size_filter.setToolTip("Parameter count")
+        bar.addWidget(self.size_filter)
+        self.fits_only = QCheckBox("Fits this machine")
+        self.fits_only.setToolTip("Only models whose Q4_K_M quant fits in this machine's memory")
+        bar.addWidget(self.fits_only)
+        self.search_button = QPushButton("Search")
+        self.search_button.setDefault(True)
+        bar.addWidget(self.search_button)
+        self.settings_button = QPushButton("Hub settings…")
+        bar.addWidget(self.settings_button)
+        lay.addLayout(bar)
+
+        self.notice = NoticeBar()
+        lay.addWidget(self.notice)
+
+        # Results on the left.
+        self.hits_model = HitsModel(self)
+        self.hits_proxy = HitsFilter(self)
+        self.hits_proxy.setSourceModel(self.hits_model)
+        self.results = _table(self.hits_proxy)
+        self.results.setSortingEnabled(True)
+        self.results.sortByColumn(DOWNLOADS_COLUMN, Qt.SortOrder.DescendingOrder)
+        self.results.setItemDelegateForColumn(0, TwoLineDelegate(self.results))
+        self.results.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() * 2 + 10)
+        header = self.results.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, len(HitsModel.columns)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.results_state = QLabel()
+        self.results_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.results_state.setWordWrap(True)
+        self.results_state.setObjectName("mutedLabel")
+        self.results_stack = QStackedWidget()
+        self.results_stack.addWidget(self.results_state)
+        self.results_stack.addWidget(self.results)
+        self.show_results_message(
+            "Search the Hugging Face Hub for GGUF models. Hearth goes online only on this page."
+        )
+
+        # The repo on the right.
+        repo = QWidget()
+        rl = QVBoxLayout(repo)
+        rl.setContentsMargins(0, 0, 0, 0)
+        self.repo_title = QLabel("<i>Pick a model on the left</i>")
+        self.repo_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.repo_title.setWordWrap(True)
+        rl.addWidget(self.repo_title)
+        self.repo_facts = QLabel()
+        self.repo_facts.setObjectName("mutedLabel")
+        self.repo_facts.setWordWrap(True)
+        rl.addWidget(self.repo_facts)
+        self.quants_model = QuantsModel(self)
+        self.quants = _table(self.quants_model)
+        qh = self.quants.horizontalHeader()
+        qh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, len(QuantsModel.columns)):
+            qh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        rl.addWidget(self.quants, 2)
+        row = QHBoxLayout()
+        self.projector = QCheckBox()
+        self.projector.setChecked(True)
+        self.projector.hide()
+        row.addWidget(self.projector)
+        row.addStretch(1)
+        self.download_button = QPushButton("Download")
+        self.download_button.setEnabled(False)
+        row.addWidget(self.download_button)
+        rl.addLayout(row)
+        self.tabs = QTabWidget()
+        self.card = QTextBrowser()
+        self.card.setOpenLinks(False)
+        self.card.anchorClicked.connect(self._on_card_link)
+        self._card_blocks: list[str] = []
+        self.tabs.addTab(self.card, "Model card")
+        self.meter = FitMeter()
+        meter_wrap = QWidget()
+        ml = QVBoxLayout(meter_wrap)
+        ml.addWidget(self.meter)
+        ml.addStretch(1)
+        self.tabs.addTab(meter_wrap, "Memory")
+        rl.addWidget(self.tabs, 3)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.results_stack)
+        top.addWidget(repo)
+        top.setSizes([660, 500])
+        self.downloads = DownloadsPanel()
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.downloads)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([560, 180])
+        lay.addWidget(self.splitter, 1)
+
+        self.files: RepoFiles | None = None
+        self.fit_options = FitOptions()  # the defaults from the settings, set by the controller
+        self.query.returnPressed.connect(self._on_search)
+        self.search_button.clicked.connect(self._on_search)
+        self.sort.currentIndexChanged.connect(self._on_search)
+        self.size_filter.currentIndexChanged.connect(self._on_filter)
+        self.fits_only.toggled.connect(self._on_filter)
+        self.settings_button.clicked.connect(self.settingsRequested)
+        self.results.selectionModel().currentRowChanged.connect(self._on_hit)
+        self.quants.selectionModel().currentRowChanged.connect(self._on_quant)
+        self.download_button.clicked.connect(self._on_download)
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def sort_key(self) -> str:
+        return SORTS[self.sort.currentIndex()][1]
+
+    def _on_search(self, *_: object) -> None:
+        self.searchRequested.emit(self.query.text().strip(), self.sort_key())
+
+    def _on_filter(self, *_: object) -> None:
+        _label, lo, hi = SIZE_RANGES[self.size_filter.currentIndex()]
+        self.hits_proxy.set_filter(lo, hi, self.fits_only.isChecked())
+        if self.hits_model.hits and self.hits_proxy.rowCount() == 0:
+            self.show_results_message("No result matches these filters.")
+        elif self.hits_model.hits:
+            self.results_stack.setCurrentWidget(self.results)
+
+    def show_results_message(self, text: str) -> None:
+        self.results_state.setText(text)
+        self.results_stack.setCurrentWidget(self.results_state)
+
+    def set_hits(self, hits: list, verdicts: dict, sort: str | None = None) -> None:
+        self.hits_model.set_hits(hits, verdicts)
+        if sort == "downloads":
+            self.results.sortByColumn(DOWNLOADS_COLUMN, Qt.SortOrder.DescendingOrder)
+        elif sort == "likes":
+            self.results.sortByColumn(LIKES_COLUMN, Qt.SortOrder.DescendingOrder)
+        elif sort == "recent":  # the Hub's order; no column holds it
+            self.hits_proxy.sort(-1)
+            self.results.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.DescendingOrder)
+        if not hits:
+            self.show_results_message("No GGUF model on the Hub matches this search.")
+            return
+        self.results_stack.setCurrentWidget(self.results)
+        self._on_filter()
+
+    def _on_hit(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        hit = current.data(ItemRole) if current.isValid() else None
+        if hit is not None:
+            self.repoRequested.emit(hit.repo)
+
+    # -- a repo ----------------------------------------------------------------------------------
+
+    def show_repo_loading(self, repo: str) -> None:
+        self.files = None
+        self.repo_title.setText(f"<b>{html.escape(repo)}</b>")
+        self.repo_facts.setText("Reading the repository…")
+        self.quants_model.set_groups([])
+        self.projector.hide()
+        self.download_button.setEnabled(False)
+        self.card.setHtml("")
+        self.meter.set_model(None)
+
+    def show_repo(self, files: RepoFiles, estimating: bool) -> None:
+        self.files = files
+        facts = []
+        if files.parameters:
+            facts.append(f"{format_params(files.parameters)} parameters")
+        if files.architecture:
+            facts.append(files.architecture)
+        if files.context_length:
+            facts.append(f"{files.context_length:,}-token context")
+        facts.append(f"{len(files.groups)} quant(s)")
+        if files.gated:
+            facts.append("gated: needs a Hugging Face token with access")
+        self.repo_facts.setText(" · ".join(facts))
+        current = self.selected_group()
+        self.quants_model.set_groups(files.groups, estimating)
+        if files.projectors:
+            p = files.projectors[0]
+            self.projector.setText(
+                f"With the vision projector ({p.path.rsplit('/', 1)[-1]}, {human_bytes(p.size)})"
+            )
+            self.projector.show()
+        else:
+            self.projector.hide()
+        if not files.groups:
+            self.repo_facts.setText(self.repo_facts.text() + " · no GGUF files")
+        # Keep the user's pick; otherwise select the recommended quant.
+        pick = next(
+            (i for i, g in enumerate(files.groups) if current and g.quant == current.quant), None
+        )
+        if pick is None:
+            pick = next((i for i, g in enumerate(files.groups) if g.recommended), None)
+        if pick is not None:
+            self.quants.selectRow(pick)
+        self._on_quant(self.quants.currentIndex(), QModelIndex())
+
+    def show_card(self, text: str) -> None:
+        body, self._card_blocks = card_html(text, self.palette_)
+        self.card.setHtml(body)
+
+    def selected_group(self) -> QuantGroup | None:
+        idx = self.quants.currentIndex()
+        return idx.data(ItemRole) if idx.isValid() else None
+
+    def _on_quant(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        g = current.data(ItemRole) if current.isValid() else None
+        self.download_button.setEnabled(g is not None)
+        if g is None:
+            self.download_button.setText("Download")
+            return
+        self.download_button.setText(f"Download {g.quant} ({human_bytes(g.size_bytes)})")
+        self.meter.set_model(g.shape, self.fit_options)
+
+    def _on_download(self) -> None:
+        g = self.selected_group()
+        if g is not None:
+            self.downloadRequested.emit(
+                g, self.projector.isVisible() and self.projector.isChecked()
+            )
+
+    def _on_card_link(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith("hearth-copy:"):
+            n = int(text.split(":", 1)[1])
+            if 0 <= n < len(self._card_blocks):
+                QGuiApplication.clipboard().setText(self._card_blocks[n])
+            return
+        if url.scheme() in ("http", "https"):
+            QDesktopServices.openUrl(url)

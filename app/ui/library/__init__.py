@@ -1,0 +1,1 @@
+"""The Library page and the welcome screen: controller, table model, page."""

@@ -1,0 +1,131 @@
+"""The welcome screen, shown while Hearth has no model: three ways to get one.
+
+WelcomePage signals:
+    starterRequested()   chat with the starter model a packaged build carries
+    hubRequested()       open the Hub page
+    folderRequested()    add a folder of models the user already has
+    fileRequested()      open one .gguf file
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QShowEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.core.gguf.header import human_bytes
+
+
+class ChoiceCard(QFrame):
+    """A large clickable choice: a title in bold and a wrapped line of explanation.
+
+    Signals: clicked()"""
+
+    clicked = Signal()
+
+    def __init__(self, title: str, detail: str) -> None:
+        super().__init__()
+        self.setObjectName("choiceCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setStyleSheet(
+            "#choiceCard { border: 1px solid palette(mid); border-radius: 8px; }"
+            "#choiceCard:hover, #choiceCard:focus { border-color: palette(highlight); }"
+        )
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(14, 10, 14, 10)
+        lay.setSpacing(2)
+        self.title = QLabel(title)
+        self.title.setStyleSheet("font-weight: 600")
+        self.detail = QLabel(detail)
+        self.detail.setWordWrap(True)
+        self.detail.setObjectName("mutedLabel")
+        lay.addWidget(self.title)
+        lay.addWidget(self.detail)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+            event.position().toPoint()
+        ):
+            self.clicked.emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.clicked.emit()
+        else:
+            super().keyPressEvent(event)
+
+
+class WelcomePage(QWidget):
+    starterRequested = Signal()
+    hubRequested = Signal()
+    folderRequested = Signal()
+    fileRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        box = QWidget()
+        box.setFixedWidth(560)
+        lay = QVBoxLayout(box)
+        lay.setSpacing(10)
+        title = QLabel("Welcome to Hearth")
+        title.setObjectName("welcomeTitle")
+        title.setStyleSheet("font-size: 22px; font-weight: 600")
+        lay.addWidget(title)
+        intro = QLabel(
+            "Chat with language models that run on this computer. What you write stays here. "
+            "To begin, Hearth needs a model:"
+        )
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        self.starter = self._choice(
+            "Chat with SmolLM2 135M",
+            "Included with Hearth, works offline. Small and quick, good for trying things out.",
+            self.starterRequested,
+        )
+        self.hub = self._choice(
+            "Find a model on the Hugging Face Hub",
+            "Search thousands of models; Hearth says which fit this computer before you download.",
+            self.hubRequested,
+        )
+        self.folder = self._choice(
+            "Add a folder of models…",
+            "Use GGUF files you already have (from LM Studio, GPT4All, Jan…) where they are.",
+            self.folderRequested,
+        )
+        for w in (self.starter, self.hub, self.folder):
+            lay.addWidget(w)
+        self.open_file = QPushButton("Or open a single .gguf file…")
+        self.open_file.setFlat(True)
+        self.open_file.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.open_file.clicked.connect(self.fileRequested)
+        lay.addWidget(self.open_file, 0, Qt.AlignmentFlag.AlignLeft)
+        row = QHBoxLayout()  # stretches, not alignment: the wrapped text keeps its full height
+        row.addStretch(1)
+        row.addWidget(box)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
+        self.set_starter(None)
+
+    def _choice(self, title: str, detail: str, signal: Signal) -> ChoiceCard:
+        card = ChoiceCard(title, detail)
+        card.clicked.connect(signal)
+        return card
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        first = next(c for c in (self.starter, self.hub, self.folder) if not c.isHidden())
+        first.setFocus()  # Enter takes the first choice
+
+    def set_starter(self, size: int | None) -> None:
+        """Offer the bundled starter model (its size in bytes), or hide the choice (None)."""
+        self.starter.setVisible(size is not None)
+        if size is not None:
+            self.starter.detail.setText(
+                f"Included with Hearth ({human_bytes(size)}), works offline. Small and quick, "
+                "good for trying things out."
+            )

@@ -1,0 +1,169 @@
+"""The chat store on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.core.chat import export
+from app.core.chat.store import INTERRUPTED, SCHEMA_VERSION, STREAMING, ChatStore, StoreError
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ChatStore]:
+    s = ChatStore(tmp_path / "chats.sqlite3")
+    yield s
+    s.close()
+
+
+def test_conversation_lifecycle(store: ChatStore) -> None:
+    a = store.create_conversation("Tea", "/m/smol.gguf")
+    b = store.create_conversation("Coffee")
+    store.add_message(a.id, "user", "Hello")
+    assert [c.title for c in store.conversations()] == [
+        "Tea",
+        "Coffee",
+    ]  # most recent activity first
+    store.update_conversation(
+        b.id, title="Espresso", system_prompt="Be short", overrides={"temperature": 0.2}
+    )
+    got = store.conversation(b.id)
+    assert got is not None
+    assert (got.title, got.system_prompt, got.overrides) == (
+        "Espresso",
+        "Be short",
+        {"temperature": 0.2},
+    )
+    store.delete_conversation(a.id)
+    assert store.conversation(a.id) is None
+    assert store.messages(a.id) == []  # messages go with their conversation
+
+
+def test_messages_keep_order_and_truncate(store: ChatStore) -> None:
+    c = store.create_conversation("x")
+    for i, role in enumerate(["user", "assistant", "user", "assistant"]):
+        store.add_message(c.id, role, f"m{i}")
+    msgs = store.messages(c.id)
+    assert [m.seq for m in msgs] == [0, 1, 2, 3]
+    store.truncate_after(c.id, 1)
+    assert [m.content for m in store.messages(c.id)] == ["m0", "m1"]
+    m = store.add_message(c.id, "user", "again")
+    assert m.seq == 2
+    store.update_message(m.id, content="edited", state="done", stats={"tokens_per_second": 12.5})
+    last = store.messages(c.id)[-1]
+    assert (last.content, last.stats) == ("edited", {"tokens_per_second": 12.5})
+
+
+def test_search_titles_and_contents(store: ChatStore) -> None:
+    a = store.create_conversation("Gardening tips")
+    b = store.create_conversation("Rust questions")
+    store.add_message(b.id, "user", "How do lifetimes work? 100% confused_here")
+    store.add_message(a.id, "assistant", "Water tomatoes in the morning.")
+    assert [h.conversation.id for h in store.search("garden")] == [a.id]
+    hits = store.search("TOMATOES")
+    assert [h.conversation.id for h in hits] == [a.id]
+    assert "tomatoes" in hits[0].snippet
+    # LIKE wildcards in the query are literal text.
+    assert [h.conversation.id for h in store.search("100%")] == [b.id]
+    assert [h.conversation.id for h in store.search("d_h")] == [b.id]
+    assert store.search("d%h") == []
+    assert len(store.search("")) == 2
+
+
+def test_streaming_reply_found_after_crash_is_marked_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    s = ChatStore(path)
+    c = s.create_conversation("x")
+    m = s.add_message(c.id, "assistant", "partial answ", state=STREAMING)
+    s.close()
+    s2 = ChatStore(path)
+    got = s2.messages(c.id)[0]
+    assert (got.id, got.state, got.content) == (m.id, INTERRUPTED, "partial answ")
+    s2.close()
+
+
+def test_wal_and_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    ChatStore(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer Hearth"):
+        ChatStore(path)
+
+
+def test_damaged_database_is_reported_when_not_recovered(tmp_path: Path) -> None:
+    # Opening recovers a damaged file (test_store_recovery.py); without that it is reported.
+    path = tmp_path / "c.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="damaged"):
+        ChatStore(path, recover=False)
+    assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_export_markdown_and_json(store: ChatStore, tmp_path: Path) -> None:
+    c = store.create_conversation("Naming things", "/models/smol.gguf")
+    store.add_message(c.id, "user", "Name a cat")
+    store.add_message(
+        c.id, "assistant", "**Miso**", model="/models/smol.gguf", stats={"tokens_per_second": 9.0}
+    )
+    conv = store.conversation(c.id)
+    assert conv is not None
+    md_path, js_path = tmp_path / "c.md", tmp_path / "c.json"
+    export.export_file(md_path, conv, store.messages(c.id), "Be brief")
+    export.export_file(js_path, conv, store.messages(c.id), "Be brief")
+    md = md_path.read_text()
+    assert md.startswith("# Naming things")
+    assert "## System prompt\n\nBe brief" in md
+    assert "## You\n\nName a cat" in md
+    assert "## Assistant (smol.gguf)\n\n**Miso**" in md
+    data = json.loads(js_path.read_text())
+    assert data["format"] == "hearth-conversation"
+    assert [m["role"] for m in data["messages"]] == ["user", "assistant"]
+    assert data["messages"][1]["stats"] == {"tokens_per_second": 9.0}
+
+
+def test_unreadable_json_fields_do_not_stop_reading(tmp_path: Path) -> None:
+    # What a zeroed overflow page leaves: SQLite's checks pass, the JSON text is NUL bytes.
+    path = tmp_path / "c.sqlite3"
+    s = ChatStore(path)
+    c = s.create_conversation("x")
+    s.add_message(c.id, "assistant", "hi", stats={"tokens_per_second": 3.0})
+    s.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE messages SET stats = ?", ("\x00\x00\x00",))
+    db.execute("UPDATE conversations SET overrides = '[1'")
+    db.commit()
+    db.close()
+    s = ChatStore(path)
+    try:
+        assert [(m.content, m.stats) for m in s.messages(c.id)] == [("hi", None)]
+        assert s.conversations()[0].overrides == {}
+    finally:
+        s.close()
+
+
+def test_a_message_with_broken_utf8_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite3"
+    s = ChatStore(path)
+    c = s.create_conversation("x")
+    s.add_message(c.id, "user", "first")
+    s.add_message(c.id, "assistant", "caf\u00e9 ok")
+    s.close()
+    db = sqlite3.connect(path)  # a flipped byte: SQLite stores it, its checks do not look
+    db.execute("UPDATE messages SET content = CAST(X'636166C3' AS TEXT) WHERE seq = 1")
+    db.commit()
+    assert db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    db.close()
+    s = ChatStore(path)
+    try:
+        assert [m.content for m in s.messages(c.id)] == ["first", "caf\ufffd"]
+    finally:
+        s.close()

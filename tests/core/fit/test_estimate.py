@@ -1,0 +1,259 @@
+"""The memory-fit estimator: hand-checked figures, placement, the planner, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.core.fit import calibration
+from app.core.fit.estimate import (
+    Device,
+    FitError,
+    FitOptions,
+    estimate,
+    kv_bytes_per_layer,
+    plan_offload,
+    shape_from_file,
+    shape_from_name,
+)
+from app.core.fit.hardware import devices_for, metal_fraction, probe
+
+GiB, MiB = 1 << 30, 1 << 20
+AVX2 = {"avx2", "avx", "fma", "f16c"}
+
+
+def big_cpu(free: int = 512 * GiB) -> list[Device]:
+    return [Device("CPU", "cpu", free, free)]
+
+
+def with_gpu(vram_free: int, ram: int = 64 * GiB) -> list[Device]:
+    return [Device("CPU", "cpu", ram, ram), Device("GPU", "gpu", vram_free, vram_free, "CUDA")]
+
+
+def weights(name: str, params: str | None = None) -> float:
+    from app.cli.fit import _parse_params
+
+    shape = shape_from_name(name, _parse_params(params))
+    return shape.weights_bytes / 1e9
+
+
+def test_hand_checked_weights() -> None:
+    assert weights("Llama-3.3-70B-Instruct-F16.gguf") == pytest.approx(140, rel=0.001)
+    assert weights("Llama-3.3-70B-Instruct-Q4_K_M.gguf", "70.6B") == pytest.approx(42.5, rel=0.03)
+    assert weights("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", "8.03B") == pytest.approx(
+        4.9, rel=0.02
+    )
+    assert weights("Yi-34B-Chat-F16.gguf") == pytest.approx(68, rel=0.001)
+
+
+def test_kv_cache_for_a_llama_3_8b_shape() -> None:
+    shape = shape_from_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
+    per_token = sum(kv_bytes_per_layer(shape, 256, "f16", 512, False)) // 256
+    assert per_token == 128 * 1024  # 2 x 32 layers x 8 heads x 128 x 2 bytes
+    assert sum(kv_bytes_per_layer(shape, 8192, "f16", 512, False)) == GiB
+    q8 = sum(kv_bytes_per_layer(shape, 8192, "q8_0", 512, False))
+    assert q8 == GiB * 34 // 32 // 2  # 8.5 bits per value
+    r = estimate(shape, FitOptions(n_ctx=8192, n_gpu_layers=0), big_cpu(), AVX2)
+    assert r.devices[0].kv_cache_bytes == GiB
+
+
+def test_sliding_window_layers_are_capped(gemma_path: Path) -> None:
+    shape = shape_from_file(str(gemma_path))
+    per_layer = kv_bytes_per_layer(shape, 32768, "f16", 512, False)
+    full = [b for b, swa in zip(per_layer, shape.swa_layers, strict=True) if not swa]
+    slide = [b for b, swa in zip(per_layer, shape.swa_layers, strict=True) if swa]
+    assert len(full) == 3 and len(slide) == 15  # every sixth layer is global in Gemma 3
+    assert full[0] == 32768 * 256 * 2 * 2  # keys and values of one KV head of 256, f16
+    assert slide[0] == 1024 * 256 * 2 * 2  # window 512 + micro-batch 512 cells
+    assert sum(kv_bytes_per_layer(shape, 32768, "f16", 512, True)) == 18 * full[0]  # swa_full
+
+
+def test_real_models_match_what_llama_cpp_allocates(smollm_path: Path, gemma_path: Path) -> None:
+    """Buffer sizes llama.cpp reported for these models on this kind of CPU (AVX2)."""
+    cases = [
+        (smollm_path, 2048, "f16", 92.10 + 0.19 + 45.00 + 102.51),
+        (smollm_path, 8192, "q8_0", 92.10 + 0.19 + 95.62 + 99.38),
+        (gemma_path, 2048, "f16", 235.16 + 12.66 + 1.00 + 6.00 + 15.00 + 514.50),
+        (gemma_path, 32768, "q8_0", 235.16 + 12.66 + 1.00 + 51.00 + 7.97 + 514.50),
+    ]
+    for path, n_ctx, kv, reported_mib in cases:
+        r = estimate(
+            shape_from_file(str(path)),
+            FitOptions(n_ctx=n_ctx, kv_type=kv, n_gpu_layers=0),
+            big_cpu(),
+            AVX2,
+        )
+        cpu = r.devices[0]
+        allocated = (cpu.weights_bytes + cpu.kv_cache_bytes + cpu.compute_bytes) / MiB
+        assert allocated == pytest.approx(reported_mib, rel=0.05), (path.name, n_ctx, kv)
+
+
+def test_gpu_and_host_sides_match_what_a_gpu_build_allocates(smollm_path: Path) -> None:
+    """Buffers a Vulkan build of llama.cpp reported for SmolLM2 at 2,048 tokens (f16 KV, model
+    read into memory; native/README.md), with every layer on the GPU and with 16 of 31."""
+    cases = [
+        # GPU layers, (GPU: model + KV + compute), (host: model + output + KV + compute)
+        (-1, 92.10 + 45.00 + 98.25, 28.69 + 0.19 + 0.00 + 4.26),
+        (16, 60.40 + 22.50 + 97.12, 60.39 + 0.19 + 22.50 + 4.26),
+    ]
+    devices = [
+        Device("CPU", "cpu", 64 * GiB, 64 * GiB),
+        Device("GPU", "gpu", 8 * GiB, 8 * GiB, "Vulkan"),
+    ]
+    for n_gpu, gpu_mib, host_mib in cases:
+        r = estimate(
+            shape_from_file(str(smollm_path)),
+            FitOptions(n_ctx=2048, n_gpu_layers=n_gpu),
+            devices,
+            AVX2,
+        )
+        host, gpu = r.devices
+        for use, reported in ((gpu, gpu_mib), (host, host_mib)):
+            allocated = (use.weights_bytes + use.kv_cache_bytes + use.compute_bytes) / MiB
+            assert allocated == pytest.approx(reported, rel=0.03), (n_gpu, use.kind)
+
+
+def test_repacking_depends_on_the_cpu(gemma_path: Path) -> None:
+    shape = shape_from_file(str(gemma_path))
+    with_avx2 = estimate(shape, FitOptions(n_ctx=2048, n_gpu_layers=0), big_cpu(), AVX2).devices[0]
+    without = estimate(shape, FitOptions(n_ctx=2048, n_gpu_layers=0), big_cpu(), set()).devices[0]
+    assert with_avx2.repack_bytes / MiB == pytest.approx(12.66, abs=0.01)  # its Q4_K matrices
+    assert without.repack_bytes == 0
+    assert with_avx2.weights_bytes - without.weights_bytes == with_avx2.repack_bytes
+
+
+def test_layers_go_to_the_gpu_output_first(smollm_path: Path) -> None:
+    shape = shape_from_file(str(smollm_path))
+    devices = with_gpu(80 * GiB)
+    none = estimate(shape, FitOptions(n_ctx=2048, n_gpu_layers=0), devices, AVX2)
+    one = estimate(shape, FitOptions(n_ctx=2048, n_gpu_layers=1), devices, AVX2)
+    full = estimate(shape, FitOptions(n_ctx=2048, n_gpu_layers=-1), devices, AVX2)
+    assert none.verdict == "cpu_only" and none.devices[1].weights_bytes == 0
+    # one layer on the GPU is the output layer; SmolLM2 ties it to the embeddings, which are copied
+    assert one.devices[1].kv_cache_bytes == 0
+    assert one.devices[1].weights_bytes > 0 and one.verdict == "gpu_partial"
+    assert full.verdict == "gpu_full" and full.gpu_layers == 31
+    assert full.devices[1].kv_cache_bytes == 45 * MiB and full.devices[0].kv_cache_bytes == 0
+    assert full.load_options == {
+        "n_ctx": 2048,
+        "n_batch": 512,
+        "n_ubatch": 512,
+        "flash_attn": True,
+        "type_k": "f16",
+        "type_v": "f16",
+        "swa_full": False,
+        "n_gpu_layers": 31,
+    }
+
+
+def test_planner_fills_the_gpu_and_then_the_context() -> None:
+    shape = shape_from_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
+    opts = FitOptions(n_ctx=8192)
+    n, max_ctx = plan_offload(shape, opts, with_gpu(4 * GiB), AVX2)
+    assert 0 < n < 33 and max_ctx is None
+    r = estimate(shape, FitOptions(n_ctx=8192, n_gpu_layers=n), with_gpu(4 * GiB), AVX2)
+    more = estimate(shape, FitOptions(n_ctx=8192, n_gpu_layers=n + 1), with_gpu(4 * GiB), AVX2)
+    assert r.devices[1].total_bytes <= 4 * GiB - 256 * MiB < more.devices[1].total_bytes
+    n_all, max_ctx = plan_offload(shape, opts, with_gpu(24 * GiB), AVX2)
+    assert n_all == 33 and max_ctx is not None and 8192 < max_ctx <= 131072
+    at_max = estimate(shape, FitOptions(n_ctx=max_ctx, n_gpu_layers=33), with_gpu(24 * GiB), AVX2)
+    assert at_max.verdict == "gpu_full"
+    auto = estimate(shape, FitOptions(n_ctx=8192, n_gpu_layers="auto"), with_gpu(24 * GiB), AVX2)
+    assert auto.gpu_layers == 33 and auto.max_ctx == max_ctx
+
+
+def test_verdicts() -> None:
+    shape = shape_from_name("Llama-3.3-70B-Instruct-Q4_K_M.gguf")
+    assert (
+        estimate(shape, FitOptions(n_ctx=8192), [Device("CPU", "cpu", 16 * GiB, 12 * GiB)]).verdict
+        == "no_fit"
+    )
+    small = shape_from_name("Qwen3-0.6B-Q8_0.gguf")
+    r = estimate(small, FitOptions(n_ctx=4096), [Device("CPU", "cpu", 16 * GiB, 12 * GiB)])
+    assert r.verdict == "cpu_only" and r.margin_bytes > 0 and "Runs on the CPU" in r.summary
+
+
+def test_name_without_a_known_shape_says_so() -> None:
+    shape = shape_from_name("Exotic-Model-13B-Q5_K_M.gguf")
+    r = estimate(shape, FitOptions(n_ctx=4096), big_cpu())
+    assert r.devices[0].kv_cache_bytes == 0 and not r.kv_known
+    assert any("unknown" in a for a in r.assumptions)
+    assert any("lower bound" in a for a in r.assumptions)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "opts", "message"),
+    [
+        ("mystery-Q4_K_M.gguf", None, FitOptions(), "how many parameters"),
+        ("Llama-3-8B-Q7_Z.gguf", None, FitOptions(), "unknown quant"),
+        ("Llama-3-8B.gguf", None, FitOptions(), "which quant"),
+        ("Meta-Llama-3.1-8B-Q4_K_M.gguf", None, FitOptions(n_ctx=0), "positive"),
+        ("Meta-Llama-3.1-8B-Q4_K_M.gguf", None, FitOptions(n_ctx=-5), "positive"),
+        ("Meta-Llama-3.1-8B-Q4_K_M.gguf", None, FitOptions(n_ctx=1_000_000), "beyond"),
+        (
+            "Meta-Llama-3.1-8B-Q4_K_M.gguf",
+            None,
+            FitOptions(kv_type="q8_0", flash_attn="off"),
+            "flash attention",
+        ),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason(
+    name: str, params: int | None, opts: FitOptions, message: str
+) -> None:
+    with pytest.raises(FitError, match=message):
+        estimate(shape_from_name(name, params), opts, big_cpu())
+
+
+def test_invalid_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a model at all" * 4)
+    with pytest.raises(FitError, match="not a GGUF model"):
+        shape_from_file(str(bad))
+
+
+def test_hardware_probe_and_devices() -> None:
+    hw = probe()
+    assert hw.ram_total > hw.ram_available > 0
+    assert hw.physical_cores >= 1 and hw.cpu_model
+    assert not any(g.usable for g in hw.gpus)  # nothing usable without the engine's devices
+    engine = [
+        {
+            "name": "CUDA0",
+            "description": "NVIDIA H100",
+            "type": "gpu",
+            "free_bytes": 70 * GiB,
+            "total_bytes": 80 * GiB,
+        }
+    ]
+    hw2 = probe(engine, "CUDA", True)
+    assert [(g.name, g.usable, g.free_bytes) for g in hw2.gpus] == [("NVIDIA H100", True, 70 * GiB)]
+    devs = devices_for(hw2)
+    assert [d.kind for d in devs] == ["cpu", "gpu"] and devs[1].backend == "CUDA"
+    other = devices_for(hw, ram_gb=32, vram_gb=12)
+    assert other[0].capacity_bytes == 32 * GiB and other[0].free_bytes == 30 * GiB
+    assert other[1].free_bytes == 12 * GiB
+    assert metal_fraction(16 * GiB) == pytest.approx(2 / 3) and metal_fraction(64 * GiB) == 0.75
+
+
+def test_calibration_record(hearth_home: Path) -> None:
+    info = {
+        "path": "/m/x.gguf",
+        "name": "x",
+        "n_ctx": 2048,
+        "kv_type": "f16",
+        "n_gpu_layers": 0,
+        "buffers_mib": {"CPU_Mapped model": 100.0, "CPU KV": 10.0, "CPU compute": 50.0},
+        "estimate": {
+            "devices": [
+                {"weights_bytes": 100 * MiB, "kv_cache_bytes": 10 * MiB, "compute_bytes": 52 * MiB}
+            ]
+        },
+        "rss_before": 40 * MiB,
+        "rss_after": 120 * MiB,
+    }
+    entry = calibration.record(info)
+    assert entry["reported_bytes"] == 160 * MiB and entry["estimated_bytes"] == 162 * MiB
+    assert calibration.recent()[-1]["error"] == pytest.approx(2 / 160)
+    assert "estimated 162 MiB, llama.cpp allocated 160 MiB (+1.2%)" in calibration.describe(info)

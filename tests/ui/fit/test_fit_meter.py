@@ -1,0 +1,109 @@
+"""The memory-fit meter in the window: library details, sliders, another machine, load options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QDialog, QLabel
+
+from app.core.fit.estimate import shape_from_name
+from app.core.fit.hardware import probe
+from app.ui.fit.meter import FitMeter, verdict_color
+
+pytestmark = [pytest.mark.gui]
+GiB = 1 << 30
+
+
+def test_meter_updates_at_once(qtbot: Any) -> None:
+    meter = FitMeter()
+    qtbot.addWidget(meter)
+    meter.set_hardware(probe())
+    meter.set_model(shape_from_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"))
+    results: list[Any] = []
+    meter.changed.connect(results.append)
+    kv_before = meter.result.devices[0].kv_cache_bytes
+    meter.ctx_slider.setValue(meter.ctx_slider.value() + 1)  # double the context
+    assert results and results[-1].devices[0].kv_cache_bytes == 2 * kv_before
+    meter.kv_type.setCurrentText("q8_0")
+    assert results[-1].kv_type == "q8_0" and results[-1].devices[0].kv_cache_bytes < 2 * kv_before
+    assert "Runs on the CPU" in meter.verdict.text() or "Does not fit" in meter.verdict.text()
+
+
+def test_plan_for_another_machine(qtbot: Any) -> None:
+    meter = FitMeter()
+    qtbot.addWidget(meter)
+    meter.set_hardware(probe())
+    meter.set_model(shape_from_name("Llama-3.3-70B-Instruct-Q4_K_M.gguf"))
+    meter.plan_other.setChecked(True)
+    meter.ram.setValue(16)
+    meter.vram.setValue(0)
+    assert meter.result.verdict == "no_fit" and verdict_color(meter.result) == "red"
+    assert "Does not fit" in meter.verdict.text()
+    meter.ram.setValue(128)
+    meter.vram.setValue(24)
+    assert meter.result.verdict == "gpu_partial" and verdict_color(meter.result) == "amber"
+    assert [d.kind for d in meter.result.devices] == ["cpu", "gpu"]
+    meter.vram.setValue(80)
+    assert meter.result.verdict == "gpu_full"
+    meter.gpu_auto.setChecked(False)
+    meter.gpu_slider.setValue(5)
+    assert meter.result.gpu_layers == 5 and meter.result.verdict == "gpu_partial"
+
+
+def test_library_details_show_the_meter(open_window: Any, make_settings: Any) -> None:
+    d = open_window(make_settings())
+    d.w.show_page(1)
+    d.qtbot.waitUntil(
+        lambda: d.w.library_page.proxy.rowCount() == 1 and d.w.hardware is not None, timeout=15_000
+    )
+    d.w.library_page.table.selectRow(0)
+    meter = d.w.library_page.meter
+    d.qtbot.waitUntil(lambda: meter.result is not None, timeout=10_000)
+    assert meter.result.grade == "file" and meter.result.verdict == "cpu_only"
+    assert meter.result.n_layers == 30
+
+
+def test_load_options_dialog_reloads_with_the_choice(
+    open_window: Any, make_settings: Any, monkeypatch: Any
+) -> None:
+    d = open_window(make_settings(max_tokens=4))
+    d.wait_loaded()
+    d.send("Hi")
+    d.wait_reply()
+    d.qtbot.waitUntil(lambda: d.w.hardware is not None, timeout=15_000)
+
+    def choose(dialog: Any) -> int:
+        dialog.meter.ctx_slider.setValue(0)  # 512 tokens
+        dialog.meter.kv_type.setCurrentText("q8_0")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr("app.ui.fit.load_dialog.LoadDialog.exec", choose)
+    d.w.open_load_options()
+    d.qtbot.waitUntil(lambda: (d.w.bridge.loaded_info or {}).get("n_ctx") == 512, timeout=30_000)
+    assert d.w.bridge.loaded_info["kv_type"] == "q8_0"
+    assert d.w.controller.conv.overrides["n_ctx"] == 512
+    # the dialog showed what the previous load really took
+    labels = [w.text() for w in d.w.load_dialog.findChildren(QLabel)]
+    assert any("llama.cpp allocated" in t for t in labels)
+    assert "Memory: estimated" in d.w.picker.status.toolTip()
+
+
+def test_meter_says_why_a_gpu_build_offloads_nothing(qtbot: Any) -> None:
+    meter = FitMeter()
+    qtbot.addWidget(meter)
+    meter.show()
+    cpu = {"name": "CPU", "description": "", "type": "cpu", "free_bytes": 0, "total_bytes": 0}
+    meter.set_hardware(probe([cpu], "Vulkan", gpu_offload=False))
+    meter.set_model(shape_from_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"))
+    assert meter.hw_note.isVisible()
+    assert "llama.cpp build is for Vulkan" in meter.hw_note.text()
+    assert "found no Vulkan device" in meter.hw_note.text()
+    assert [d.kind for d in meter.result.devices] == ["cpu"]  # nothing planned on a GPU
+    meter.plan_other.setChecked(True)  # the note is about this machine, not the planned one
+    assert not meter.hw_note.isVisible()
+    meter.plan_other.setChecked(False)
+    assert meter.hw_note.isVisible()
+    # A CPU build beside no GPU names the build once.
+    meter.set_hardware(probe([cpu], "CPU", gpu_offload=False))
+    assert meter.hw_note.text().startswith("llama.cpp build: CPU. No GPU found")
