@@ -93,9 +93,3 @@ def engine_hardware() -> Any:
     finally:
         engine.close()
     return probe_build(build)
-
-
-def fmt_params(n: int | None) -> str:
-    if not n:
-        return "?"
-    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"

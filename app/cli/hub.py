@@ -17,12 +17,12 @@ from app.cli.common import (
     EXIT_OK,
     CliError,
     engine_hardware,
-    fmt_params,
 )
 from app.core import paths
-from app.core.gguf.header import human_bytes
+from app.core.gguf.names import is_projector_name
 from app.core.library.index import open_library
 from app.core.settings import load_settings
+from app.core.units import format_params, human_bytes
 
 
 def add_parsers(sub: Any) -> None:
@@ -76,7 +76,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return EXIT_OK
     for h in hits:
         print(
-            f"{h.repo:60}  {h.downloads:>10,} downloads  {h.likes:>6,} likes  {fmt_params(h.parameters):>6}  "
+            f"{h.repo:60}  {h.downloads:>10,} downloads  {h.likes:>6,} likes  {format_params(h.parameters, space=''):>6}  "
             f"{(h.updated or '')[:10]}"
         )
     if not hits:
@@ -187,7 +187,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
     lib = open_library(settings.models_path())
     for p in placed:
-        if "mmproj" not in p.name.lower():
+        if not is_projector_name(p.name):
             lib.add_file(p)  # shown even where it was removed from the library before
         print(f"downloaded and verified {p}")
     return EXIT_OK
@@ -195,7 +195,8 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def _download_one(hub: Any, job: Any, stop: Any) -> Path:
     """One file with a progress bar on a terminal (a line per 10% otherwise)."""
-    from app.core.hub.download import Meter, format_eta
+    from app.core.hub.download import Meter
+    from app.core.units import format_eta
 
     name = Path(job.filename).name
     tty = sys.stderr.isatty()

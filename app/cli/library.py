@@ -12,13 +12,12 @@ from app.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
     CliError,
-    fmt_params,
     open_cli_library,
 )
-from app.core.gguf.header import human_bytes
 from app.core.gguf.info import ModelInfo, inspect_model
 from app.core.library.index import MISSING, LibraryError
 from app.core.safe_text import clean_line
+from app.core.units import format_params, human_bytes
 
 
 def add_parsers(sub: Any) -> None:
@@ -67,7 +66,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             (
                 Path(e.path).stem,
                 i.architecture or "?",
-                fmt_params(i.parameters),
+                format_params(i.parameters, space=""),
                 i.quant or "?",
                 human_bytes(i.file_size),
                 f"{i.context_length:,}" if i.context_length else "?",

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from app.engine import protocol as P
+from app.engine.protocol import EngineError
 
 Event = dict[str, Any]
 
@@ -187,12 +188,6 @@ class EngineClient:
     def kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
-
-
-class EngineError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class BlockingEngine:

@@ -38,6 +38,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app.core.errors import CodedError
+
 # Error codes of "error" events.
 BAD_REQUEST = "bad_request"
 LOAD_FAILED = "load_failed"
@@ -60,3 +62,8 @@ def decode(line: bytes | str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise ValueError("a protocol message must be a JSON object")
     return obj
+
+
+class EngineError(CodedError):
+    """A failure in the worker or of the worker, with one of the codes above (or ``crashed``,
+    ``timeout``); the worker reports it as an ``error`` event."""

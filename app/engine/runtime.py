@@ -34,6 +34,7 @@ from app.core.fit.estimate import (
 from app.core.fit.hardware import devices_for, probe_build
 from app.core.gguf.info import inspect_model_headers
 from app.core.options import LoadOptions, SamplingOptions
+from app.engine.protocol import EngineError
 
 KV_TYPES = {"f16": L.GGML_TYPE_F16, "q8_0": L.GGML_TYPE_Q8_0, "q4_0": L.GGML_TYPE_Q4_0}
 FLASH_ATTN = {
@@ -43,14 +44,6 @@ FLASH_ATTN = {
 }
 _LOG_DEBUG, _LOG_ERROR, _LOG_CONT = 1, 4, 5  # ggml_log_level
 _BUFFER_RE = re.compile(r"^\s*\w+:\s+(\S+)\s+(\S.*?)\s+buffer size\s*=\s*([\d.]+) MiB")
-
-
-class EngineError(Exception):
-    """A failure reported to the app as an ``error`` event with ``code``."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class LogCapture:

@@ -134,7 +134,7 @@ class Worker:
             try:
                 self._dispatch(msg)
             except Exception as exc:
-                from app.engine.runtime import EngineError
+                from app.engine.protocol import EngineError
 
                 if isinstance(exc, EngineError):
                     self.send("error", id=req_id, code=exc.code, message=str(exc))

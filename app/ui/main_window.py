@@ -300,7 +300,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_downloaded(self, d: Any) -> None:
         self.library_ctl.rescan()
-        models = [p for p in d.paths if "mmproj" not in p.name.lower()]
+        models = d.model_paths
         if models:
             path = str(models[0])
             self.hub_page.notice.show_notice(

@@ -17,6 +17,8 @@ from typing import Any, BinaryIO
 
 from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
 
+from app.core.units import human_bytes, human_bytes_of
+
 GGUF_MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 
@@ -110,24 +112,6 @@ class GGUFHeader:
     def chat_template(self) -> str | None:
         tmpl = self.metadata.get("tokenizer.chat_template")
         return tmpl if isinstance(tmpl, str) and tmpl.strip() else None
-
-
-def human_bytes(n: float) -> str:
-    """Sizes of files in decimal units, as the Hub and file managers show them."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
-
-
-def human_bytes_of(part: int, whole: int) -> str:
-    """Say "40.0 MB of a 98.4 MB", in exact bytes where the rounded sizes would look equal
-    (a file one byte short is not "98.4 MB of a 98.4 MB")."""
-    a, b = human_bytes(part), human_bytes(whole)
-    if a == b and part != whole:
-        return f"{part:,} bytes of a {whole:,}-byte"
-    return f"{a} of a {b}"
 
 
 class _Reader:

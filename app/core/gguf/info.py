@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.gguf.header import ArrayInfo, GGUFError, GGUFHeader, human_bytes, read_header_file
+from app.core.gguf.header import ArrayInfo, GGUFError, GGUFHeader, read_header_file
+from app.core.gguf.names import split_names, split_of
 from app.core.gguf.quants import TENSOR_TYPES_BY_ID, preset_name_for_file_type
 from app.core.safe_text import clean_line, clean_text
+from app.core.units import human_bytes
 
-_SPLIT = re.compile(r"^(?P<stem>.*)-(?P<part>\d{5})-of-(?P<total>\d{5})\.gguf$", re.IGNORECASE)
 _LAYER = re.compile(r"^blk\.(\d+)\.")
 _EXPERTS = re.compile(r"\.ffn_(?:gate|up|down|gate_up)_exps\.")
 
@@ -77,14 +78,11 @@ class ModelInfo:
 
 def split_parts(path: Path) -> list[Path] | None:
     """All part paths of a split model, given any of its parts; None for a single file."""
-    m = _SPLIT.match(path.name)
-    if not m:
+    split = split_of(path.name)
+    if split is None:
         return None
-    total = int(m.group("total"))
-    return [
-        path.with_name(f"{m.group('stem')}-{i:05d}-of-{total:05d}.gguf")
-        for i in range(1, total + 1)
-    ]
+    stem, _part, total = split
+    return [path.with_name(n) for n in split_names(stem, total)]
 
 
 def _line(v: Any) -> str | None:

@@ -48,6 +48,31 @@ class ParsedName:
     mmproj: bool  # a vision projector, not a chat model
 
 
+SPLIT_FILE = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+
+
+def split_of(name: str) -> tuple[str, int, int] | None:
+    """``(stem, part, total)`` of a split model's file name (``x-00002-of-00003.gguf``, as
+    llama.cpp's gguf-split names them); None for a single file."""
+    m = SPLIT_FILE.search(name)
+    return (name[: m.start()], int(m.group(1)), int(m.group(2))) if m else None
+
+
+def split_names(stem: str, total: int) -> list[str]:
+    """Every part's file name of a split model, in order."""
+    return [f"{stem}-{i:05d}-of-{total:05d}.gguf" for i in range(1, total + 1)]
+
+
+def unsplit(name: str) -> str:
+    """The name without its ``-0000N-of-0000M`` part number (``.gguf`` kept)."""
+    return SPLIT_FILE.sub(".gguf", name) if SPLIT_FILE.search(name) else name
+
+
+def is_projector_name(name: str) -> bool:
+    """A vision projector (``mmproj``) by its file name, not a chat model."""
+    return "mmproj" in name.lower()
+
+
 def _number(text: str) -> float:
     return float(text.replace("_", "."))
 
@@ -61,7 +86,7 @@ def parse_name(filename: str) -> ParsedName:
     if m:
         shard = (int(m.group(1)), int(m.group(2)))
         name = name[: m.start()]
-    mmproj = "mmproj" in name.lower()
+    mmproj = is_projector_name(name)
 
     quant = None
     dynamic = imatrix = False

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from app.core.errors import CodedError
 from app.core.gguf.header import GGUFHeader, read_header
-from app.core.gguf.names import parse_name
+from app.core.gguf.names import is_projector_name, parse_name, split_of, unsplit
 from app.core.gguf.quants import preset_for
 from app.core.hub.download import FileJob, download_file, retry_after
 
-SHARD = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
 # The Hub's rule for a model's id (huggingface_hub's validate_repo_id): publisher/name, each of
 # letters, digits, "-", "_" and "."; neither starts or ends with "-" or "."; no "--" or "..".
 _REPO_PART = r"(?![-.])[A-Za-z0-9_.-]{1,96}(?<![-.])"
@@ -32,13 +32,9 @@ API_RETRY_AFTER_CAP = 20.0  # the longest a Retry-After from the API is waited f
 PROBE_TIMEOUT = 8.0
 
 
-class HubError(Exception):
+class HubError(CodedError):
     """The Hub could not answer; ``code``: offline, unavailable (server errors or 429 that
     persisted), not_found, gated, invalid (not a repo id), http."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def check_repo_id(repo: str) -> str:
@@ -230,7 +226,7 @@ def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
         name = PurePosixPath(f.path).name
         if not name.lower().endswith(".gguf"):
             continue
-        if "mmproj" in name.lower():
+        if is_projector_name(name):
             projectors.append(f)
             continue
         parsed = parse_name(name)
@@ -240,11 +236,12 @@ def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
             quant = (
                 folder.upper()
                 if preset_for(folder)
-                else SHARD.sub("", name)[:-5]
+                else unsplit(name)[:-5]
                 if name.endswith(".gguf")
                 else name
             )
-        key = f"{quant}|{SHARD.sub('', f.path)}"
+        split = split_of(f.path)
+        key = f"{quant}|{split[0] if split else f.path}"
         group = groups.setdefault(key, QuantGroup(quant, []))
         group.files.append(f)
     ordered = sorted(groups.values(), key=lambda g: g.size_bytes)

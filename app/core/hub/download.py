@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from app import __version__
+from app.core.errors import CodedError
 from app.core.file_lock import FileLock, LockBusy
-from app.core.gguf.header import human_bytes
+from app.core.units import human_bytes
 
 CHUNK = 1 << 20
 MARGIN = 64 << 20  # kept free on the disk besides the file
@@ -40,13 +41,9 @@ BACKOFF = (1, 2, 4, 8, 15, 30, 30, 30)
 RETRY_AFTER_CAP = 60.0  # the longest a Retry-After is waited for, per try
 
 
-class DownloadError(Exception):
+class DownloadError(CodedError):
     """Why a download did not finish. ``code``: gated, not_found, hash_mismatch, disk_full,
     network, http, busy (another Hearth is downloading the file), paused, cancelled."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass
@@ -484,16 +481,6 @@ def _fetch(
             why = _sleep(backoff[failures - 1] if wait is None else wait, stop)
             if why:
                 t.stop(why)
-
-
-def format_eta(seconds: float | None) -> str:
-    """``1:05`` or ``2:03:10``; an em dash while unknown."""
-    if seconds is None or seconds != seconds or seconds > 360000:
-        return "—"
-    s = int(seconds + 0.5)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 class Meter:

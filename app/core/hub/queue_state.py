@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from app.core import paths
-from app.core.hub.client import SHARD, HubFile, group_files
+from app.core.gguf.names import is_projector_name, split_names, split_of
+from app.core.hub.client import HubFile, group_files
 from app.core.hub.download import FileJob, Meter, discard_partial, partial_bytes
 
 QUEUED, RUNNING, PAUSED, FAILED, DONE, CANCELLED = (
@@ -73,6 +74,11 @@ class Download:
     @property
     def title(self) -> str:
         return f"{self.repo} · {self.quant}"
+
+    @property
+    def model_paths(self) -> list[Path]:
+        """The verified chat-model files (the vision projector left out)."""
+        return [p for p in self.paths if not is_projector_name(p.name)]
 
     def measure(self) -> int:
         """Bytes on disk already (complete files and partial ones)."""
@@ -240,13 +246,11 @@ def _missing_parts(dl: Download) -> int:
     """How many parts of a split model (``-00002-of-00003.gguf``) are neither among ``dl``'s
     files nor complete beside them."""
     for job in dl.jobs:
-        m = SHARD.search(job.dest.name)
-        if m is None:
+        split = split_of(job.dest.name)
+        if split is None:
             continue
-        total = int(m.group(2))
-        stem = job.dest.name[: m.start()]
-        names = {f"{stem}-{i:05d}-of-{m.group(2)}.gguf" for i in range(1, total + 1)}
-        names -= {j.dest.name for j in dl.jobs}
+        stem, _part, total = split
+        names = set(split_names(stem, total)) - {j.dest.name for j in dl.jobs}
         return sum(1 for n in names if not (job.dest.parent / n).is_file())
     return 0
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core import paths
-from app.core.gguf.header import human_bytes
 from app.core.gguf.info import ModelInfo, inspect_model, split_parts
+from app.core.gguf.names import is_projector_name, unsplit
+from app.core.units import human_bytes
 
-_SPLIT_PART = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
 OK, INVALID, MISSING = "ok", "invalid", "missing"
 
 SCHEMA = """
@@ -449,7 +449,7 @@ class Library:
 
     @staticmethod
     def _is_projector(e: LibraryEntry) -> bool:
-        return e.info.is_mmproj or "mmproj" in Path(e.path).name.lower()
+        return e.info.is_mmproj or is_projector_name(Path(e.path).name)
 
     def _pair_projectors(self, entries: list[LibraryEntry]) -> None:
         by_dir: dict[str, list[LibraryEntry]] = {}
@@ -490,7 +490,7 @@ class Library:
         parts = [Path(p) for p in info.parts]
         publisher = _safe(str(info.metadata.get("general.organization") or "local"))
         repo = _safe(
-            _SPLIT_PART.sub("", parts[0].name)[: -len(".gguf")]
+            unsplit(parts[0].name)[: -len(".gguf")]
             if parts[0].name.lower().endswith(".gguf")
             else parts[0].stem
         )

@@ -272,7 +272,7 @@ class HubController(QObject):
 
     def _on_download_done(self, d: Download) -> None:
         self.update_totals()
-        models = [p for p in d.paths if "mmproj" not in p.name.lower()]
+        models = d.model_paths
 
         def add() -> None:
             for p in models:

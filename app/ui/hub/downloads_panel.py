@@ -25,8 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.gguf.header import human_bytes
-from app.core.hub.download import format_eta
 from app.core.hub.queue import (
     CANCELLED,
     DONE,
@@ -36,6 +34,7 @@ from app.core.hub.queue import (
     RUNNING,
     Download,
 )
+from app.core.units import format_eta, human_bytes
 
 
 def status_text(d: Download) -> str:
@@ -101,7 +100,7 @@ class DownloadRow(QFrame):
         self.pause.setText("Pause" if live else "Try again" if d.state == FAILED else "Resume")
         self.pause.setVisible(d.state not in (DONE, CANCELLED))
         self.cancel.setVisible(d.state not in (DONE, CANCELLED))
-        models = [p for p in d.paths if "mmproj" not in p.name.lower()]
+        models = d.model_paths
         self.path = str(models[0]) if models else None
         self.chat.setVisible(d.state == DONE and self.path is not None)
 

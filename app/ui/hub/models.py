@@ -7,9 +7,9 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
-from app.core.gguf.header import human_bytes
 from app.core.hub.client import QuantGroup, RepoHit
-from app.ui.library.model import RowsModel, format_params
+from app.core.units import format_params, human_bytes
+from app.ui.library.model import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 SortRole = Qt.ItemDataRole.UserRole + 20

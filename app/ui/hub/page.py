@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.fit.estimate import FitOptions
-from app.core.gguf.header import human_bytes
 from app.core.hub.client import QuantGroup, RepoFiles
+from app.core.units import format_params, human_bytes
 from app.ui.common.markdown_html import MarkdownRenderer, Palette
 from app.ui.common.notice_bar import NoticeBar
 from app.ui.fit.meter import FitMeter
@@ -55,7 +55,6 @@ from app.ui.hub.models import (
     QuantsModel,
     SubtitleRole,
 )
-from app.ui.library.model import format_params
 
 SORTS = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Recently updated", "recent")]
 _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.DOTALL)

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.gguf.header import human_bytes
 from app.core.library.index import KnownFolder, Library, LibraryEntry, ScanResult, known_folders
 from app.core.settings import Settings
+from app.core.units import human_bytes
 from app.ui.common import messages
 from app.ui.common.tasks import call_in_gui, run_task
 from app.ui.library.page import LibraryPage, describe_entry

@@ -14,8 +14,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from app.core.gguf.header import human_bytes
 from app.core.library.index import INVALID, MISSING, LibraryEntry
+from app.core.units import format_params, human_bytes
 
 Index = QModelIndex | QPersistentModelIndex
 SortRole = Qt.ItemDataRole.UserRole + 10
@@ -32,14 +32,6 @@ COLUMNS = [
     "Folder",
     "Status",
 ]
-
-
-def format_params(n: int | None) -> str:
-    if not n:
-        return "?"
-    if n >= 1e9:
-        return f"{n / 1e9:.1f} B"
-    return f"{n / 1e6:.0f} M"
 
 
 class RowsModel(QAbstractTableModel):

@@ -30,12 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.gguf.header import human_bytes
 from app.core.gguf.quants import PRESETS, preset_for
 from app.core.library.index import OK, LibraryEntry
 from app.core.safe_text import clean_text
+from app.core.units import format_params, human_bytes
 from app.ui.fit.meter import FitMeter
-from app.ui.library.model import EntryRole, LibraryFilter, LibraryTableModel, format_params
+from app.ui.library.model import EntryRole, LibraryFilter, LibraryTableModel
 
 
 def details_html(e: LibraryEntry) -> str:

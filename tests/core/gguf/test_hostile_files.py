@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from app.core.gguf.header import GGUFError, human_bytes, human_bytes_of, read_header_file
+from app.core.gguf.header import GGUFError, read_header_file
 from app.core.gguf.info import inspect_model
 from app.core.library.index import INVALID, OK, Library
 from app.core.safe_text import clean_line, clean_text
+from app.core.units import human_bytes, human_bytes_of
 from tests import gguf_factory as F
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="FIFOs and sockets are POSIX files")
