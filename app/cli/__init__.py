@@ -13,7 +13,7 @@ import sys
 from app import __version__
 from app.cli import chat, fit, hub, library
 from app.cli.common import EXIT_ENGINE, EXIT_INPUT, EXIT_INTERRUPTED, CliError
-from app.core import paths
+from app.core import logs, paths
 from app.core.library.index import LibraryError
 from app.core.safe_text import clean_line
 from app.core.settings import load_settings, take_warnings
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT
+    logs.setup()
     load_settings()  # a damaged settings file is set aside (or repaired) once, and said first
     for warning in take_warnings():
         print(f"hearth: {clean_line(warning)}", file=sys.stderr)

@@ -12,7 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_ID, __version__
-from app.core import paths
+from app.core import logs, paths
 from app.core.chat.recovery import Recovery
 from app.core.chat.store import ChatStore, StoreError
 from app.core.resources import resource_path
@@ -91,6 +91,7 @@ def run_app(argv: list[str]) -> int:
     app.setDesktopFileName(APP_ID)  # matches the installed .desktop file
     app.setWindowIcon(app_icon())
     messages.install_excepthooks()
+    logs.setup()
     settings, warning = load_settings()
     if warning:
         messages.warning(warning)
