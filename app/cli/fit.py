@@ -70,14 +70,9 @@ def _parse_params(text: str | None) -> int | None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from app.core.fit.estimate import (
-        FitError,
-        FitOptions,
-        estimate,
-        shape_from_file,
-        shape_from_name,
-    )
     from app.core.fit.hardware import devices_for, probe
+    from app.core.fit.placement import FitOptions, estimate
+    from app.core.fit.shape import FitError, shape_from_file, shape_from_name
     from app.core.gguf.quants import preset_for
 
     settings, _ = load_settings()

@@ -85,8 +85,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def _repo_with_verdicts(hub: Any, repo: str, n_ctx: int | None) -> Any:
-    from app.core.fit.estimate import FitOptions
     from app.core.fit.hardware import devices_for
+    from app.core.fit.placement import FitOptions
     from app.core.hub.fit import estimate_groups
 
     settings, _ = load_settings()

@@ -23,15 +23,9 @@ import llama_cpp as L
 
 from app.core.chat.context import ContextOverflow, plan_context
 from app.core.chat.template import ChatTemplate, TemplateError
-from app.core.fit.estimate import (
-    Device,
-    FitOptions,
-    estimate,
-    plan_offload,
-    shape_from_info,
-    tensors_from_headers,
-)
 from app.core.fit.hardware import devices_for, probe_build
+from app.core.fit.placement import Device, FitOptions, estimate, plan_offload
+from app.core.fit.shape import shape_from_info, tensors_from_headers
 from app.core.gguf.info import inspect_model_headers
 from app.core.options import LoadOptions, SamplingOptions
 from app.engine.protocol import EngineError

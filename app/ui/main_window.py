@@ -35,8 +35,9 @@ from app.core import paths
 from app.core.chat import export
 from app.core.chat.store import ChatStore, Conversation
 from app.core.fit import calibration
-from app.core.fit.estimate import FitOptions, ModelShape, shape_from_file
 from app.core.fit.hardware import Hardware, probe_build
+from app.core.fit.placement import FitOptions
+from app.core.fit.shape import ModelShape, shape_from_file
 from app.core.library import starter
 from app.core.library.index import OK, LibraryEntry, open_library
 from app.core.options import LOAD_KEYS

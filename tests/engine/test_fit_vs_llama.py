@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.fit.estimate import Device, FitOptions, estimate, shape_from_file
 from app.core.fit.hardware import probe
+from app.core.fit.placement import Device, FitOptions, estimate
+from app.core.fit.shape import shape_from_file
 from app.engine.client import BlockingEngine
 from tests.synthetic_models import GEMMA3_27B, LLAMA3_8B, MISTRAL_7B_Q8, QWEN3_30B_A3B, write_model
 

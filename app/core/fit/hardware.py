@@ -19,9 +19,10 @@ from typing import Any
 
 import psutil
 
-from app.core.fit.estimate import Device
+from app.core.fit.buffers import GiB
+from app.core.fit.placement import Device
 
-GiB = 1 << 30
+HOST_RESERVE = 2 * GiB  # RAM kept for the system when planning for another machine
 INTERESTING_FLAGS = (
     "sse3",
     "avx",
@@ -238,7 +239,7 @@ def devices_for(
     """Estimator devices: this machine, or another machine with ``ram_gb`` / ``vram_gb``."""
     if ram_gb is not None or vram_gb is not None:
         ram = int((ram_gb if ram_gb is not None else hw.ram_total / GiB) * GiB)
-        devices = [Device("CPU", "cpu", ram, max(0, ram - 2 * GiB))]
+        devices = [Device("CPU", "cpu", ram, max(0, ram - HOST_RESERVE))]
         if vram_gb:
             vram = int(vram_gb * GiB)
             devices.append(Device("GPU", "gpu", vram, vram, "CUDA"))

@@ -12,13 +12,11 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from app.core.fit.estimate import (
-    Device,
+from app.core.fit.placement import Device, FitOptions, estimate
+from app.core.fit.shape import (
     FitError,
-    FitOptions,
     ModelShape,
     Tensor,
-    estimate,
     shape_from_info,
     shape_from_name,
     tensors_from_headers,

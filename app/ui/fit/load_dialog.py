@@ -7,8 +7,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from app.core.fit.estimate import FitOptions, ModelShape
 from app.core.fit.hardware import Hardware
+from app.core.fit.placement import FitOptions
+from app.core.fit.shape import ModelShape
 from app.core.options import LoadOptions
 from app.ui.fit.meter import FitMeter
 

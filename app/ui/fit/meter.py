@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.fit.estimate import FitError, FitOptions, FitResult, ModelShape, estimate
 from app.core.fit.hardware import Hardware, devices_for
+from app.core.fit.placement import FitOptions, estimate
+from app.core.fit.result import FitResult
+from app.core.fit.shape import FitError, ModelShape
 
 GiB = 1 << 30
 SEGMENTS = [

@@ -19,8 +19,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.core import paths
-from app.core.fit.estimate import FitOptions
 from app.core.fit.hardware import Hardware, devices_for
+from app.core.fit.placement import FitOptions
 from app.core.hub import token as secrets
 from app.core.hub.client import Hub, HubError, QuantGroup, RepoFiles, open_hub
 from app.core.hub.download import FileJob

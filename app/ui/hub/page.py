@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.fit.estimate import FitOptions
+from app.core.fit.placement import FitOptions
 from app.core.hub.client import QuantGroup, RepoFiles
 from app.core.units import format_params, human_bytes
 from app.ui.common.markdown_html import MarkdownRenderer, Palette

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QDialog, QLabel
 
-from app.core.fit.estimate import shape_from_name
 from app.core.fit.hardware import probe
+from app.core.fit.shape import shape_from_name
 from app.ui.fit.meter import FitMeter, verdict_color
 
 pytestmark = [pytest.mark.gui]

@@ -1,4 +1,4 @@
-"""The memory-fit estimator: hand-checked figures, placement, the planner, and bad input."""
+"""Placement and verdicts: real models as llama.cpp allocates them, GPU layers, the planner."""
 
 from __future__ import annotations
 
@@ -6,18 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.fit import calibration
-from app.core.fit.estimate import (
-    Device,
-    FitError,
-    FitOptions,
-    estimate,
-    kv_bytes_per_layer,
-    plan_offload,
-    shape_from_file,
-    shape_from_name,
-)
-from app.core.fit.hardware import devices_for, metal_fraction, probe
+from app.core.fit.placement import Device, FitOptions, estimate, plan_offload
+from app.core.fit.shape import FitError, shape_from_file, shape_from_name
 
 GiB, MiB = 1 << 30, 1 << 20
 AVX2 = {"avx2", "avx", "fma", "f16c"}
@@ -29,44 +19,6 @@ def big_cpu(free: int = 512 * GiB) -> list[Device]:
 
 def with_gpu(vram_free: int, ram: int = 64 * GiB) -> list[Device]:
     return [Device("CPU", "cpu", ram, ram), Device("GPU", "gpu", vram_free, vram_free, "CUDA")]
-
-
-def weights(name: str, params: str | None = None) -> float:
-    from app.cli.fit import _parse_params
-
-    shape = shape_from_name(name, _parse_params(params))
-    return shape.weights_bytes / 1e9
-
-
-def test_hand_checked_weights() -> None:
-    assert weights("Llama-3.3-70B-Instruct-F16.gguf") == pytest.approx(140, rel=0.001)
-    assert weights("Llama-3.3-70B-Instruct-Q4_K_M.gguf", "70.6B") == pytest.approx(42.5, rel=0.03)
-    assert weights("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", "8.03B") == pytest.approx(
-        4.9, rel=0.02
-    )
-    assert weights("Yi-34B-Chat-F16.gguf") == pytest.approx(68, rel=0.001)
-
-
-def test_kv_cache_for_a_llama_3_8b_shape() -> None:
-    shape = shape_from_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
-    per_token = sum(kv_bytes_per_layer(shape, 256, "f16", 512, False)) // 256
-    assert per_token == 128 * 1024  # 2 x 32 layers x 8 heads x 128 x 2 bytes
-    assert sum(kv_bytes_per_layer(shape, 8192, "f16", 512, False)) == GiB
-    q8 = sum(kv_bytes_per_layer(shape, 8192, "q8_0", 512, False))
-    assert q8 == GiB * 34 // 32 // 2  # 8.5 bits per value
-    r = estimate(shape, FitOptions(n_ctx=8192, n_gpu_layers=0), big_cpu(), AVX2)
-    assert r.devices[0].kv_cache_bytes == GiB
-
-
-def test_sliding_window_layers_are_capped(gemma_path: Path) -> None:
-    shape = shape_from_file(str(gemma_path))
-    per_layer = kv_bytes_per_layer(shape, 32768, "f16", 512, False)
-    full = [b for b, swa in zip(per_layer, shape.swa_layers, strict=True) if not swa]
-    slide = [b for b, swa in zip(per_layer, shape.swa_layers, strict=True) if swa]
-    assert len(full) == 3 and len(slide) == 15  # every sixth layer is global in Gemma 3
-    assert full[0] == 32768 * 256 * 2 * 2  # keys and values of one KV head of 256, f16
-    assert slide[0] == 1024 * 256 * 2 * 2  # window 512 + micro-batch 512 cells
-    assert sum(kv_bytes_per_layer(shape, 32768, "f16", 512, True)) == 18 * full[0]  # swa_full
 
 
 def test_real_models_match_what_llama_cpp_allocates(smollm_path: Path, gemma_path: Path) -> None:
@@ -204,56 +156,3 @@ def test_bad_input_is_refused_with_a_reason(
 ) -> None:
     with pytest.raises(FitError, match=message):
         estimate(shape_from_name(name, params), opts, big_cpu())
-
-
-def test_invalid_file_is_refused(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.gguf"
-    bad.write_bytes(b"not a model at all" * 4)
-    with pytest.raises(FitError, match="not a GGUF model"):
-        shape_from_file(str(bad))
-
-
-def test_hardware_probe_and_devices() -> None:
-    hw = probe()
-    assert hw.ram_total > hw.ram_available > 0
-    assert hw.physical_cores >= 1 and hw.cpu_model
-    assert not any(g.usable for g in hw.gpus)  # nothing usable without the engine's devices
-    engine = [
-        {
-            "name": "CUDA0",
-            "description": "NVIDIA H100",
-            "type": "gpu",
-            "free_bytes": 70 * GiB,
-            "total_bytes": 80 * GiB,
-        }
-    ]
-    hw2 = probe(engine, "CUDA", True)
-    assert [(g.name, g.usable, g.free_bytes) for g in hw2.gpus] == [("NVIDIA H100", True, 70 * GiB)]
-    devs = devices_for(hw2)
-    assert [d.kind for d in devs] == ["cpu", "gpu"] and devs[1].backend == "CUDA"
-    other = devices_for(hw, ram_gb=32, vram_gb=12)
-    assert other[0].capacity_bytes == 32 * GiB and other[0].free_bytes == 30 * GiB
-    assert other[1].free_bytes == 12 * GiB
-    assert metal_fraction(16 * GiB) == pytest.approx(2 / 3) and metal_fraction(64 * GiB) == 0.75
-
-
-def test_calibration_record(hearth_home: Path) -> None:
-    info = {
-        "path": "/m/x.gguf",
-        "name": "x",
-        "n_ctx": 2048,
-        "kv_type": "f16",
-        "n_gpu_layers": 0,
-        "buffers_mib": {"CPU_Mapped model": 100.0, "CPU KV": 10.0, "CPU compute": 50.0},
-        "estimate": {
-            "devices": [
-                {"weights_bytes": 100 * MiB, "kv_cache_bytes": 10 * MiB, "compute_bytes": 52 * MiB}
-            ]
-        },
-        "rss_before": 40 * MiB,
-        "rss_after": 120 * MiB,
-    }
-    entry = calibration.record(info)
-    assert entry["reported_bytes"] == 160 * MiB and entry["estimated_bytes"] == 162 * MiB
-    assert calibration.recent()[-1]["error"] == pytest.approx(2 / 160)
-    assert "estimated 162 MiB, llama.cpp allocated 160 MiB (+1.2%)" in calibration.describe(info)

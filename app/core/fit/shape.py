@@ -1,0 +1,248 @@
+"""A model's shape, what the estimate needs to know about it, at one of three grades of input.
+
+* ``name``: a file name (or name and quant) and a parameter count, before any download. Weights
+  come from the quant preset's typical bits per weight; the shape (layers, heads, vocabulary) from
+  the table of common families, else the KV cache and compute buffers are stated as unknown.
+* ``header``: the header of a remote file (exact tensor sizes, the file size from the Hub).
+* ``file``: a local file.
+
+Each grade says in ``assumptions`` what it used and assumed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.fit.families import Family, find_family
+from app.core.gguf.info import ModelInfo, inspect_model_headers
+from app.core.gguf.names import parse_name
+from app.core.gguf.quants import preset_for
+
+# Architectures whose sliding-window layers follow a fixed pattern (every n-th layer is global),
+# as llama.cpp sets it when the file carries no pattern of its own.
+SWA_PATTERNS = {
+    "gemma2": (2, False),
+    "gemma3": (6, False),
+    "gemma3n": (5, False),
+    "gemma-embedding": (6, False),
+    "cohere2": (4, False),
+    "cohere2moe": (4, True),
+    "exaone4": (4, False),
+    "exaone-moe": (4, False),
+    "llama4": (4, False),
+    "gpt-oss": (2, False),
+    "openai-moe": (2, False),
+    "olmo2": (4, False),
+    "afmoe": (4, False),
+    "mellum": (4, False),
+    "laguna": (4, True),
+}
+NO_SWA_ARCHS = {"phi3"}  # llama.cpp ignores their sliding_window key
+
+
+class FitError(ValueError):
+    """The input cannot give an estimate; the message says what is missing or wrong."""
+
+
+@dataclass
+class Tensor:
+    name: str
+    type_name: str
+    shape: tuple[int, ...]
+    n_bytes: int
+
+
+@dataclass
+class ModelShape:
+    """What the estimator needs to know about a model."""
+
+    grade: str  # "name", "header" or "file"
+    name: str
+    n_layer: int | None = None
+    n_embd: int | None = None
+    n_vocab: int | None = None
+    n_head: int | None = None
+    n_head_kv: list[int] = field(default_factory=list)  # per layer
+    key_length: int | None = None
+    value_length: int | None = None
+    n_ff: int | None = None
+    expert_count: int = 0
+    expert_used: int = 0
+    n_ff_exp: int | None = None
+    n_ctx_train: int | None = None
+    sliding_window: int = 0
+    swa_layers: list[bool] = field(default_factory=list)
+    is_mla: bool = False
+    tensors: list[Tensor] | None = None  # None at name grade
+    weights_bytes: int = 0  # all tensors (at name grade: parameters x bits per weight / 8)
+    parameters: int | None = None
+    quant: str | None = None  # the preset, at name grade
+    assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def shape_known(self) -> bool:
+        return bool(
+            self.n_layer and self.n_embd and self.n_vocab and self.n_head and self.n_head_kv
+        )
+
+
+def _kv_per_layer(value: Any, n_layer: int) -> list[int]:
+    if isinstance(value, list) and len(value) == n_layer:
+        return [int(v) for v in value]
+    return [int(value)] * n_layer
+
+
+def swa_layer_flags(arch: str | None, n_layer: int, window: int, pattern: Any) -> list[bool]:
+    if not window or arch in NO_SWA_ARCHS:
+        return [False] * n_layer
+    if isinstance(pattern, list) and len(pattern) == n_layer:
+        return [bool(p) for p in pattern]
+    n_pattern, dense_first = SWA_PATTERNS.get(arch or "", (0, False))
+    if isinstance(pattern, int) and not isinstance(pattern, bool):
+        n_pattern = pattern
+    if not n_pattern:
+        return [True] * n_layer  # a window with no pattern: every layer slides
+    if dense_first:
+        return [il % n_pattern != 0 for il in range(n_layer)]
+    return [il % n_pattern < n_pattern - 1 for il in range(n_layer)]
+
+
+def shape_from_info(info: ModelInfo, tensors: list[Tensor], grade: str = "file") -> ModelShape:
+    """A model's shape from its header facts and tensor table (a local file or a remote header)."""
+    if not info.valid:
+        raise FitError(f"{info.path} cannot be used: {info.error}")
+    meta = info.metadata
+    arch = info.architecture or ""
+    n_layer = info.block_count or 0
+    raw_kv = meta.get(f"{arch}.attention.head_count_kv")
+    n_embd = info.embedding_length or 0
+    vocab = info.vocab_size or 0
+    out = next((t for t in tensors if t.name == "output.weight"), None)
+    if out is not None and len(out.shape) == 2:
+        vocab = out.shape[1] or vocab
+    ffn = next((t for t in tensors if re.match(r"blk\.\d+\.ffn_up\.weight$", t.name)), None)
+    ffn_exp = next(
+        (t for t in tensors if re.match(r"blk\.\d+\.ffn_up_exps\.weight$", t.name)), None
+    )
+    shape = ModelShape(
+        grade=grade,
+        name=info.display_name,
+        n_layer=n_layer or None,
+        n_embd=n_embd or None,
+        n_vocab=vocab or None,
+        n_head=info.head_count,
+        n_head_kv=_kv_per_layer(
+            raw_kv if raw_kv is not None else (info.head_count_kv or 0), n_layer
+        )
+        if n_layer
+        else [],
+        key_length=info.key_length,
+        value_length=info.value_length,
+        n_ff=(
+            ffn.shape[1]
+            if ffn is not None and len(ffn.shape) == 2
+            else meta.get(f"{arch}.feed_forward_length")
+        ),
+        expert_count=info.expert_count or 0,
+        expert_used=info.expert_used_count or 0,
+        n_ff_exp=(ffn_exp.shape[1] if ffn_exp is not None and len(ffn_exp.shape) == 3 else None),
+        n_ctx_train=info.context_length,
+        sliding_window=info.sliding_window or 0,
+        is_mla=f"{arch}.attention.key_length_mla" in meta,
+        tensors=tensors,
+        weights_bytes=sum(t.n_bytes for t in tensors),
+        parameters=info.parameters,
+    )
+    pattern = info.sliding_window_pattern or meta.get(f"{arch}.attention.sliding_window_pattern")
+    shape.swa_layers = swa_layer_flags(arch, n_layer, shape.sliding_window, pattern)
+    if isinstance(shape.n_ff, list):
+        shape.n_ff = max(shape.n_ff)
+    return shape
+
+
+def shape_from_file(path: str) -> ModelShape:
+    """A local model file's shape (grade "file")."""
+    info, headers = inspect_model_headers(path)
+    return shape_from_info(info, tensors_from_headers(headers), "file")
+
+
+def tensors_from_headers(headers: list[Any]) -> list[Tensor]:
+    out = []
+    for h in headers:
+        for t in h.tensors:
+            out.append(Tensor(t.name, t.type_name, t.shape, t.n_bytes))
+    return out
+
+
+def shape_from_name(
+    filename: str,
+    parameters: int | None = None,
+    quant: str | None = None,
+    file_size: int | None = None,
+) -> ModelShape:
+    """A rough shape from a file name, a parameter count and a quant, before anything is read."""
+    parsed = parse_name(filename)
+    params = parameters or parsed.parameters
+    quant_name = quant or parsed.quant
+    assumptions: list[str] = []
+    if params is None:
+        raise FitError(
+            f"{filename!r} does not say how many parameters the model has; give the count "
+            "(for example --params 8B)"
+        )
+    shape = ModelShape(grade="name", name=parsed.base_name or filename, parameters=params)
+    preset_of_quant = preset_for(quant_name)
+    shape.quant = preset_of_quant.name if preset_of_quant else quant_name
+    if file_size:
+        shape.weights_bytes = file_size
+        assumptions.append(f"weights: the file's size, {file_size / 1e9:.2f} GB")
+    else:
+        preset = preset_for(quant_name)
+        if preset is None:
+            raise FitError(
+                f"unknown quant {quant_name!r}"
+                if quant_name
+                else f"{filename!r} does not say which quant it is; give one (for example Q4_K_M)"
+            )
+        shape.weights_bytes = int(params * preset.bits_per_weight / 8)
+        assumptions.append(
+            f"weights: {params / 1e9:.2f} B parameters at {preset.bits_per_weight} bits per weight "
+            f"(typical of {preset.name})"
+        )
+    if parsed.experts and not parsed.active_parameters and parameters is None:
+        assumptions.append(
+            f"{parsed.size_label} read as {params / 1e9:.0f} B parameters; shared layers make the real count lower"
+        )
+    fam = find_family(parsed.base_name, params)
+    if fam is None:
+        shape.assumptions = [
+            *assumptions,
+            "KV cache and compute buffers: unknown (not a family Hearth knows the shape of)",
+        ]
+        return shape
+    _fill_from_family(shape, fam)
+    shape.assumptions = [
+        *assumptions,
+        f"shape of {fam.label}: {fam.n_layer} layers, {fam.n_head_kv} KV heads of {fam.head_dim}, {fam.n_vocab:,}-token vocabulary",
+    ]
+    return shape
+
+
+def _fill_from_family(shape: ModelShape, fam: Family) -> None:
+    shape.n_layer = fam.n_layer
+    shape.n_embd = fam.n_embd
+    shape.n_vocab = fam.n_vocab
+    shape.n_head = fam.n_head
+    shape.n_head_kv = [fam.n_head_kv] * fam.n_layer
+    shape.key_length = shape.value_length = fam.head_dim
+    shape.n_ff = fam.n_ff
+    shape.expert_count, shape.expert_used = fam.expert_count, fam.expert_used
+    shape.n_ff_exp = fam.n_ff if fam.expert_count else None
+    shape.n_ctx_train = fam.n_ctx_train
+    shape.sliding_window = fam.sliding_window
+    shape.swa_layers = [
+        bool(fam.swa_pattern) and (il % fam.swa_pattern < fam.swa_pattern - 1)
+        for il in range(fam.n_layer)
+    ]
