@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import sqlite3
 import tempfile
 import time
@@ -23,8 +21,8 @@ from pathlib import Path
 
 from app.core import paths
 from app.core.gguf.info import ModelInfo, inspect_model, split_parts
-from app.core.gguf.names import is_projector_name, unsplit
-from app.core.units import human_bytes
+from app.core.gguf.names import is_projector_name
+from app.core.library.folders import is_within, walk_gguf
 
 OK, INVALID, MISSING = "ok", "invalid", "missing"
 
@@ -83,98 +81,6 @@ class ScanResult:
     missing: int
     seconds: float
     notice: str | None = None  # the index was damaged and rebuilt: say so once
-
-
-@dataclass(frozen=True)
-class KnownFolder:
-    label: str
-    path: Path
-
-
-def known_folders(home: Path | None = None, env: dict[str, str] | None = None) -> list[KnownFolder]:
-    """Model folders of other apps that exist on this machine."""
-    home = home or Path.home()
-    env = dict(os.environ if env is None else env)
-    local = Path(env.get("LOCALAPPDATA", home / "AppData" / "Local"))
-    roaming = Path(env.get("APPDATA", home / "AppData" / "Roaming"))
-    mac = home / "Library" / "Application Support"
-    hf = (
-        Path(env["HF_HUB_CACHE"])
-        if env.get("HF_HUB_CACHE")
-        else (
-            Path(env["HF_HOME"]) / "hub"
-            if env.get("HF_HOME")
-            else home / ".cache" / "huggingface" / "hub"
-        )
-    )
-    candidates = [
-        ("LM Studio", home / ".lmstudio" / "models"),
-        ("LM Studio", home / ".cache" / "lm-studio" / "models"),
-        ("Hugging Face cache", hf),
-        ("GPT4All", home / ".local" / "share" / "nomic.ai" / "GPT4All"),
-        ("GPT4All", mac / "nomic.ai" / "GPT4All"),
-        ("GPT4All", local / "nomic.ai" / "GPT4All"),
-        ("Jan", home / "jan" / "models"),
-        ("Jan", home / ".local" / "share" / "Jan" / "data" / "models"),
-        ("Jan", mac / "Jan" / "data" / "models"),
-        ("Jan", roaming / "Jan" / "data" / "models"),
-    ]
-    seen: set[str] = set()
-    out = []
-    for label, path in candidates:
-        if path.is_dir() and str(path) not in seen:
-            seen.add(str(path))
-            out.append(KnownFolder(label, path))
-    return out
-
-
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except (ValueError, OSError):
-        return False
-
-
-def _walk_gguf(root: Path) -> Iterator[Path]:
-    """Every *.gguf file below ``root``, following links (the Hugging Face cache links snapshots to
-    blobs) without looping, and skipping folders that cannot be read."""
-    seen_dirs: set[tuple[int, int]] = set()
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            st = folder.stat()
-            key = (st.st_dev, st.st_ino)
-            if key in seen_dirs:
-                continue
-            seen_dirs.add(key)
-            with os.scandir(folder) as it:
-                items = list(it)
-        except OSError:
-            continue
-        for item in items:
-            if item.name.startswith(".") or item.name == "blobs":
-                continue
-            try:
-                if item.is_dir(follow_symlinks=True):
-                    stack.append(Path(item.path))
-                    continue
-            except OSError:
-                pass
-            if item.name.lower().endswith(".gguf") and _listable(item):
-                yield Path(item.path)
-
-
-def _listable(item: os.DirEntry[str]) -> bool:
-    """A regular file, or a link to one that is broken (listed, with the reason). A FIFO, a
-    socket or a device named *.gguf is no model: it is skipped, never opened."""
-    try:
-        if item.is_file(follow_symlinks=True):
-            return True
-        return item.is_symlink() and not os.path.exists(item.path)
-    except OSError:
-        return True  # unreadable: listed with the reason
 
 
 # Raise when what inspect_model extracts changes: cached entries are then read again.
@@ -325,7 +231,7 @@ class Library:
         folder = Path(path).expanduser().resolve()
         if not folder.is_dir():
             raise LibraryError(f"{folder} is not a folder")
-        if _is_within(folder, self.app_folder):
+        if is_within(folder, self.app_folder):
             return folder  # already part of the library
         with self._db() as db:
             db.execute("INSERT OR IGNORE INTO folders VALUES (?, ?)", (str(folder), time.time()))
@@ -351,7 +257,7 @@ class Library:
 
     def _roots(self) -> list[Path]:
         roots = [self.app_folder]
-        roots += [f for f in self.folders() if not any(_is_within(f, r) for r in roots)]
+        roots += [f for f in self.folders() if not any(is_within(f, r) for r in roots)]
         return roots
 
     def _candidates(self) -> dict[str, tuple[list[str], str | None]]:
@@ -359,7 +265,7 @@ class Library:
         found: dict[str, tuple[list[str], str | None]] = {}
         real_seen: set[str] = set()
         for root in self._roots():
-            for path in sorted(_walk_gguf(root)):
+            for path in sorted(walk_gguf(root)):
                 self._add_candidate(found, real_seen, path, str(root))
         with self._db() as db:
             singles = [Path(r[0]) for r in db.execute("SELECT path FROM singles")]
@@ -440,7 +346,7 @@ class Library:
             info = ModelInfo.from_dict(json.loads(info_json))
             status = MISSING if missing else (OK if info.valid else INVALID)
             entries.append(
-                LibraryEntry(path, info, status, root, _is_within(Path(path), self.app_folder))
+                LibraryEntry(path, info, status, root, is_within(Path(path), self.app_folder))
             )
         self._pair_projectors(entries)
         if not include_mmproj:
@@ -466,7 +372,7 @@ class Library:
         key = str(Path(path))
         return next((e for e in self.entries(include_mmproj=True) if e.path == key), None)
 
-    # -- import and removal ----------------------------------------------------------------------
+    # -- import and removal (importing.py) ------------------------------------------------------
 
     def import_file(
         self,
@@ -475,53 +381,9 @@ class Library:
         progress: Callable[[int, int], None] | None = None,
     ) -> Path:
         """Add a model: ``keep`` it where it is, or ``copy``/``move`` it into the app's folder."""
-        source = Path(src).expanduser().absolute()
-        info = inspect_model(source)
-        if not info.valid:
-            raise LibraryError(f"cannot import {source.name}: {info.error}")
-        if info.is_mmproj:
-            raise LibraryError(
-                f"{source.name} is a vision projector, not a chat model; it is used with the model beside it"
-            )
-        if mode == "keep":
-            return self.add_file(source)
-        if mode not in ("copy", "move"):
-            raise LibraryError(f"unknown import mode {mode!r}")
-        parts = [Path(p) for p in info.parts]
-        publisher = _safe(str(info.metadata.get("general.organization") or "local"))
-        repo = _safe(
-            unsplit(parts[0].name)[: -len(".gguf")]
-            if parts[0].name.lower().endswith(".gguf")
-            else parts[0].stem
-        )
-        target_dir = self.app_folder / publisher / repo
-        target_dir.mkdir(parents=True, exist_ok=True)
-        total = sum(p.stat().st_size for p in parts)
-        free = shutil.disk_usage(target_dir).free
-        same_device = os.stat(parts[0]).st_dev == os.stat(target_dir).st_dev
-        if not (mode == "move" and same_device) and total > free:
-            raise LibraryError(
-                f"not enough disk space to {mode} {source.name}: it needs {human_bytes(total)}, "
-                f"{human_bytes(free)} are free"
-            )
-        done = 0
-        for part in parts:
-            target = target_dir / part.name
-            if target.exists() and target.stat().st_size == part.stat().st_size:
-                done += part.stat().st_size
-                continue
-            if mode == "move" and same_device:
-                os.replace(part, target)
-                done += target.stat().st_size
-            else:
-                done = _copy(part, target, done, total, progress)
-                if mode == "move":
-                    part.unlink()
-            if progress:
-                progress(done, total)
-        with self._db() as db:
-            db.execute("DELETE FROM singles WHERE path = ?", (str(parts[0]),))
-        return target_dir / parts[0].name
+        from app.core.library import importing  # it raises this module's LibraryError
+
+        return importing.import_file(self, src, mode, progress)
 
     def remove(self, path: str | os.PathLike[str], delete_file: bool = False) -> int:
         """Take a model out of the library; returns the bytes freed on disk.
@@ -529,64 +391,22 @@ class Library:
         A model in the app's own folder is deleted from disk. Anywhere else the file stays unless
         ``delete_file`` is set: it is only hidden from the library.
         """
-        first = Path(path)
-        parts = split_parts(first) or [first]
-        in_app = _is_within(first, self.app_folder)
-        freed = 0
-        if in_app or delete_file:
-            for p in parts:
-                try:
-                    freed += p.stat().st_size
-                    p.unlink()
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    raise LibraryError(f"cannot delete {p}: {exc.strerror or exc}") from None
-            if in_app:
-                _prune_empty_dirs(first.parent, self.app_folder)
+        from app.core.library import importing
+
+        return importing.remove(self, path, delete_file)
+
+    def drop_single(self, first: Path) -> None:
+        """Forget that ``first`` was added on its own (it now lives in the app's folder)."""
+        with self._db() as db:
+            db.execute("DELETE FROM singles WHERE path = ?", (str(first),))
+
+    def unlist(self, first: Path, hide: bool) -> None:
+        """Drop a model from the index; ``hide`` keeps the next scan from listing it again."""
         with self._db() as db:
             db.execute("DELETE FROM files WHERE path = ?", (str(first),))
             db.execute("DELETE FROM singles WHERE path = ?", (str(first),))
-            if not in_app and not delete_file:
+            if hide:
                 db.execute("INSERT OR IGNORE INTO hidden VALUES (?)", (str(first),))
-        return freed
-
-
-def _safe(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
-    return cleaned or "model"
-
-
-def _copy(
-    src: Path, dst: Path, done: int, total: int, progress: Callable[[int, int], None] | None
-) -> int:
-    partial = dst.with_name(dst.name + ".partial")
-    try:
-        with src.open("rb") as fin, partial.open("wb") as fout:
-            while chunk := fin.read(8 << 20):
-                fout.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-        os.replace(partial, dst)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        if getattr(exc, "errno", None) == 28:
-            raise LibraryError(
-                f"the disk became full while copying {src.name}; nothing was added"
-            ) from None
-        raise LibraryError(f"cannot copy {src.name}: {exc.strerror or exc}") from None
-    return done
-
-
-def _prune_empty_dirs(folder: Path, stop: Path) -> None:
-    folder, stop = folder.resolve(), stop.resolve()
-    while folder != stop and _is_within(folder, stop):
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent
 
 
 def open_library(models_dir: Path) -> Library:

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.library.index import KnownFolder, Library, LibraryEntry, ScanResult, known_folders
+from app.core.library.folders import KnownFolder, known_folders
+from app.core.library.index import Library, LibraryEntry, ScanResult
 from app.core.settings import Settings
 from app.core.units import human_bytes
 from app.ui.common import messages

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.core.gguf.info import ModelInfo, inspect_model
-from app.core.library.index import INVALID, MISSING, OK, Library, LibraryError, known_folders
+from app.core.library.index import INVALID, MISSING, OK, Library, LibraryError
 from tests import gguf_factory as F
 
 
@@ -239,22 +239,6 @@ def test_remove_hides_outside_files_and_deletes_app_files(lib: Library, tmp_path
     lib.scan()
     assert lib.remove(other, delete_file=True) == len(F.small_model_bytes())
     assert not other.exists()
-
-
-def test_known_folders(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    (home / ".lmstudio" / "models").mkdir(parents=True)
-    (home / ".cache" / "huggingface" / "hub").mkdir(parents=True)
-    (home / ".local" / "share" / "nomic.ai" / "GPT4All").mkdir(parents=True)
-    found = known_folders(home, env={})
-    assert [(f.label, f.path.relative_to(home).as_posix()) for f in found] == [
-        ("LM Studio", ".lmstudio/models"),
-        ("Hugging Face cache", ".cache/huggingface/hub"),
-        ("GPT4All", ".local/share/nomic.ai/GPT4All"),
-    ]
-    custom = tmp_path / "hfcache"
-    custom.mkdir()
-    assert custom in {f.path for f in known_folders(home, env={"HF_HUB_CACHE": str(custom)})}
 
 
 def test_real_models_in_detail(smollm_path: Path, gemma_path: Path) -> None:
