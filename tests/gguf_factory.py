@@ -93,7 +93,7 @@ def with_chat_template(src: Path, dst: Path, template: str) -> Path:
     """Copy a real model, replacing (or adding) its chat template; tensor data is unchanged."""
     import shutil
 
-    from app.core.gguf.header import read_header_file
+    from app.core.gguf.local_file import read_header_file
 
     h = read_header_file(src)
     key = b"tokenizer.chat_template"

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.core.gguf.header import GGUFError, read_header_file
+from app.core.gguf.header import GGUFError
+from app.core.gguf.local_file import read_header_file
 from app.core.library import starter
 from app.core.library.index import OK, open_library
 from app.core.library.lookup import ModelNotFound, resolve_model

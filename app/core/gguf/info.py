@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.gguf.header import ArrayInfo, GGUFError, GGUFHeader, read_header_file
+from app.core.gguf.header import ArrayInfo, GGUFError, GGUFHeader
+from app.core.gguf.local_file import read_header_file
 from app.core.gguf.names import split_names, split_of
 from app.core.gguf.quants import TENSOR_TYPES_BY_ID, preset_name_for_file_type
 from app.core.safe_text import clean_line, clean_text

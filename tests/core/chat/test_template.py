@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.core.chat.template import ChatTemplate, TemplateError, TemplateTimeout
-from app.core.gguf.header import read_header_file
+from app.core.gguf.local_file import read_header_file
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.gguf.header import ArrayInfo, GGUFError, read_header, read_header_file
+from app.core.gguf.header import ArrayInfo, GGUFError, read_header
+from app.core.gguf.local_file import read_header_file
 from tests import gguf_factory as F
 
 

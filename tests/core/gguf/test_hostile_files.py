@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.gguf.header import GGUFError, read_header_file
+from app.core.gguf.header import GGUFError
 from app.core.gguf.info import inspect_model
+from app.core.gguf.local_file import read_header_file
 from app.core.library.index import INVALID, OK, Library
 from app.core.safe_text import clean_line, clean_text
 from app.core.units import human_bytes, human_bytes_of
@@ -110,7 +111,7 @@ def test_a_header_read_that_hangs_is_given_up(
     can end it (O_NONBLOCK is cleared once the file is known regular, so a FIFO never gets
     this far; this calls the reader on the FIFO's descriptor path directly).
     """
-    from app.core.gguf import header as gguf_header
+    from app.core.gguf import local_file
 
     fifo = tmp_path / "slow.gguf"
     os.mkfifo(fifo)
@@ -121,7 +122,7 @@ def test_a_header_read_that_hangs_is_given_up(
             with open(path, "rb") as f:  # a blocking read of an empty, open pipe
                 return f.read(4)
 
-        monkeypatch.setattr(gguf_header, "_read_local", hanging_read)
+        monkeypatch.setattr(local_file, "_read_local", hanging_read)
         started = time.monotonic()
         with pytest.raises(GGUFError, match=r"took more than 1 s"):
             read_header_file(fifo, timeout=1.0)
