@@ -5,6 +5,8 @@ write is committed when the call returns, so a killed process loses nothing that
 A damaged database is set aside and what still reads is recovered into a new one
 (``store_recovery``): at open when SQLite cannot read it, and by ``check()`` otherwise. The file
 and its -wal and -shm are only readable by the user (SQLite gives those two the file's mode).
+It is long because it is one class on one connection: every query shares the transaction and
+damage handling above, and splitting the class would only spread that state over files.
 """
 
 from __future__ import annotations
