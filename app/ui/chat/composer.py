@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.chat.store import Message
+
 
 class _Input(QPlainTextEdit):
     submit = Signal()
@@ -93,8 +95,7 @@ class Composer(QWidget):
         row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignBottom)
         outer.addLayout(row)
         self._busy = False
-        self._can_send = True
-        self.editing = None  # the MessageWidget being edited, if any
+        self.editing: Message | None = None  # the user message being edited, if any
         self._fit()
 
     def _fit(self) -> None:
@@ -121,15 +122,6 @@ class Composer(QWidget):
         self._busy = busy
         self.button.setText("Stop" if busy else "Send")
         self.button.setToolTip("Stop the reply (Esc)" if busy else "Send (Enter)")
-        self._refresh()
-
-    def set_can_send(self, ok: bool, why: str = "") -> None:
-        self._can_send = ok
-        self.input.setToolTip(why)
-        self._refresh()
-
-    def _refresh(self) -> None:
-        self.button.setEnabled(self._busy or self._can_send)
 
     def text(self) -> str:
         return self.input.toPlainText()
@@ -140,8 +132,8 @@ class Composer(QWidget):
         cursor.movePosition(cursor.MoveOperation.End)
         self.input.setTextCursor(cursor)
 
-    def begin_edit(self, widget: object, text: str) -> None:
-        self.editing = widget
+    def begin_edit(self, message: Message, text: str) -> None:
+        self.editing = message
         self.edit_banner.show()
         self.set_text(text)
         self.input.setFocus()
@@ -166,7 +158,7 @@ class Composer(QWidget):
             self._on_submit()
 
     def _on_submit(self) -> None:
-        if self._busy or not self._can_send:
+        if self._busy:
             return
         text = self.text()
         if not text.strip():

@@ -1,9 +1,14 @@
 """What happens when the user sends, stops, regenerates, edits or retries, and when the engine answers.
 
 The controller ties the chat view, the composer, the model picker, the store (on its own thread)
-and the engine bridge together. A reply in progress is an ``ActiveReply``: its text lives in a
+and the engine bridge together. The conversation shown is a ``ChatSession``: the controller changes
+it, then tells the view what to redraw and queues the store's writes. A reply in progress is an ``ActiveReply``: its text lives in a
 ``ReplyRecorder`` that is saved every half second and when the reply ends, so neither a crash of
 the engine nor a kill of the app loses more than the last second.
+
+It is one module of about 480 lines because sending, loading and the engine's events share one
+state machine (a reply may wait for a load, a failed load ends the reply); conversation actions
+live in conversations.py and the widgets in view.py and message_widget.py.
 
 Signals:
     conversationChanged(object)    the Conversation shown (None: a new, unsaved chat)
@@ -21,13 +26,15 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.chat import store as S
 from app.core.chat.recorder import ReplyRecorder
+from app.core.chat.session import ChatSession
 from app.core.chat.store import ChatStore, Conversation, Message
 from app.core.options import split_overrides
 from app.core.settings import Settings
 from app.ui.chat.composer import Composer
 from app.ui.chat.engine_bridge import EngineBridge
+from app.ui.chat.message_widget import format_stats
 from app.ui.chat.model_picker import ModelPicker
-from app.ui.chat.view import ChatView, MessageWidget, format_stats
+from app.ui.chat.view import ChatView
 from app.ui.common import messages
 from app.ui.common.notice_bar import NoticeBar
 from app.ui.common.tasks import DbQueue
@@ -42,15 +49,21 @@ def title_from(text: str) -> str:
 
 @dataclass
 class ActiveReply:
-    conv_id: int | None
+    """The reply being written: its session (shown or not), its message and its saving."""
+
+    session: ChatSession
+    message: Message
     model: str
     history: list[dict[str, str]]
     sampling: dict[str, Any]
     recorder: ReplyRecorder = field(init=False)
     ids: dict[str, int | None] = field(default_factory=lambda: {"msg": None, "conv": None})
-    widget: MessageWidget | None = None
     stats: dict[str, Any] | None = None
     waiting_for_load: bool = False
+
+    @property
+    def conv_id(self) -> int | None:
+        return self.session.conv_id
 
 
 class ChatController(QObject):
@@ -79,7 +92,7 @@ class ChatController(QObject):
         self.picker = picker
         self.notice = notice
         self._save_settings = save_settings
-        self.conv: Conversation | None = None
+        self.session = ChatSession()
         self.active: ActiveReply | None = None
         self._showing: int | None = None  # conversation id whose messages the view shows
         self._tick = QTimer(self)
@@ -102,6 +115,14 @@ class ChatController(QObject):
         bridge.replyDone.connect(self._on_done)
         bridge.replyFailed.connect(self._on_failed)
         bridge.crashed.connect(self._on_crashed)
+
+    @property
+    def conv(self) -> Conversation | None:
+        """The conversation shown (None: a new chat not saved yet)."""
+        return self.session.conversation
+
+    def _shows(self, a: ActiveReply) -> bool:
+        return self.session is a.session
 
     # -- options ----------------------------------------------------------------------------------
 
@@ -129,8 +150,7 @@ class ChatController(QObject):
     # -- conversations ----------------------------------------------------------------------------
 
     def new_chat(self) -> None:
-        self._detach_view()
-        self.conv = None
+        self.session = ChatSession()
         self._showing = None
         self.view.clear()
         self.composer.cancel_edit()
@@ -138,7 +158,7 @@ class ChatController(QObject):
         self.notice.hide()
         self.conversationChanged.emit(None)
         self.composer.input.setFocus()
-        self._preload()
+        self.preload()
 
     def open_conversation(self, conv_id: int) -> None:
         if self._showing == conv_id:
@@ -153,26 +173,20 @@ class ChatController(QObject):
         conv, msgs = result
         if conv is None:
             return
-        self._detach_view()
-        self.conv = conv
+        a = self.active
+        if a is not None and a.conv_id == conv.id:
+            a.session.conversation = conv  # the reply's own session holds its text so far
+            self.session = a.session
+        else:
+            self.session = ChatSession(conv, msgs)
         self._showing = conv.id
         self.composer.cancel_edit()
         self.notice.hide()
-        self.view.set_messages(msgs)
+        self.view.show_session(self.session)
         self.picker.set_current(conv.model_path or self.settings.last_model)
-        a = self.active
-        if a is not None and a.conv_id == conv.id:
-            w = next((w for w in self.view.widgets if w.message.id == a.ids["msg"]), None)
-            if w is not None:
-                a.widget = w
-                self.view.start_stream(w, a.recorder.text)
         self.view.set_busy(self.bridge.busy)
         self.conversationChanged.emit(conv)
-        self._preload()
-
-    def _detach_view(self) -> None:
-        if self.active is not None:
-            self.active.widget = None
+        self.preload()
 
     def update_conversation(self, system_prompt: str | None, overrides: dict[str, Any]) -> None:
         conv = self.conv
@@ -196,9 +210,9 @@ class ChatController(QObject):
             conv_id = self.conv.id
             self.db.submit(lambda s: s.update_conversation(conv_id, model_path=path))
         self.picker.set_current(path)
-        self._preload()
+        self.preload()
 
-    def _preload(self) -> None:
+    def preload(self) -> None:
         """Load the current conversation's model ahead of the first message, when idle."""
         model = self.model_for_current()
         if not model or self.bridge.state in ("loading", "generating") or self.active is not None:
@@ -247,18 +261,18 @@ class ChatController(QObject):
         if editing is not None:
             self._resend_edited(editing, text)
             return
-        conv_id = self.conv.id if self.conv else None
-        user = Message(0, conv_id or 0, -1, "user", text)
-        uw = self.view.add_message(user)
+        user = self.session.add_user(text)
+        self.view.add_message(user)
         self.view.scroll_to_bottom()
-        self._start_reply(model, new_user=(text, uw))
+        self._start_reply(model, new_user=user)
 
-    def _resend_edited(self, widget: MessageWidget, text: str) -> None:
-        if widget not in self.view.widgets or self.conv is None:
+    def _resend_edited(self, msg: Message, text: str) -> None:
+        if msg not in self.session.messages or self.conv is None:
             return
-        self.view.remove_after(widget)
-        widget.set_content(text)
-        msg_id, seq, conv_id = widget.message.id, widget.message.seq, self.conv.id
+        self.session.edit(msg, text)
+        self.view.remove_after(msg)
+        self.view.refresh(msg)
+        msg_id, seq, conv_id = msg.id, msg.seq, self.conv.id
 
         def job(store: ChatStore) -> None:
             store.update_message(msg_id, content=text)
@@ -269,73 +283,55 @@ class ChatController(QObject):
         if model:
             self._start_reply(model)
 
-    def begin_edit(self, widget: MessageWidget) -> None:
+    def begin_edit(self, msg: Message) -> None:
         if self.active is None:
-            self.composer.begin_edit(widget, widget.message.content)
+            self.composer.begin_edit(msg, msg.content)
 
     def regenerate(self) -> None:
-        last = self.view.widgets[-1] if self.view.widgets else None
-        if last is not None and last.message.role == "assistant":
+        last = self.session.last_reply()
+        if last is not None:
             self._redo(last)
 
     def retry(self) -> None:
-        failed = next(
-            (w for w in reversed(self.view.widgets) if w.message.state in (S.ERROR, S.INTERRUPTED)),
-            None,
-        )
+        failed = self.session.last_failed()
         if failed is not None:
             self._redo(failed)
 
-    def _redo(self, widget: MessageWidget) -> None:
+    def _redo(self, msg: Message) -> None:
         """Replace an assistant message (and anything after it) with a new reply."""
         if self.active is not None or self.conv is None:
             return
         model = self.model_for_current()
         if not model:
             return
-        idx = self.view.widgets.index(widget)
-        prev = self.view.widgets[idx - 1] if idx > 0 else None
-        seq, conv_id = widget.message.seq, self.conv.id
-        if prev is not None:
-            self.view.remove_after(prev)
-        else:
-            self.view.clear()
+        prev = self.session.before(msg)
+        seq, conv_id = msg.seq, self.conv.id
+        self.session.truncate_after(prev)
+        self.view.remove_after(prev)
         self.db.submit(lambda s: s.truncate_after(conv_id, seq - 1))
         self._start_reply(model)
 
     def _history(self, conv: Conversation | None) -> list[dict[str, str]]:
-        out: list[dict[str, str]] = []
-        system = self.system_prompt_for(conv)
-        if system.strip():
-            out.append({"role": "system", "content": system})
-        for w in self.view.widgets:
-            m = w.message
-            if m.role not in ("user", "assistant") or w is self.view.streaming:
-                continue
-            if m.role == "assistant" and (m.state == S.ERROR or not m.content):
-                continue
-            out.append({"role": m.role, "content": m.content})
-        return out
+        return self.session.history(self.system_prompt_for(conv))
 
-    def _start_reply(self, model: str, new_user: tuple[str, MessageWidget] | None = None) -> None:
-        conv = self.conv
+    def _start_reply(self, model: str, new_user: Message | None = None) -> None:
+        session = self.session
+        conv = session.conversation
         load, sampling = self.options_for(conv)
         history = self._history(conv)
-        aw = self.view.add_message(
-            Message(0, conv.id if conv else 0, -1, "assistant", "", S.STREAMING, model=model)
-        )
-        self.view.start_stream(aw)
+        reply = session.start_reply(model)
+        self.view.add_message(reply)
+        self.view.start_stream(reply)
         self.view.scroll_to_bottom()
-        a = ActiveReply(conv.id if conv else None, model, history, sampling)
-        a.widget = aw
+        a = ActiveReply(session, reply, model, history, sampling)
         a.recorder = ReplyRecorder(lambda text, state: self._save_reply(a, text, state))
         a.ids["conv"] = a.conv_id
         self.active = a
         self._set_busy(True)
         self._tick.start()
 
-        title = title_from(new_user[0]) if new_user else "New chat"
-        user_text = new_user[0] if new_user else None
+        title = title_from(new_user.content) if new_user else "New chat"
+        user_text = new_user.content if new_user else None
 
         def job(store: ChatStore) -> tuple[Conversation | None, Message | None, Message]:
             created = None
@@ -352,19 +348,13 @@ class ChatController(QObject):
         def done(result: tuple[Conversation | None, Message | None, Message]) -> None:
             created, um, am = result
             if created is not None:
-                a.conv_id = created.id
-                if self.conv is None and self._showing is None:
-                    self.conv = created
+                session.conversation = created
+                if self._shows(a) and self._showing is None:
                     self._showing = created.id
                     self.conversationChanged.emit(created)
             if um is not None and new_user is not None:
-                new_user[1].message.id, new_user[1].message.seq = um.id, um.seq
-                new_user[1].message.conversation_id = um.conversation_id
-            aw.message.id, aw.message.seq, aw.message.conversation_id = (
-                am.id,
-                am.seq,
-                am.conversation_id,
-            )
+                session.saved(new_user, um)
+            session.saved(reply, am)
             if a.conv_id is not None:
                 self.conversationTouched.emit(a.conv_id)
 
@@ -394,8 +384,9 @@ class ChatController(QObject):
         if a is None:
             return
         dropped = int(info.get("dropped_messages") or 0)
-        if a.widget is not None:
-            self.view.mark_out_of_context(dropped)
+        a.session.mark_left_out(dropped)
+        if self._shows(a):
+            self.view.mark_out_of_context(a.session.out_of_context())
         if dropped:
             self.notice.show_notice(
                 f"The {dropped} oldest message{'s' if dropped != 1 else ''} no longer fit in the "
@@ -410,7 +401,8 @@ class ChatController(QObject):
         if a is None:
             return
         a.recorder.append(text)
-        if a.widget is not None:
+        a.session.append(text)
+        if self._shows(a):
             self.view.stream_append(text)
 
     def _on_done(self, text: str, stats: dict[str, Any]) -> None:
@@ -452,10 +444,9 @@ class ChatController(QObject):
     ) -> None:
         a.stats = stats or None
         a.recorder.finish(state, text)
-        if a.widget is not None and a.widget in self.view.widgets:
-            self.view.finish_stream(text)
-            a.widget.message.state = state
-            a.widget.set_state(state, stats, error)
+        msg = a.session.finish_reply(state, text, stats)
+        if msg is not None and self._shows(a):
+            self.view.finish_stream(msg, error)
         self.active = None
         self._tick.stop()
         self._set_busy(False)
