@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,3 +214,38 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     path = path or paths.settings_path()
     paths.private_dir(path.parent)
     paths.write_private(path, json.dumps(settings.to_dict(), indent=2) + "\n")
+
+
+class SettingsWriter:
+    """Saves settings on one thread, one save after another in the order they were asked for, so
+    an older snapshot never replaces a newer one on disk.
+
+    ``save`` takes a snapshot at once and returns; ``on_error(exc)`` is called on the writer's
+    thread; ``close`` writes what is queued, then ends the thread.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._path = path
+        self._on_error = on_error
+        self._jobs: queue.Queue[Settings | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="settings-writer", daemon=True)
+        self._thread.start()
+
+    def save(self, settings: Settings) -> None:
+        self._jobs.put(Settings.from_dict(settings.to_dict()))
+
+    def _run(self) -> None:
+        while (snapshot := self._jobs.get()) is not None:
+            try:
+                save_settings(snapshot, self._path)
+            except Exception as exc:
+                if self._on_error is not None:
+                    self._on_error(exc)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout)

@@ -133,6 +133,17 @@ def test_settings_dialog_saves_and_switches_theme(
     assert QGuiApplication.palette().window().color().lightness() > 150
 
 
+def test_many_quick_saves_of_the_settings_end_with_the_last_on_disk(
+    open_window: Any, make_settings: Any
+) -> None:
+    d = open_window(make_settings())
+    for i in range(60):
+        d.w.settings.system_prompt = f"prompt {i}"
+        d.w.save_settings()
+    d.w.close()  # what is queued is written before the window goes
+    assert load_settings()[0].system_prompt == "prompt 59"
+
+
 def test_opening_a_conversation_does_not_reorder_the_list(
     open_window: Any, make_settings: Any
 ) -> None:
