@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -112,6 +113,21 @@ def _hub_error(exc: Exception, repo: str) -> HubError | None:
     return None
 
 
+def _before_request(request: Any) -> None:
+    """What huggingface_hub's own client does before each request, through its public API (its
+    hook is private): refuse when ``HF_HUB_OFFLINE`` is set, and tag the request with an id the
+    Hub's logs can be searched by."""
+    from huggingface_hub import is_offline_mode
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    if is_offline_mode():
+        raise OfflineModeIsEnabled(f"Cannot reach {request.url}: offline mode is enabled")
+    if "x-amzn-trace-id" not in request.headers:
+        request.headers["x-amzn-trace-id"] = request.headers.get("x-request-id") or str(
+            uuid.uuid4()
+        )
+
+
 def configure(proxy: str | None = None) -> None:
     """Set up huggingface_hub before it is used: telemetry off, no implicit token, ``proxy``.
 
@@ -123,13 +139,12 @@ def configure(proxy: str | None = None) -> None:
     os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"  # the token goes only where Hearth sends it
     import httpx2
     from huggingface_hub import constants, set_client_factory
-    from huggingface_hub.utils._http import hf_request_event_hook
 
     constants.HF_HUB_DISABLE_TELEMETRY = True
 
     def factory() -> Any:
         return httpx2.Client(
-            event_hooks={"request": [hf_request_event_hook]},
+            event_hooks={"request": [_before_request]},
             follow_redirects=True,
             timeout=httpx2.Timeout(30.0, connect=10.0),
             proxy=proxy or None,
@@ -516,6 +531,17 @@ class Hub:
         **kwargs: Any,
     ) -> Path:
         return download_file(job, self.session(), self.headers(), progress, stop, **kwargs)
+
+    def fetch(
+        self,
+        job: FileJob,
+        progress: Callable[[int, int], None] | None = None,
+        stop: Callable[[], str | None] = lambda: None,
+    ) -> Path:
+        """A queued file (queued earlier, perhaps before a restart) from this client's address:
+        a mirror chosen since it was queued applies."""
+        job.url = self.file_url(job.repo, job.filename, job.revision)
+        return self.download(job, progress, stop)
 
 
 def choose(files: RepoFiles, target: str | None) -> QuantGroup:

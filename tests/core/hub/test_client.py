@@ -167,6 +167,16 @@ def test_unknown_repo_and_offline_hub(hub):
     assert err.value.code == "offline" and "cannot be reached" in str(err.value)
 
 
+def test_hf_hub_offline_switches_hub_access_off(hub, hub_server, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(HubError) as err:
+        hub.search("llama")
+    assert err.value.code == "offline" and "HF_HUB_OFFLINE" in str(err.value)
+    assert hub_server.state.requests == []  # nothing was sent
+
+
 def test_the_proxy_setting_is_used(hub_server):
     """With a proxy set, every request goes through it (here the local server acts as the proxy
     for a Hub address that does not resolve)."""
