@@ -20,6 +20,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -39,6 +40,8 @@ CHUNK = 1 << 20
 MARGIN = 64 << 20  # kept free on the disk besides the file
 BACKOFF = (1, 2, 4, 8, 15, 30, 30, 30)
 RETRY_AFTER_CAP = 60.0  # the longest a Retry-After is waited for, per try
+
+log = logging.getLogger(__name__)
 
 
 class DownloadError(CodedError):
@@ -259,6 +262,7 @@ class _Transfer:
         except FileNotFoundError:
             there = None
         if there is None or not os.path.samestat(on_disk, there):
+            log.warning("%s: the partial file was moved or replaced while it downloaded", job.part)
             self.close()
             raise DownloadError(
                 "hash_mismatch",
@@ -267,6 +271,7 @@ class _Transfer:
             )
         if self.done != job.size or on_disk.st_size != job.size:
             got = on_disk.st_size if self.done == job.size else self.done
+            log.warning("%s: %d bytes instead of %d; deleted", job.part, got, job.size)
             self._discard()
             raise DownloadError(
                 "hash_mismatch",
@@ -275,6 +280,7 @@ class _Transfer:
             )
         digest = self.hasher.hexdigest()
         if job.sha256 and digest != job.sha256.lower():
+            log.warning("%s: SHA-256 %s, the Hub's is %s; deleted", job.part, digest, job.sha256)
             self._discard()
             raise DownloadError(
                 "hash_mismatch",
@@ -298,6 +304,7 @@ class _Transfer:
 
     def disk_full(self) -> DownloadError:
         job = self.job
+        log.warning("%s: the disk is full at %d of %d bytes", job.part, self.done, job.size)
         return DownloadError(
             "disk_full",
             f"the disk holding {job.dest.parent} is full; {human_bytes(self.done)} of "
@@ -332,6 +339,7 @@ def download_file(
     try:
         lock.acquire()
     except LockBusy as exc:
+        log.warning("%s: refused, process %s holds its lock", job.dest, exc.pid or "unknown")
         by = f" (process {exc.pid})" if exc.pid else ""
         raise DownloadError(
             "busy",
@@ -406,6 +414,7 @@ def _fetch(
         req_headers = dict(base_headers)
         if t.done:
             req_headers["range"] = f"bytes={t.done}-"
+        asked = time.monotonic()
         try:
             with session.stream(
                 "GET", job.url, headers=req_headers, follow_redirects=True, timeout=timeout
@@ -454,6 +463,12 @@ def _fetch(
             if progress:
                 progress(t.done, job.size)  # what arrived just before the silence
             if time.monotonic() - last_data > stall_limit:
+                log.warning(
+                    "%s: nothing arrived for %.0f s at byte %d; given up",
+                    job.filename,
+                    time.monotonic() - last_data,
+                    t.done,
+                )
                 raise DownloadError(
                     "network",
                     f"the Hub stopped sending {job.filename}; {human_bytes(t.done)} are kept and "
@@ -466,7 +481,18 @@ def _fetch(
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
                 raise t.disk_full() from None
             failures += 1
+            failed = f"{type(exc).__name__}: {exc}" if not isinstance(exc, _Transient) else exc
+            after = time.monotonic() - asked
             if failures > len(backoff):
+                log.warning(
+                    "%s: %s after %.1f s, try %d of %d; given up at byte %d",
+                    job.filename,
+                    failed,
+                    after,
+                    failures,
+                    len(backoff) + 1,
+                    t.done,
+                )
                 what = (
                     f"the Hub kept answering {exc.status}"
                     if isinstance(exc, _Transient)
@@ -478,7 +504,18 @@ def _fetch(
                     "resumes from there",
                 ) from None
             wait = exc.wait if isinstance(exc, _Transient) and exc.wait is not None else None
-            why = _sleep(backoff[failures - 1] if wait is None else wait, stop)
+            pause = backoff[failures - 1] if wait is None else wait
+            log.warning(
+                "%s: %s after %.1f s, try %d of %d; again in %.0f s from byte %d",
+                job.filename,
+                failed,
+                after,
+                failures,
+                len(backoff) + 1,
+                pause,
+                t.done,
+            )
+            why = _sleep(pause, stop)
             if why:
                 t.stop(why)
 

@@ -288,6 +288,18 @@ def test_server_errors_on_the_file_are_retried(hub_server, smollm_path, tmp_path
     assert sha256(hub.download(job, backoff=FAST)) == sha256(smollm_path)
 
 
+def test_retries_are_logged_without_the_token(hub_server, smollm_path, tmp_path, caplog):
+    fault(hub_server).statuses = [503, 500]
+    hub, job = smol_job(hub_server, tmp_path, token=hub_server.state.token)
+    with caplog.at_level("INFO", logger="app.core.hub"):
+        hub.download(job, backoff=FAST)
+    retries = [r.getMessage() for r in caplog.records if "try " in r.getMessage()]
+    assert len(retries) == 2
+    assert "the server answered 503 after" in retries[0] and "try 1 of 9" in retries[0]
+    assert "the server answered 500" in retries[1] and "try 2 of 9" in retries[1]
+    assert hub_server.state.token not in caplog.text and "authorization" not in caplog.text.lower()
+
+
 def test_retry_after_in_seconds_or_as_a_date_within_a_cap():
     from email.utils import formatdate
 
