@@ -8,16 +8,21 @@ damaged queue file costs nothing but a ``warning`` (``download_state.load_queue`
 shows it, the CLI prints it.
 
 The queue is plain Python (no Qt): ``listener(download)`` is called from the download thread
-(at most ~5 times a second for progress, at once for a state change); the window relays it.
+(at most ~5 times a second for progress, and at the end of each file; at once for a state
+change); the window relays it, ``hearth download`` draws its progress bar from it. Files come
+from the Hub client ``hub()`` returns when each starts (``Hub.fetch``): the current one, so a
+token, mirror or proxy set since the download was queued applies.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.core.hub.client import Hub
 from app.core.hub.download import DownloadError, FileJob
 from app.core.hub.queue_state import (
     ACTIVE,
@@ -52,21 +57,24 @@ __all__ = [
     "rediscover",
 ]
 
-Fetch = Callable[[FileJob, Callable[[int, int], None], Callable[[], "str | None"]], Path]
+log = logging.getLogger(__name__)
 
 
 class DownloadQueue:
+    """``state_file``: where the queue is kept across restarts (None: nowhere, as for one
+    ``hearth download``, whose partial files let the same command resume)."""
+
     def __init__(
         self,
-        state_file: Path,
-        fetch: Fetch,
+        state_file: Path | None,
+        hub: Callable[[], Hub],
         listener: Callable[[Download], None] = lambda d: None,
         on_complete: Callable[[Download], None] = lambda d: None,
         models_dir: Path | None = None,
     ) -> None:
         self.state_file = state_file
         self.models_dir = models_dir  # where partial downloads are looked for if the file is lost
-        self.fetch = fetch
+        self.hub = hub
         self.listener = listener
         self.on_complete = on_complete
         self.items: list[Download] = []
@@ -75,11 +83,15 @@ class DownloadQueue:
         self._thread: threading.Thread | None = None
         self._closing = False
         # What went wrong reading the queue file, for the user (None when it was sound).
-        self.items, self.warning = load_queue(state_file, models_dir)
+        self.warning: str | None = None
+        if state_file is not None:
+            self.items, self.warning = load_queue(state_file, models_dir)
 
     # -- persistence ----------------------------------------------------------------------------
 
     def save(self) -> None:
+        if self.state_file is None:
+            return
         with self._lock:
             items = list(self.items)
             write_queue(self.state_file, items)
@@ -217,12 +229,12 @@ class DownloadQueue:
         last_report = 0.0
         base = 0
 
-        def progress(done: int, _total: int) -> None:
+        def progress(done: int, total: int) -> None:
             nonlocal last_report
             now = time.monotonic()
             dl.done_bytes = base + done
             dl.meter.add(dl.done_bytes, now)
-            if now - last_report >= 0.2:
+            if now - last_report >= 0.2 or done >= total:
                 last_report = now
                 self.listener(dl)
 
@@ -230,7 +242,7 @@ class DownloadQueue:
             for i, job in enumerate(dl.jobs):
                 dl.current = i
                 base = sum(j.size for j in dl.jobs[:i])
-                dl.paths.append(self.fetch(job, progress, lambda: dl._stop))
+                dl.paths.append(self.hub().fetch(job, progress, lambda: dl._stop))
         except DownloadError as exc:
             with self._lock:
                 if exc.code == "cancelled":
@@ -242,9 +254,11 @@ class DownloadQueue:
                     dl.state, dl.error, dl.error_code = FAILED, str(exc), exc.code
                 dl.paths.clear()
                 dl.measure()
+                self._log_stopped(dl, exc)
                 self._changed(dl)
             return
         except Exception as exc:  # an unexpected failure stops this download, not the queue
+            log.exception("download of %s stopped by an unexpected error", dl.title)
             with self._lock:
                 dl.state, dl.error, dl.error_code = FAILED, f"{type(exc).__name__}: {exc}", "error"
                 dl.paths.clear()
@@ -252,5 +266,19 @@ class DownloadQueue:
             return
         with self._lock:
             dl.state, dl.done_bytes = DONE, dl.total_bytes
+            log.info("downloaded %s (%d file(s), %d bytes)", dl.title, len(dl.jobs), dl.total_bytes)
             self._changed(dl)
         self.on_complete(dl)
+
+    @staticmethod
+    def _log_stopped(dl: Download, exc: DownloadError) -> None:
+        if exc.code in ("paused", "cancelled"):
+            log.info(
+                "download of %s %s at %d of %d bytes",
+                dl.title,
+                exc.code,
+                dl.done_bytes,
+                dl.total_bytes,
+            )
+        else:
+            log.warning("download of %s failed (%s): %s", dl.title, exc.code, exc)

@@ -6,13 +6,13 @@ download; huggingface_hub is imported only then, on a worker thread.
 HubController signals:
     modelDownloaded(object)   the finished Download (its model is in the library)
     queueChanged(str)         a short summary for the Hub button: "42%", "2 paused" or ""
+    chatRequested(str)        the path of a downloaded model to chat with (a row's Chat button)
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -23,7 +23,6 @@ from app.core.fit.hardware import Hardware, devices_for
 from app.core.fit.placement import FitOptions
 from app.core.hub import token as secrets
 from app.core.hub.client import Hub, HubError, QuantGroup, RepoFiles, open_hub
-from app.core.hub.download import FileJob
 from app.core.hub.fit import estimate_groups, hit_verdict
 from app.core.hub.queue import ACTIVE, FAILED, Download, DownloadQueue
 from app.core.library.index import Library
@@ -45,6 +44,7 @@ def verdicts_for(hits: list[Any], hw: Hardware, opts: FitOptions) -> dict[str, s
 class HubController(QObject):
     modelDownloaded = Signal(object)
     queueChanged = Signal(str)  # a short summary for the page's tab: "42%", "1 paused", ""
+    chatRequested = Signal(str)
 
     def __init__(
         self,
@@ -72,7 +72,7 @@ class HubController(QObject):
         self.last_search: tuple[str, str] | None = None
         self.queue = DownloadQueue(
             paths.data_dir() / "downloads.json",
-            self._fetch,
+            self.hub,
             lambda d: call_in_gui(self._on_download_changed, d),
             lambda d: call_in_gui(self._on_download_done, d),
             models_dir=settings.models_path(),
@@ -93,6 +93,7 @@ class HubController(QObject):
         panel.cancelRequested.connect(self.queue.cancel)
         panel.resumeAllRequested.connect(self.resume_all)
         panel.clearRequested.connect(self._on_clear)
+        panel.chatRequested.connect(self.chatRequested)
 
     # -- the client -------------------------------------------------------------------------------
 
@@ -103,12 +104,6 @@ class HubController(QObject):
                 self._hub = open_hub(self.settings.hub_endpoint, self.settings.proxy)
                 self._token_where = secrets.token_source()
             return self._hub
-
-    def _fetch(self, job: FileJob, progress: Any, stop: Any) -> Path:
-        hub = self.hub()
-        # From the Hub address set now (a mirror may have been chosen since it was queued).
-        job.url = hub.file_url(job.repo, job.filename, job.revision)
-        return hub.download(job, progress, stop)
 
     def activate(self) -> None:
         """The user opened the Hub page: show what is popular, once."""
@@ -288,7 +283,6 @@ class HubController(QObject):
         ``then`` runs."""
         where = self._token_where if self._hub is not None else secrets.token_source()
         dialog = HubSettingsDialog(self.settings, where, reason, self.window)
-        self.settings_dialog = dialog  # reachable for tests
         dialog.setModal(True)
         dialog.accepted.connect(lambda: self._on_settings_saved(dialog, then))
         dialog.open()

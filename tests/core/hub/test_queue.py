@@ -42,7 +42,7 @@ def make_queue(hub_server, tmp_path: Path, rec: Recorder) -> tuple[Hub, Download
     hub = Hub(None, hub_server.url)
     queue = DownloadQueue(
         tmp_path / "downloads.json",
-        hub.download,
+        lambda: hub,
         rec.listener,
         rec.on_complete,
         models_dir=tmp_path / "models",

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from app.core import paths
 from app.core.hub.queue import DONE, FAILED, PAUSED, RUNNING
+from app.ui.hub.settings_dialog import HubSettingsDialog
 from tests.hub_server import GEMMA_FILE, GEMMA_REPO, QUANTS_REPO, SMOL_FILE, SMOL_REPO, VISION_REPO
 
 pytestmark = [pytest.mark.gui]
@@ -131,14 +133,33 @@ def test_download_lands_in_the_library_ready_to_chat(open_window, make_settings,
     assert d.w.picker.current() == str(folder / "SmolLM2-135M-Instruct-Q4_1.gguf")
 
 
+def test_the_chat_button_of_a_finished_download_opens_a_chat_with_its_model(
+    open_window, make_settings, hub_server
+):
+    d = open_window(make_settings())
+    page, dl = start_download(d, VISION_REPO, DONE)
+    row = page.downloads.rows[dl.id]
+    d.qtbot.waitUntil(lambda: row.chat.isVisible(), timeout=5_000)
+    folder = paths.data_dir() / "models" / "ggml-org" / "SmolVLM-Test-GGUF"
+    model = folder / "SmolLM2-135M-Instruct-Q4_1.gguf"
+    assert [str(p) for p in dl.model_paths] == [str(model)]  # not the vision projector
+    d.qtbot.mouseClick(row.chat, Qt.MouseButton.LeftButton)
+    assert d.w.pages.currentIndex() == 0
+    assert d.w.controller.conv is None  # a new chat
+    assert d.w.picker.current() == str(model)
+
+
 def test_a_gated_model_asks_for_a_token(open_window, make_settings, hub_server, hearth_home):
     d = open_window(make_settings())
     open_hub(d)
     page = pick_repo(d, GEMMA_REPO)
     assert "gated" in page.repo_facts.text()
     page.download_button.click()
-    dialog = d.w.hub_ctl.settings_dialog
-    d.qtbot.waitUntil(dialog.isVisible, timeout=5_000)
+    d.qtbot.waitUntil(
+        lambda: isinstance(QApplication.activeModalWidget(), HubSettingsDialog), timeout=5_000
+    )
+    dialog = QApplication.activeModalWidget()
+    assert isinstance(dialog, HubSettingsDialog) and dialog.isVisible()
     assert d.w.hub_ctl.queue.items == []  # nothing starts before there is a token
     dialog.token_edit.setText(hub_server.state.token)
     dialog.accept()
