@@ -6,8 +6,10 @@ import argparse
 import json
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.cli.common import (
     EXIT_BUSY,
@@ -19,10 +21,12 @@ from app.cli.common import (
     engine_hardware,
 )
 from app.core import paths
-from app.core.gguf.names import is_projector_name
 from app.core.library.index import open_library
 from app.core.settings import load_settings
-from app.core.units import format_params, human_bytes
+from app.core.units import format_eta, format_params, human_bytes
+
+if TYPE_CHECKING:
+    from app.core.hub.queue import Download
 
 
 def add_parsers(sub: Any) -> None:
@@ -123,12 +127,8 @@ def cmd_files(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_download(args: argparse.Namespace) -> int:
-    from app.core.hub.client import choose
-    from app.core.hub.download import DownloadError, partial_bytes
-    from app.core.hub.queue import load_queue
-
-    target = args.target
+def _parse_target(target: str) -> tuple[str, str | None]:
+    """``REPO``, ``REPO:QUANT`` or ``REPO/FILE`` as (repo, the quant or file or None)."""
     parts = target.split("/")
     if ":" in target:
         repo, _, which = target.partition(":")
@@ -140,6 +140,15 @@ def cmd_download(args: argparse.Namespace) -> int:
         raise CliError(
             f"{target!r} is not REPO, REPO:QUANT or REPO/FILE (a repo looks like publisher/name)"
         )
+    return repo, which
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from app.core.hub.client import choose
+    from app.core.hub.download import partial_bytes
+    from app.core.hub.queue import DONE, PAUSED, load_queue
+
+    repo, which = _parse_target(args.target)
     settings, _ = load_settings()
     folder = Path(args.dir).expanduser() if args.dir else settings.models_path()
     # The app's queue, read (and repaired when damaged) as the app does: a damaged one is
@@ -152,85 +161,112 @@ def cmd_download(args: argparse.Namespace) -> int:
         _repo_with_verdicts(hub, repo, None) if which is None else _hub_call(lambda: hub.repo(repo))
     )
     group = _hub_call(lambda: choose(files, which))
-    jobs = hub.jobs_for(files, group, folder)
-    placed = []
-    stop: list[str] = []
-    # Ctrl+C pauses cleanly: the partial file stays whole and the next run resumes from it.
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.append("pause"))
-    try:
-        for job in jobs:
-            try:
-                placed.append(_download_one(hub, job, lambda: stop[0] if stop else None))
-            except DownloadError as exc:
-                if exc.code == "paused":
-                    print(
-                        f"paused at {human_bytes(partial_bytes(job))} of {human_bytes(job.size)}: "
-                        "run the same command again to resume",
-                        file=sys.stderr,
-                    )
-                    return EXIT_INTERRUPTED
-                raise
-    except DownloadError as exc:
-        if exc.code == "gated" and not hub.token and sys.stdin.isatty():
-            print(f"hearth: {exc}", file=sys.stderr)
+    dl = _run_download(hub, files.repo, group.quant, hub.jobs_for(files, group, folder))
+    if dl.state == PAUSED:
+        job = dl.jobs[dl.current]
+        print(
+            f"paused at {human_bytes(partial_bytes(job))} of {human_bytes(job.size)}: "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if dl.state != DONE:
+        if dl.error_code == "gated" and not hub.token and sys.stdin.isatty():
+            print(f"hearth: {dl.error}", file=sys.stderr)
             if _ask_token():
                 return cmd_download(args)
         code = (
             EXIT_INPUT
-            if exc.code in ("gated", "not_found", "disk_full", "hash_mismatch")
+            if dl.error_code in ("gated", "not_found", "disk_full", "hash_mismatch")
             else EXIT_BUSY
-            if exc.code == "busy"
+            if dl.error_code == "busy"
             else EXIT_ENGINE
         )
-        raise CliError(str(exc), code) from None
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        raise CliError(dl.error or "the download failed", code)
     lib = open_library(settings.models_path())
-    for p in placed:
-        if not is_projector_name(p.name):
-            lib.add_file(p)  # shown even where it was removed from the library before
+    for p in dl.model_paths:
+        lib.add_file(p)  # shown even where it was removed from the library before
+    for p in dl.paths:
         print(f"downloaded and verified {p}")
     return EXIT_OK
 
 
-def _download_one(hub: Any, job: Any, stop: Any) -> Path:
-    """One file with a progress bar on a terminal (a line per 10% otherwise)."""
-    from app.core.hub.download import Meter
-    from app.core.units import format_eta
+def _run_download(hub: Any, repo: str, quant: str, jobs: list[Any]) -> Download:
+    """One model through the app's download queue (kept nowhere: the partial files are what a
+    second run resumes from), its progress on stderr; Ctrl+C pauses it cleanly."""
+    from app.core.hub.queue import ACTIVE, RUNNING, DownloadQueue
 
-    name = Path(job.filename).name
-    tty = sys.stderr.isatty()
-    meter = Meter()
-    shown = {"step": -1, "at": 0.0}
+    progress = ProgressLine(sys.stderr)
+    over = threading.Event()
 
-    def show(done: int, total: int) -> None:
-        import time
+    def changed(d: Download) -> None:
+        if d.state == RUNNING:
+            progress.show(d)
+        elif d.state not in ACTIVE:
+            progress.end()
+            over.set()
 
-        speed = meter.add(done)
-        pct = done * 100 // max(total, 1)
-        now = time.monotonic()
-        if tty:
-            if now - shown["at"] < 0.1 and done < total:
-                return
-            shown["at"] = now
-            bar = "#" * (pct // 4)
-            print(
-                f"\r{name[:36]:36} [{bar:25}] {pct:3d}% {human_bytes(done):>9}/{human_bytes(total)}"
-                f"  {human_bytes(speed)}/s  ETA {format_eta(meter.eta(total - done)):>7}",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-        elif pct // 10 != shown["step"]:
-            shown["step"] = pct // 10
-            print(f"{name}: {pct}% of {human_bytes(total)}", file=sys.stderr, flush=True)
-
+    queue = DownloadQueue(None, lambda: hub, changed)
+    interrupted = threading.Event()
+    # Ctrl+C only asks; the pause itself is made here, outside the signal handler.
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
     try:
-        path = hub.download(job, show, stop)
+        dl = queue.add(repo, quant, jobs)
+        while not over.wait(0.1):
+            if interrupted.is_set():
+                queue.pause(dl.id)
     finally:
-        if tty:
-            print(file=sys.stderr)
-    return path
+        signal.signal(signal.SIGINT, previous)
+        queue.close()
+    return dl
+
+
+class ProgressLine:
+    """The file being downloaded as a bar redrawn in place on a terminal (bytes, speed, time
+    left), or a line per 10% elsewhere; drawn from the queue's reports on its thread."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.file = -1  # the index of the file shown
+        self.step = -1  # the last 10% step printed (not on a terminal)
+        self.drawn_at = 0.0
+
+    def show(self, d: Download) -> None:
+        if not d.meter.samples:
+            return  # the start of the download, before any byte of this run arrived
+        if d.current != self.file:
+            self.end()
+            self.file, self.step = d.current, -1
+        job = d.jobs[d.current]
+        total = job.size
+        done = min(max(d.done_bytes - sum(j.size for j in d.jobs[: d.current]), 0), total)
+        pct = done * 100 // max(total, 1)
+        name = Path(job.filename).name
+        if not self.tty:
+            if pct // 10 != self.step:
+                self.step = pct // 10
+                print(f"{name}: {pct}% of {human_bytes(total)}", file=self.out, flush=True)
+            return
+        now = time.monotonic()
+        if now - self.drawn_at < 0.1 and done < total:
+            return
+        self.drawn_at = now
+        eta = format_eta(d.meter.eta(total - done))
+        print(
+            f"\r{name[:36]:36} [{'#' * (pct // 4):25}] {pct:3d}% "
+            f"{human_bytes(done):>9}/{human_bytes(total)}  {human_bytes(d.meter.speed)}/s  "
+            f"ETA {eta:>7}",
+            end="",
+            file=self.out,
+            flush=True,
+        )
+
+    def end(self) -> None:
+        """The bar drawn so far is left on its own line."""
+        if self.tty and self.file >= 0:
+            print(file=self.out, flush=True)
+        self.file = -1
 
 
 def _ask_token() -> bool:

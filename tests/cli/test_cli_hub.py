@@ -219,3 +219,42 @@ def test_a_damaged_download_queue_is_reported(hub_server, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "hearth: warning: " in proc.stderr and "downloads.json" in proc.stderr
     assert list(state.parent.glob("downloads.json.damaged-*"))
+
+
+def test_progress_is_shown_per_file_from_the_queue_reports(tmp_path):
+    """A bar redrawn in place on a terminal, a line per 10% elsewhere; each file on its own."""
+    import io
+
+    from app.cli.hub import ProgressLine
+    from app.core.hub.download import FileJob
+    from app.core.hub.queue import RUNNING, Download
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    jobs = [
+        FileJob("a/b", f"m-0000{i}-of-00002.gguf", size, None, tmp_path / f"m{i}")
+        for i, size in ((1, 1000), (2, 500))
+    ]
+    shown = {}
+    for out in (Terminal(), io.StringIO()):
+        progress, dl = ProgressLine(out), Download("a/b", "Q2_K", jobs, state=RUNNING)
+        progress.show(dl)  # the start, before any byte: nothing yet
+        for second, done in enumerate([100, 500, 1000, 1200, 1500]):
+            dl.current, dl.done_bytes = int(done > 1000), done
+            dl.meter.add(done, second)
+            progress.drawn_at = 0.0  # as if the last draw were long ago
+            progress.show(dl)
+        progress.end()
+        shown[out.isatty()] = out.getvalue()
+    assert shown[False].splitlines() == [
+        "m-00001-of-00002.gguf: 10% of 1.0 kB",
+        "m-00001-of-00002.gguf: 50% of 1.0 kB",
+        "m-00001-of-00002.gguf: 100% of 1.0 kB",
+        "m-00002-of-00002.gguf: 40% of 500 B",
+        "m-00002-of-00002.gguf: 100% of 500 B",
+    ]
+    first, second, rest = shown[True].split("\n")
+    assert first.count("\r") == 3 and first.endswith("100%    1.0 kB/1.0 kB  450 B/s  ETA    0:00")
+    assert second.count("\r") == 2 and "m-00002-of-00002.gguf" in second and rest == ""
