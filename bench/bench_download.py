@@ -48,7 +48,8 @@ def main() -> None:
         os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
         from huggingface_hub import hf_hub_download
 
-        from app.core.hub.client import Hub, configure
+        from app.core.hub.client import Hub
+        from app.core.hub.connection import configure
 
         configure()
         hub = Hub(None, srv.url)

@@ -9,148 +9,28 @@ again after a pause (as long as Retry-After asks, within a cap).
 
 from __future__ import annotations
 
-import os
-import re
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from app.core.errors import CodedError
 from app.core.gguf.header import GGUFHeader, read_header
-from app.core.gguf.names import is_projector_name, parse_name, split_of, unsplit
-from app.core.gguf.quants import preset_for
-from app.core.hub.download import FileJob, download_file, retry_after
+from app.core.gguf.names import parse_name
+from app.core.hub.connection import (
+    API_BACKOFF,
+    HubError,
+    as_hub_error,
+    check_repo_id,
+    configure,
+    default_endpoint,
+    transient,
+)
+from app.core.hub.download import FileJob, download_file
+from app.core.hub.files import HubFile, QuantGroup, RepoFiles, group_files
+from app.core.hub.remote_file import RemoteFile
 
-# The Hub's rule for a model's id (huggingface_hub's validate_repo_id): publisher/name, each of
-# letters, digits, "-", "_" and "."; neither starts or ends with "-" or "."; no "--" or "..".
-_REPO_PART = r"(?![-.])[A-Za-z0-9_.-]{1,96}(?<![-.])"
-_REPO_ID = re.compile(rf"{_REPO_PART}/{_REPO_PART}")
-API_BACKOFF = (1.0, 3.0)  # pauses before the second and third try of a request to the API
-API_RETRY_AFTER_CAP = 20.0  # the longest a Retry-After from the API is waited for
 PROBE_TIMEOUT = 8.0
-
-
-class HubError(CodedError):
-    """The Hub could not answer; ``code``: offline, unavailable (server errors or 429 that
-    persisted), not_found, gated, invalid (not a repo id), http."""
-
-
-def check_repo_id(repo: str) -> str:
-    """``repo`` if it is a valid ``publisher/name`` model id, else ``HubError("invalid")``."""
-    if not isinstance(repo, str) or not _REPO_ID.fullmatch(repo) or "--" in repo or ".." in repo:
-        shown = repo if isinstance(repo, str) else type(repo).__name__
-        raise HubError(
-            "invalid",
-            f"{shown!r} is not a valid Hub repository id (publisher/name: letters, digits, "
-            "'-', '_' and '.', no '--' or '..', up to 96 characters each)",
-        )
-    if repo.endswith(".git"):
-        raise HubError("invalid", f"{repo!r} is not a valid Hub repository id (it ends in .git)")
-    return repo
-
-
-def _transient(exc: BaseException) -> tuple[str, float | None] | None:
-    """Why ``exc`` is worth another try, and the wait the server asked for; None if it is not
-    (a refused connection is not: the Hub is out of reach, say so at once)."""
-    import httpx2
-    from huggingface_hub.errors import HfHubHTTPError
-
-    if isinstance(exc, HfHubHTTPError):
-        response = getattr(exc, "response", None)
-        status = getattr(response, "status_code", None)
-        if isinstance(status, int) and (status == 429 or status >= 500):
-            headers = getattr(response, "headers", None) or {}
-            wait = retry_after(headers.get("retry-after"), API_RETRY_AFTER_CAP)
-            return f"the Hub answered {status}", wait
-        return None
-    if isinstance(exc, httpx2.ConnectTimeout):
-        return None
-    if isinstance(exc, (httpx2.TimeoutException, httpx2.RemoteProtocolError, httpx2.ReadError)):
-        return "the Hub stopped answering", None
-    return None
-
-
-def _hub_error(exc: Exception, repo: str) -> HubError | None:
-    """``exc`` as the one-line ``HubError`` the user reads; None for an unexpected one."""
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        GatedRepoError,
-        HfHubHTTPError,
-        HFValidationError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    if isinstance(exc, GatedRepoError):
-        return HubError(
-            "gated",
-            f"{repo} is gated: accept its terms on the Hub, then add a Hugging Face "
-            "token in the Hub page's settings",
-        )
-    if isinstance(exc, (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError)):
-        return HubError("not_found", f"{repo} was not found on the Hub (or it is private)")
-    if isinstance(exc, HfHubHTTPError):
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        if status in (401, 403):
-            return HubError("gated", f"{repo} needs a Hugging Face token with access to it")
-        lines = str(exc).strip().splitlines()  # the library's message runs over several lines
-        return HubError("http", f"the Hub answered with an error: {lines[0] if lines else status}")
-    if isinstance(exc, HFValidationError):  # what check_repo_id let through
-        return HubError("invalid", f"{repo!r} is not a valid Hub repository id")
-    if isinstance(exc, OfflineModeIsEnabled):
-        return HubError("offline", "Hub access is switched off (HF_HUB_OFFLINE)")
-    # Connection refused, DNS failure, timeout.
-    if type(exc).__module__.startswith(("httpx", "httpcore")) or isinstance(exc, OSError):
-        return HubError(
-            "offline",
-            f"the Hugging Face Hub cannot be reached ({type(exc).__name__}); "
-            "everything else in Hearth works offline",
-        )
-    return None
-
-
-def _before_request(request: Any) -> None:
-    """What huggingface_hub's own client does before each request, through its public API (its
-    hook is private): refuse when ``HF_HUB_OFFLINE`` is set, and tag the request with an id the
-    Hub's logs can be searched by."""
-    from huggingface_hub import is_offline_mode
-    from huggingface_hub.errors import OfflineModeIsEnabled
-
-    if is_offline_mode():
-        raise OfflineModeIsEnabled(f"Cannot reach {request.url}: offline mode is enabled")
-    if "x-amzn-trace-id" not in request.headers:
-        request.headers["x-amzn-trace-id"] = request.headers.get("x-request-id") or str(
-            uuid.uuid4()
-        )
-
-
-def configure(proxy: str | None = None) -> None:
-    """Set up huggingface_hub before it is used: telemetry off, no implicit token, ``proxy``.
-
-    The HTTP client gets time limits (the library's default has none, so a silent server would
-    hang a search forever) and the proxy when one is set; otherwise the system's proxy variables
-    apply.
-    """
-    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"  # the token goes only where Hearth sends it
-    import httpx2
-    from huggingface_hub import constants, set_client_factory
-
-    constants.HF_HUB_DISABLE_TELEMETRY = True
-
-    def factory() -> Any:
-        return httpx2.Client(
-            event_hooks={"request": [_before_request]},
-            follow_redirects=True,
-            timeout=httpx2.Timeout(30.0, connect=10.0),
-            proxy=proxy or None,
-        )
-
-    set_client_factory(factory)
 
 
 def open_hub(endpoint: str = "", proxy: str = "") -> Hub:
@@ -159,11 +39,6 @@ def open_hub(endpoint: str = "", proxy: str = "") -> Hub:
 
     configure(proxy or None)
     return Hub(load_token(), endpoint or None)
-
-
-def default_endpoint() -> str:
-    """``HF_ENDPOINT`` from the environment (a mirror), else the Hub itself."""
-    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
 
 
 @dataclass
@@ -183,143 +58,6 @@ class RepoHit:
             "updated": self.updated,
             "parameters": self.parameters,
         }
-
-
-@dataclass
-class HubFile:
-    path: str
-    size: int
-    sha256: str | None
-
-
-@dataclass
-class QuantGroup:
-    quant: str
-    files: list[HubFile]
-    parameters: int | None = None
-    verdict: str | None = None
-    recommended: bool = False
-    fit: Any = None  # the FitResult, when estimated
-    shape: Any = None  # the ModelShape it was estimated from
-
-    @property
-    def size_bytes(self) -> int:
-        return sum(f.size for f in self.files)
-
-    @property
-    def bits_per_weight(self) -> float | None:
-        return round(self.size_bytes * 8 / self.parameters, 2) if self.parameters else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "quant": self.quant,
-            "files": [f.path for f in self.files],
-            "size_bytes": self.size_bytes,
-            "bits_per_weight": self.bits_per_weight,
-            "verdict": self.verdict,
-            "recommended": self.recommended,
-        }
-
-
-@dataclass
-class RepoFiles:
-    repo: str
-    revision: str
-    gated: bool
-    groups: list[QuantGroup] = field(default_factory=list)
-    projectors: list[HubFile] = field(default_factory=list)
-    parameters: int | None = None
-    architecture: str | None = None
-    context_length: int | None = None
-
-
-def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
-    """GGUF files grouped by quant (split parts together); vision projectors apart."""
-    groups: dict[str, QuantGroup] = {}
-    projectors = []
-    for f in sorted(files, key=lambda f: f.path):
-        name = PurePosixPath(f.path).name
-        if not name.lower().endswith(".gguf"):
-            continue
-        if is_projector_name(name):
-            projectors.append(f)
-            continue
-        parsed = parse_name(name)
-        quant = parsed.quant
-        if quant is None:
-            folder = PurePosixPath(f.path).parent.name  # "Q4_K_M/model-00001-of-00002.gguf"
-            quant = (
-                folder.upper()
-                if preset_for(folder)
-                else unsplit(name)[:-5]
-                if name.endswith(".gguf")
-                else name
-            )
-        split = split_of(f.path)
-        key = f"{quant}|{split[0] if split else f.path}"
-        group = groups.setdefault(key, QuantGroup(quant, []))
-        group.files.append(f)
-    ordered = sorted(groups.values(), key=lambda g: g.size_bytes)
-    return ordered, projectors
-
-
-class RemoteFile:
-    """A read-only, seekable view of a file on the Hub, fetched in blocks by HTTP range requests."""
-
-    def __init__(
-        self, session: Any, url: str, size: int, headers: dict[str, str], block: int = 1 << 20
-    ) -> None:
-        self.session, self.url, self.size, self.headers, self.block = (
-            session,
-            url,
-            size,
-            headers,
-            block,
-        )
-        self.pos = 0
-        self._cache: dict[int, bytes] = {}
-        self.requests = 0
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        self.pos = pos if whence == 0 else self.pos + pos if whence == 1 else self.size + pos
-        return self.pos
-
-    def _block(self, index: int) -> bytes:
-        if index not in self._cache:
-            start = index * self.block
-            end = min(self.size, start + self.block) - 1
-            r = self.session.get(
-                self.url,
-                headers={**self.headers, "range": f"bytes={start}-{end}"},
-                follow_redirects=True,
-                timeout=15,
-            )
-            if r.status_code not in (200, 206):
-                raise HubError("http", f"the Hub answered {r.status_code} reading a header")
-            data = r.content
-            if r.status_code == 200:  # no range support: take our part of the whole file
-                data = data[start : end + 1]
-            self.requests += 1
-            self._cache[index] = data
-        return self._cache[index]
-
-    def read(self, n: int = -1) -> bytes:
-        if n < 0:
-            n = self.size - self.pos
-        n = min(n, self.size - self.pos)
-        out = bytearray()
-        while n > 0:
-            index, offset = divmod(self.pos, self.block)
-            data = self._block(index)[offset : offset + n]
-            if not data:
-                break
-            out += data
-            self.pos += len(data)
-            n -= len(data)
-        return bytes(out)
 
 
 class Hub:
@@ -382,9 +120,9 @@ class Hub:
             try:
                 return fn()
             except Exception as exc:
-                why = _transient(exc)
+                why = transient(exc)
                 if why is None:
-                    error = _hub_error(exc, repo)
+                    error = as_hub_error(exc, repo)
                     if error is None:
                         raise
                     raise error from None
@@ -542,24 +280,3 @@ class Hub:
         a mirror chosen since it was queued applies."""
         job.url = self.file_url(job.repo, job.filename, job.revision)
         return self.download(job, progress, stop)
-
-
-def choose(files: RepoFiles, target: str | None) -> QuantGroup:
-    """The group a ``REPO:QUANT`` or ``REPO/FILE`` request means (None: the recommended one)."""
-    if not files.groups:
-        raise HubError("not_found", f"{files.repo} has no GGUF files")
-    if target is None:
-        rec = [g for g in files.groups if g.recommended]
-        if rec:
-            return rec[0]
-        raise HubError(
-            "not_found", "no quant of this model fits this machine; name one (REPO:QUANT)"
-        )
-    want = target.upper()
-    for g in files.groups:
-        if g.quant.upper() == want or any(
-            f.path == target or PurePosixPath(f.path).name == target for f in g.files
-        ):
-            return g
-    have = ", ".join(g.quant for g in files.groups)
-    raise HubError("not_found", f"{files.repo} has no {target!r}; it has {have}")

@@ -22,7 +22,9 @@ from app.core.fit.shape import (
     tensors_from_headers,
 )
 from app.core.gguf.info import info_from_headers
-from app.core.hub.client import Hub, HubError, QuantGroup, RepoFiles
+from app.core.hub.client import Hub
+from app.core.hub.connection import HubError
+from app.core.hub.files import QuantGroup, RepoFiles
 
 MAX_RECOMMENDED_BPW = 9.0  # Q8_0 and below (its small-model files reach ~8.6); F16 and F32 are
 # slower for no visible gain

@@ -20,8 +20,8 @@ from typing import Any
 
 from app.core import paths
 from app.core.gguf.names import is_projector_name, split_names, split_of
-from app.core.hub.client import HubFile, group_files
 from app.core.hub.download import FileJob, Meter, discard_partial, partial_bytes
+from app.core.hub.files import HubFile, group_files
 
 QUEUED, RUNNING, PAUSED, FAILED, DONE, CANCELLED = (
     "queued",

@@ -22,7 +22,9 @@ from app.core import paths
 from app.core.fit.hardware import Hardware, devices_for
 from app.core.fit.placement import FitOptions
 from app.core.hub import token as secrets
-from app.core.hub.client import Hub, HubError, QuantGroup, RepoFiles, open_hub
+from app.core.hub.client import Hub, open_hub
+from app.core.hub.connection import HubError
+from app.core.hub.files import QuantGroup, RepoFiles
 from app.core.hub.fit import estimate_groups, hit_verdict
 from app.core.hub.queue import ACTIVE, FAILED, Download, DownloadQueue
 from app.core.library.index import Library

@@ -7,7 +7,8 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 
-from app.core.hub.client import QuantGroup, RepoHit
+from app.core.hub.client import RepoHit
+from app.core.hub.files import QuantGroup
 from app.core.units import format_params, human_bytes
 from app.ui.library.model import RowsModel
 

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.fit.placement import FitOptions
-from app.core.hub.client import QuantGroup, RepoFiles
+from app.core.hub.files import QuantGroup, RepoFiles
 from app.core.units import format_params, human_bytes
 from app.ui.common.markdown_html import MarkdownRenderer, Palette
 from app.ui.common.notice_bar import NoticeBar

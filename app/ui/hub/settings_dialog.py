@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.hub.client import default_endpoint
+from app.core.hub.connection import default_endpoint
 from app.core.settings import Settings
 
 

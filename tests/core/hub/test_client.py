@@ -7,7 +7,9 @@ import socket
 import pytest
 
 from app.core.fit.placement import Device, FitOptions
-from app.core.hub.client import Hub, HubError, HubFile, configure, group_files
+from app.core.hub.client import Hub
+from app.core.hub.connection import HubError, configure
+from app.core.hub.files import HubFile, group_files
 from app.core.hub.fit import estimate_groups, hit_verdict
 from tests.hub_server import GEMMA_REPO, QUANTS_REPO, SMOL_FILE, SMOL_REPO, VISION_REPO
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.hub.client import Hub, configure
+from app.core.hub.client import Hub
+from app.core.hub.connection import configure
 from app.core.hub.download import DownloadError, FileJob, partial_bytes
 from app.core.library.index import open_library
 from app.core.library.starter import sha256_file as sha256
@@ -108,7 +109,8 @@ def test_a_real_write_failure_is_disk_full_and_resumable(hub_server, smollm_path
         import sys
         from pathlib import Path
         from app.core.hub.download import DownloadError
-        from app.core.hub.client import Hub, configure
+        from app.core.hub.client import Hub
+        from app.core.hub.connection import configure
         configure()
         hub = Hub(None, {hub_server.url!r})
         files = hub.repo({SMOL_REPO!r})

@@ -232,7 +232,8 @@ def test_offline_hub_says_so_and_the_rest_works(open_window, make_settings, monk
 def test_a_damaged_download_queue_is_said_and_paused_downloads_come_back(
     open_window, make_settings, hub_server, smollm_path
 ):
-    from app.core.hub.client import Hub, configure
+    from app.core.hub.client import Hub
+    from app.core.hub.connection import configure
 
     settings = make_settings()
     configure()
