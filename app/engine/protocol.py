@@ -31,29 +31,83 @@ Requests run one at a time in order; ``stop`` and ``status`` are handled as soon
 The client side adds one event of its own when the worker process ends unexpectedly::
 
     {"event": "crashed", "returncode": -9, "message": "...", "stderr_tail": [...]}
+
+The names below are str-valued enums: a member equals its wire text and is written as it, so
+code compares decoded events with ``Event.TOKEN`` and sends ``ErrorCode.LOAD_FAILED``. The
+TypedDicts in events.py describe each event's fields.
 """
 
 from __future__ import annotations
 
 import json
+from enum import Enum
 from typing import Any
 
 from app.core.errors import CodedError
 
-# Error codes of "error" events.
-BAD_REQUEST = "bad_request"
-LOAD_FAILED = "load_failed"
-NOT_LOADED = "not_loaded"
-CANCELLED = "cancelled"
-TEMPLATE = "template"
-CONTEXT_OVERFLOW = "context_overflow"
-DECODE_FAILED = "decode_failed"
-INTERNAL = "internal"
 
-STOP_REASONS = ("eos", "max_tokens", "stop_string", "stopped", "context_full")
+class WireName(str, Enum):
+    """A name on the wire: equal to its text, and ``str()``/JSON give the bare text."""
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
-def encode(obj: dict[str, Any]) -> bytes:
+class Op(WireName):
+    """What a request asks for."""
+
+    LOAD = "load"
+    GENERATE = "generate"
+    STOP = "stop"
+    UNLOAD = "unload"
+    STATUS = "status"
+    EXIT = "exit"
+
+
+class Event(WireName):
+    """What an event reports (``crashed`` and ``exited`` come from the client, not the worker)."""
+
+    READY = "ready"
+    PROGRESS = "progress"
+    LOADED = "loaded"
+    STARTED = "started"
+    TOKEN = "token"
+    DONE = "done"
+    UNLOADED = "unloaded"
+    STATUS = "status"
+    ERROR = "error"
+    CRASHED = "crashed"
+    EXITED = "exited"
+
+
+class ErrorCode(WireName):
+    """The ``code`` of an ``error`` event and of an ``EngineError``."""
+
+    BAD_REQUEST = "bad_request"
+    LOAD_FAILED = "load_failed"
+    NOT_LOADED = "not_loaded"
+    CANCELLED = "cancelled"
+    TEMPLATE = "template"
+    CONTEXT_OVERFLOW = "context_overflow"
+    DECODE_FAILED = "decode_failed"
+    INTERNAL = "internal"
+    # The client's own: the worker died, or did not answer in time.
+    CRASHED = "crashed"
+    TIMEOUT = "timeout"
+
+
+class StopReason(WireName):
+    """Why a reply ended (``stats["stop_reason"]`` of ``done``)."""
+
+    EOS = "eos"
+    MAX_TOKENS = "max_tokens"
+    STOP_STRING = "stop_string"
+    STOPPED = "stopped"
+    CONTEXT_FULL = "context_full"
+
+
+def encode(obj: Any) -> bytes:
+    """One protocol line (a request or an event: any JSON object)."""
     return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
@@ -65,5 +119,10 @@ def decode(line: bytes | str) -> dict[str, Any]:
 
 
 class EngineError(CodedError):
-    """A failure in the worker or of the worker, with one of the codes above (or ``crashed``,
-    ``timeout``); the worker reports it as an ``error`` event."""
+    """A failure in the worker or of the worker, with an ``ErrorCode``; the worker reports it as
+    an ``error`` event."""
+
+    code: ErrorCode
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(code, message)
