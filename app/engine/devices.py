@@ -1,4 +1,4 @@
-"""The devices the installed llama.cpp build itself can use (ggml's backend registry).
+"""The installed llama.cpp build and the devices it can use (ggml's backend registry).
 
 llama-cpp-python does not wrap ggml's device enumeration, so it is read through ctypes from the
 libggml that llama_cpp already loaded: opening it by its soname returns that same copy, with the
@@ -11,6 +11,8 @@ import ctypes
 import sys
 from pathlib import Path
 from typing import Any
+
+from app.engine.events import BuildInfo
 
 DEVICE_TYPES = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel", 4: "meta"}
 
@@ -126,3 +128,32 @@ def backend_name(
         if b["name"] in GPU_BACKENDS:
             return GPU_BACKENDS[b["name"]]
     return "CPU"
+
+
+def build_info() -> BuildInfo:
+    """What this build is and which devices it sees (the ``ready`` event's fields)."""
+    import llama_cpp as L
+
+    backends: list[dict[str, Any]] = []
+    try:
+        devices = list_devices()
+        backends = list_backends()
+    except OSError as exc:
+        devices = [
+            {
+                "name": "CPU",
+                "description": f"devices unknown: {exc}",
+                "type": "cpu",
+                "free_bytes": 0,
+                "total_bytes": 0,
+            }
+        ]
+    return {
+        "llama_cpp_version": getattr(L, "__version__", "?"),
+        "gpu_offload": bool(L.llama_supports_gpu_offload()),
+        "mmap": bool(L.llama_supports_mmap()),
+        "system_info": L.llama_print_system_info().decode("utf-8", errors="replace").strip(),
+        "devices": devices,
+        "backends": backends,
+        "backend": backend_name(devices, backends),
+    }

@@ -1,0 +1,274 @@
+"""A reply from the loaded model: the prompt planned and tokenized, decoded after the part the
+KV cache already holds, then llama.cpp's own sampler chain in a lean token loop.
+
+The loop calls decode and the sampler directly (no per-token logits copies or Python-side
+sampling, unlike llama-cpp-python's ``Llama``), and streams text through streaming.py's helpers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import llama_cpp as L
+
+from app.core.chat.context import ContextOverflow, plan_context
+from app.core.chat.template import TemplateError
+from app.core.options import SamplingOptions
+from app.engine.events import GenerationStats, PromptStats, ReplyStats, StartedInfo
+from app.engine.loader import LoadedModel
+from app.engine.protocol import EngineError, ErrorCode, StopReason
+from app.engine.sampler import make_sampler
+from app.engine.streaming import StopMatcher, Utf8Pieces
+
+
+def tokenize(lm: LoadedModel, text: str) -> list[int]:
+    bos = lm.template.bos_token
+    add_special = True
+    if bos and text.startswith(bos):
+        # The template wrote BOS itself; let the tokenizer add it (once) per the model's rule.
+        text = text[len(bos) :]
+    data = text.encode("utf-8")
+    cap = len(data) + 16
+    arr = (L.llama_token * cap)()
+    n = L.llama_tokenize(lm.vocab, data, len(data), arr, cap, add_special, True)
+    if n < 0:
+        cap = -n
+        arr = (L.llama_token * cap)()
+        n = L.llama_tokenize(lm.vocab, data, len(data), arr, cap, add_special, True)
+    return list(arr[:n])
+
+
+class Generator:
+    """Writes replies with one loaded model at a time; used from one thread only."""
+
+    def __init__(self) -> None:
+        self._piece_buf = ctypes.create_string_buffer(512)
+        self._abort_flag: Callable[[], bool] = lambda: False
+        self._abort_cb = L.ggml_abort_callback(self._on_abort)  # kept alive for llama.cpp
+
+    def _on_abort(self, _data: Any) -> bool:
+        return bool(self._abort_flag())
+
+    def generate(
+        self,
+        lm: LoadedModel,
+        messages: list[dict[str, str]],
+        sampling: SamplingOptions,
+        emit: Callable[[str], None],
+        should_stop: Callable[[], bool],
+        on_started: Callable[[StartedInfo], None],
+    ) -> tuple[str, GenerationStats]:
+        """Reply to ``messages``; ``emit`` gets text as it is produced. Returns (text, stats)."""
+        t_request = time.monotonic()
+        render_cache: dict[int, list[int]] = {}
+
+        def count(msgs: list[dict[str, str]]) -> int:
+            toks = tokenize(lm, lm.template.render(msgs, add_generation_prompt=True))
+            render_cache[len(msgs)] = toks
+            return len(toks)
+
+        try:
+            plan = plan_context(messages, count, lm.n_ctx, sampling.max_tokens)
+        except TemplateError as exc:
+            raise EngineError(ErrorCode.TEMPLATE, str(exc)) from None
+        except ContextOverflow as exc:
+            message = str(exc)[:1].upper() + str(exc)[1:]
+            raise EngineError(ErrorCode.CONTEXT_OVERFLOW, message) from None
+        tokens = render_cache.get(len(plan.messages)) or tokenize(
+            lm, lm.template.render(plan.messages, add_generation_prompt=True)
+        )
+
+        reused = reuse_prefix(lm, tokens)
+        on_started(
+            {
+                "prompt_tokens": len(tokens),
+                "reused_tokens": reused,
+                "dropped_messages": plan.dropped,
+                "n_ctx": lm.n_ctx,
+                "template": lm.template.name,
+                "template_note": lm.template_note,
+            }
+        )
+        # Prompt processing, in batches, abortable inside each decode.
+        t0 = time.monotonic()
+        self._abort_flag = should_stop
+        L.llama_set_abort_callback(lm.ctx, self._abort_cb, None)
+        try:
+            stopped_in_prompt = decode_prompt(lm, tokens, reused, should_stop)
+        finally:
+            L.llama_set_abort_callback(lm.ctx, L.ggml_abort_callback(), None)
+            self._abort_flag = lambda: False
+        t_prompt = time.monotonic() - t0
+        new_prompt = len(tokens) - reused
+        prompt_stats: PromptStats = {
+            "prompt_tokens": len(tokens),
+            "reused_tokens": reused,
+            "dropped_messages": plan.dropped,
+            "n_ctx": lm.n_ctx,
+            "prompt_s": round(t_prompt, 4),
+            "prompt_tokens_per_second": round(new_prompt / t_prompt, 2) if t_prompt > 0 else None,
+        }
+        if stopped_in_prompt:
+            return "", {
+                **prompt_stats,
+                "completion_tokens": 0,
+                "ttft_s": None,
+                "generation_s": 0.0,
+                "tokens_per_second": None,
+                "stop_reason": StopReason.STOPPED,
+                "context_used": len(lm.cache_tokens),
+                "seed": None,
+            }
+
+        seed = sampling.seed if sampling.seed is not None else random.randrange(1 << 32)
+        sampler = make_sampler(lm, sampling, seed, tokens)
+        try:
+            text, gen = self._token_loop(lm, sampler, sampling, emit, should_stop, t_request)
+        finally:
+            L.llama_sampler_free(sampler)
+        return text, {
+            **prompt_stats,
+            **gen,
+            "seed": seed,
+            "context_used": len(lm.cache_tokens),
+        }
+
+    def _token_loop(
+        self,
+        lm: LoadedModel,
+        sampler: Any,
+        s: SamplingOptions,
+        emit: Callable[[str], None],
+        should_stop: Callable[[], bool],
+        t_request: float,
+    ) -> tuple[str, ReplyStats]:
+        ctx, vocab = lm.ctx, lm.vocab
+        n_ctx = lm.n_ctx
+        one = (L.llama_token * 1)()
+        batch = L.llama_batch_get_one(one, 1)  # points at ``one``: reused for every token
+        buf = self._piece_buf
+        buf_len = len(buf)
+        sample = L.llama_sampler_sample
+        to_piece = L.llama_token_to_piece
+        is_eog = L.llama_vocab_is_eog
+        decode = L.llama_decode
+        utf8 = Utf8Pieces()
+        stops = StopMatcher(list(s.stop) + list(lm.template.stop_strings))
+        out: list[str] = []
+        cache = lm.cache_tokens
+        n_gen = 0
+        reason = StopReason.MAX_TOKENS
+        t_first: float | None = None
+        t_gen0 = time.monotonic()
+
+        while True:
+            if should_stop():
+                reason = StopReason.STOPPED
+                break
+            tok = sample(sampler, ctx, -1)
+            if is_eog(vocab, tok):
+                reason = StopReason.EOS
+                break
+            n_gen += 1
+            n = to_piece(vocab, tok, buf, buf_len, 0, False)
+            piece = buf.raw[:n] if n >= 0 else _long_piece(vocab, tok, -n)
+            text, hit = stops.feed(utf8.feed(piece))
+            if text:
+                if t_first is None:
+                    t_first = time.monotonic()
+                out.append(text)
+                emit(text)
+            if hit:
+                reason = StopReason.STOP_STRING
+                break
+            if n_gen >= s.max_tokens:
+                break
+            if len(cache) >= n_ctx:
+                reason = StopReason.CONTEXT_FULL
+                break
+            one[0] = tok
+            rc = decode(ctx, batch)
+            if rc != 0:
+                if rc == 1:
+                    reason = StopReason.CONTEXT_FULL
+                    break
+                raise EngineError(
+                    ErrorCode.DECODE_FAILED, f"llama.cpp failed while generating (error {rc})"
+                )
+            cache.append(tok)
+        if reason != StopReason.STOP_STRING:
+            tail = stops.feed(utf8.flush())[0] + stops.flush()
+            if tail:
+                out.append(tail)
+                emit(tail)
+        t_end = time.monotonic()
+        gen_s = t_end - t_gen0
+        return "".join(out), {
+            "completion_tokens": n_gen,
+            "ttft_s": round((t_first or t_end) - t_request, 4),
+            "generation_s": round(gen_s, 4),
+            "tokens_per_second": round(n_gen / gen_s, 2) if gen_s > 0 and n_gen else None,
+            "stop_reason": reason,
+        }
+
+
+def _long_piece(vocab: Any, tok: int, size: int) -> bytes:
+    big = ctypes.create_string_buffer(size)
+    n = L.llama_token_to_piece(vocab, tok, big, size, 0, False)
+    return big.raw[: max(n, 0)]
+
+
+def reuse_prefix(lm: LoadedModel, tokens: list[int]) -> int:
+    """Keep the cached tokens shared with ``tokens``; return how many are kept."""
+    mem = L.llama_get_memory(lm.ctx)
+    cached = lm.cache_tokens
+    n = 0
+    limit = min(len(cached), len(tokens) - 1)  # the last prompt token is always decoded
+    while n < limit and cached[n] == tokens[n]:
+        n += 1
+    if n > 0 and lm.n_swa > 0:
+        pos_min = L.llama_memory_seq_pos_min(mem, 0)
+        # Sliding-window layers only hold the last n_swa positions: continuing at n needs
+        # positions from n - n_swa on.
+        if pos_min > 0 and pos_min >= n - lm.n_swa:
+            n = 0
+    if n == 0 or not L.llama_memory_seq_rm(mem, 0, n, -1):
+        L.llama_memory_clear(mem, True)
+        n = 0
+    lm.cache_tokens = cached[:n]
+    return n
+
+
+def decode_prompt(
+    lm: LoadedModel, tokens: list[int], n_past: int, should_stop: Callable[[], bool]
+) -> bool:
+    """Decode ``tokens[n_past:]``; returns True if stopped by the user."""
+    mem = L.llama_get_memory(lm.ctx)
+    pos = n_past
+    while pos < len(tokens):
+        if should_stop():
+            return True
+        chunk = tokens[pos : pos + lm.n_batch]
+        arr = (L.llama_token * len(chunk))(*chunk)
+        rc = L.llama_decode(lm.ctx, L.llama_batch_get_one(arr, len(chunk)))
+        if rc == 2:  # aborted by the abort callback
+            kept = L.llama_memory_seq_pos_max(mem, 0) + 1
+            lm.cache_tokens = tokens[: max(kept, 0)]
+            return True
+        if rc != 0:
+            L.llama_memory_clear(mem, True)
+            lm.cache_tokens = []
+            raise EngineError(ErrorCode.DECODE_FAILED, _decode_error(rc, len(chunk)))
+        pos += len(chunk)
+        lm.cache_tokens = tokens[:pos]
+    return False
+
+
+def _decode_error(rc: int, n: int) -> str:
+    if rc == 1:
+        return f"llama.cpp found no room in the KV cache for {n} tokens; the context is full"
+    return f"llama.cpp failed to process the prompt (error {rc})"
