@@ -20,7 +20,9 @@ from app.cli.common import (
 )
 from app.core.options import SamplingOptions
 from app.core.settings import load_settings
-from app.engine.client import BlockingEngine, EngineError
+from app.engine.client import BlockingEngine
+from app.engine.events import GenerationStats, ModelInfo, StartedEvent
+from app.engine.protocol import EngineError, ErrorCode, StopReason
 
 
 def add_parsers(sub: Any) -> None:
@@ -71,7 +73,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             info = engine.load(str(path), load.to_dict(), progress)
         except EngineError as exc:
             raise CliError(
-                str(exc), EXIT_INPUT if exc.code == "load_failed" else EXIT_ENGINE
+                str(exc), EXIT_INPUT if exc.code == ErrorCode.LOAD_FAILED else EXIT_ENGINE
             ) from None
         finally:
             progress.done()
@@ -89,7 +91,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def _reply(
     engine: BlockingEngine, messages: list[dict[str, str]], sampling: SamplingOptions, stream: bool
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, GenerationStats]:
     """One reply; Ctrl+C stops it (the partial reply is kept)."""
 
     def on_token(text: str) -> None:
@@ -97,7 +99,7 @@ def _reply(
             sys.stdout.write(text)
             sys.stdout.flush()
 
-    def on_started(event: dict[str, Any]) -> None:
+    def on_started(event: StartedEvent) -> None:
         if event.get("dropped_messages"):
             print(
                 f"\nnote: the {event['dropped_messages']} oldest messages no longer fit in the "
@@ -105,13 +107,13 @@ def _reply(
                 file=sys.stderr,
             )
 
-    result: dict[str, Any] = {}
+    result: list[tuple[str, GenerationStats]] = []
     error: list[BaseException] = []
     finished = threading.Event()
 
     def run() -> None:
         try:
-            result["value"] = engine.chat(messages, sampling.to_dict(), on_token, on_started)
+            result.append(engine.chat(messages, sampling.to_dict(), on_token, on_started))
         except BaseException as exc:
             error.append(exc)
         finally:
@@ -132,10 +134,11 @@ def _reply(
         exc = error[0]
         if isinstance(exc, EngineError):
             raise CliError(
-                str(exc), EXIT_ENGINE if exc.code in ("crashed", "internal") else EXIT_INPUT
+                str(exc),
+                EXIT_ENGINE if exc.code in (ErrorCode.CRASHED, ErrorCode.INTERNAL) else EXIT_INPUT,
             )
         raise exc
-    return result["value"]
+    return result[0]
 
 
 def _one_reply(
@@ -161,14 +164,14 @@ def _one_reply(
         )
     else:
         sys.stdout.write("\n")
-    return EXIT_INTERRUPTED if stats["stop_reason"] == "stopped" else EXIT_OK
+    return EXIT_INTERRUPTED if stats["stop_reason"] == StopReason.STOPPED else EXIT_OK
 
 
 def _interactive(
     engine: BlockingEngine,
     messages: list[dict[str, str]],
     sampling: SamplingOptions,
-    info: dict[str, Any],
+    info: ModelInfo,
 ) -> int:
     tty = sys.stdin.isatty()
     if tty:
@@ -199,7 +202,7 @@ def _interactive(
         sys.stdout.write("\n")
         sys.stdout.flush()
         messages.append({"role": "assistant", "content": reply})
-        if stats["stop_reason"] == "context_full":
+        if stats["stop_reason"] == StopReason.CONTEXT_FULL:
             print("note: the context is full; the reply was cut off", file=sys.stderr)
 
 

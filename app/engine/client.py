@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import logging
 import os
 import queue
 import signal
@@ -16,12 +17,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from app.engine import protocol as P
-from app.engine.protocol import EngineError
+from app.engine.events import (
+    EngineEvent,
+    GenerationStats,
+    ModelInfo,
+    StartedEvent,
+    StatusEvent,
+)
+from app.engine.protocol import EngineError, ErrorCode, Event, Op
 
-Event = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 def worker_command() -> list[str]:
@@ -57,7 +65,7 @@ class EngineClient:
 
     def __init__(
         self,
-        on_event: Callable[[Event], None],
+        on_event: Callable[[EngineEvent], None],
         command: list[str] | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
@@ -68,9 +76,7 @@ class EngineClient:
         self._ids = itertools.count(1)
         self._write_lock = threading.Lock()
         self._closing = False
-        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
-        self.ready = threading.Event()
-        self.build: Event = {}
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
 
     @property
     def pid(self) -> int | None:
@@ -85,7 +91,6 @@ class EngineClient:
         env.setdefault("PYTHONUNBUFFERED", "1")
         creationflags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
         self._closing = False
-        self.ready.clear()
         self._proc = subprocess.Popen(
             self._command,
             stdin=subprocess.PIPE,
@@ -108,7 +113,7 @@ class EngineClient:
             for raw in proc.stderr:
                 line = raw.decode("utf-8", errors="replace").rstrip()
                 if line:
-                    self.stderr_tail.append(line)
+                    self._stderr_tail.append(line)
 
     def _read_events(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
@@ -117,31 +122,31 @@ class EngineClient:
                 try:
                     event = P.decode(line)
                 except ValueError:
-                    self.stderr_tail.append(
+                    self._stderr_tail.append(
                         "unreadable engine output: " + line[:200].decode(errors="replace")
                     )
                     continue
-                if event.get("event") == "ready":
-                    self.build = event
-                    self.ready.set()
-                self._on_event(event)
+                self._on_event(cast(EngineEvent, event))
         rc = proc.wait()
         self._close_stdin(proc)
         if proc is not self._proc:
             return
         if self._closing and rc in (0, -signal.SIGTERM, -signal.SIGKILL, 1):
-            self._on_event({"event": "exited", "returncode": rc})
+            log.info("the engine (pid %d) exited with code %d, as asked", proc.pid, rc)
+            self._on_event({"event": Event.EXITED, "returncode": rc})
             return
         time.sleep(0.05)  # let the stderr reader catch the last lines
-        tail = list(self.stderr_tail)[-20:]
+        tail = list(self._stderr_tail)[-20:]
         hint = next(
             (t for t in reversed(tail) if "error" in t.lower() or "assert" in t.lower()), ""
         )
-        message = describe_exit(rc)[0].upper() + describe_exit(rc)[1:]
+        how = describe_exit(rc)
+        message = how[0].upper() + how[1:]
         if hint:
             message += f": {hint.strip()}"
+        log.warning("the engine (pid %d) ended unexpectedly: %s", proc.pid, message)
         self._on_event(
-            {"event": "crashed", "returncode": rc, "message": message, "stderr_tail": tail}
+            {"event": Event.CRASHED, "returncode": rc, "message": message, "stderr_tail": tail}
         )
 
     def _close_stdin(self, proc: subprocess.Popen[bytes]) -> None:
@@ -163,14 +168,14 @@ class EngineClient:
             except (BrokenPipeError, OSError, ValueError):
                 pass  # the reader thread reports the exit
 
-    def request(self, op: str, **fields: Any) -> int:
+    def request(self, op: Op, **fields: Any) -> int:
         req_id = next(self._ids)
         self._send({"op": op, "id": req_id, **fields})
         return req_id
 
     def stop(self, req_id: int | None) -> None:
         """Stop request ``req_id`` (None: whatever runs)."""
-        self._send({"op": "stop", "id": req_id if req_id is not None else -1})
+        self._send({"op": Op.STOP, "id": req_id if req_id is not None else -1})
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the worker to finish; kill it if it does not within ``timeout``."""
@@ -182,46 +187,45 @@ class EngineClient:
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            log.warning("the engine (pid %d) did not finish in %.0f s: killed", proc.pid, timeout)
             proc.kill()
             proc.wait()
-
-    def kill(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
 
 
 class BlockingEngine:
     """A synchronous front to one worker: ``load`` and ``chat`` block until they finish."""
 
     def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
-        self._events: queue.Queue[Event] = queue.Queue()
+        self._events: queue.Queue[EngineEvent] = queue.Queue()
+        self._generating: int | None = None
         self.client = EngineClient(self._events.put, command, env)
         self.client.start()
         ready = self._next(timeout=120)
-        if ready.get("event") != "ready":
-            raise EngineError("crashed", ready.get("message") or f"unexpected first event {ready}")
-        self.build = ready
+        if ready["event"] != Event.READY:
+            raise EngineError(ErrorCode.CRASHED, f"unexpected first event {ready}")
+        self.build: dict[str, Any] = dict(ready)  # as hardware.probe_build reads it
 
-    def _next(self, timeout: float | None = None) -> Event:
+    def _next(self, timeout: float | None = None) -> EngineEvent:
         try:
             event = self._events.get(timeout=timeout)
         except queue.Empty:
-            raise EngineError("timeout", "the engine did not answer in time") from None
-        if event.get("event") in ("crashed", "exited"):
-            raise EngineError(
-                "crashed", event.get("message") or describe_exit(event.get("returncode"))
-            )
+            raise EngineError(ErrorCode.TIMEOUT, "the engine did not answer in time") from None
+        if event["event"] == Event.CRASHED:
+            raise EngineError(ErrorCode.CRASHED, event["message"])
+        if event["event"] == Event.EXITED:
+            raise EngineError(ErrorCode.CRASHED, describe_exit(event["returncode"]))
         return event
 
-    def _until(self, req_id: int, final: set[str]) -> Iterator[Event]:
+    def _until(self, req_id: int, final: Event) -> Iterator[EngineEvent]:
+        """The events answering ``req_id`` up to its ``final`` one; an error raises."""
         while True:
             event = self._next()
             if event.get("id") not in (req_id, None):
                 continue
-            if event.get("event") == "error":
-                raise EngineError(event.get("code", "error"), event.get("message", "engine error"))
+            if event["event"] == Event.ERROR:
+                raise EngineError(event["code"], event["message"])
             yield event
-            if event.get("event") in final:
+            if event["event"] == final:
                 return
 
     def load(
@@ -229,13 +233,17 @@ class BlockingEngine:
         path: str,
         options: dict[str, Any] | None = None,
         on_progress: Callable[[float], None] | None = None,
-    ) -> dict[str, Any]:
-        req = self.client.request("load", path=path, options=options or {})
-        for event in self._until(req, {"loaded"}):
-            if event["event"] == "progress" and on_progress:
-                on_progress(event["fraction"])
-            elif event["event"] == "loaded":
-                return event["model"]
+    ) -> ModelInfo:
+        req = self.client.request(Op.LOAD, path=path, options=options or {})
+        try:
+            for event in self._until(req, Event.LOADED):
+                if event["event"] == Event.PROGRESS and on_progress:
+                    on_progress(event["fraction"])
+                elif event["event"] == Event.LOADED:
+                    return event["model"]
+        except EngineError as exc:
+            log.warning("loading a model failed (%s): %s", exc.code, exc)
+            raise
         raise AssertionError("unreachable")
 
     def chat(
@@ -243,30 +251,29 @@ class BlockingEngine:
         messages: list[dict[str, str]],
         sampling: dict[str, Any] | None = None,
         on_token: Callable[[str], None] | None = None,
-        on_started: Callable[[Event], None] | None = None,
-    ) -> tuple[str, dict[str, Any]]:
-        req = self.client.request("generate", messages=messages, sampling=sampling or {})
-        self.current = req
-        for event in self._until(req, {"done"}):
-            kind = event["event"]
-            if kind == "token" and on_token:
+        on_started: Callable[[StartedEvent], None] | None = None,
+    ) -> tuple[str, GenerationStats]:
+        req = self.client.request(Op.GENERATE, messages=messages, sampling=sampling or {})
+        self._generating = req
+        for event in self._until(req, Event.DONE):
+            if event["event"] == Event.TOKEN and on_token:
                 on_token(event["text"])
-            elif kind == "started" and on_started:
+            elif event["event"] == Event.STARTED and on_started:
                 on_started(event)
-            elif kind == "done":
+            elif event["event"] == Event.DONE:
                 return event["text"], event["stats"]
         raise AssertionError("unreachable")
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StatusEvent:
         """What the worker holds now (answered even while it is busy)."""
-        req = self.client.request("status")
-        for event in self._until(req, {"status"}):
-            if event["event"] == "status":
+        req = self.client.request(Op.STATUS)
+        for event in self._until(req, Event.STATUS):
+            if event["event"] == Event.STATUS:
                 return event
         raise AssertionError("unreachable")
 
     def stop(self) -> None:
-        self.client.stop(getattr(self, "current", None))
+        self.client.stop(self._generating)
 
     def close(self) -> None:
         self.client.close()
@@ -275,4 +282,4 @@ class BlockingEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.client.close()
