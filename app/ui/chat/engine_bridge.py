@@ -4,13 +4,13 @@ Events arrive on the client's reader thread and are re-emitted as queued signals
 runs on the GUI thread. Stop goes straight to the worker (it is answered even while busy).
 
 Signals:
-    stateChanged(str)          "starting", "idle", "loading", "generating", "crashed", "stopped"
+    stateChanged(str)          an EngineState: starting, idle, loading, generating, crashed, stopped
     loadProgress(float)        0..1
-    modelLoaded(dict)          model info from the worker
+    modelLoaded(dict)          model info from the worker (events.ModelInfo)
     loadFailed(str, str)       code, message
     replyStarted(dict)         prompt_tokens, reused_tokens, dropped_messages, n_ctx, template...
     tokenReceived(str)
-    replyDone(str, dict)       full text, stats
+    replyDone(str, dict)       full text, stats (events.GenerationStats)
     replyFailed(str, str)      code, message
     crashed(str)               the worker died; the message says how
     buildReady(dict)           what the worker's llama.cpp build is and which devices it sees
@@ -18,11 +18,31 @@ Signals:
 
 from __future__ import annotations
 
+import logging
+from enum import Enum
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.engine.client import EngineClient
+from app.engine.events import EngineEvent
+from app.engine.protocol import Event, Op
+
+log = logging.getLogger(__name__)
+
+
+class EngineState(str, Enum):
+    """The bridge's state; equal to (and emitted as) its name."""
+
+    STARTING = "starting"
+    IDLE = "idle"
+    LOADING = "loading"
+    GENERATING = "generating"
+    CRASHED = "crashed"
+    STOPPED = "stopped"
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 class EngineBridge(QObject):
@@ -42,9 +62,10 @@ class EngineBridge(QObject):
         super().__init__(parent)
         self._command = command
         self._client: EngineClient | None = None
-        self._state = "stopped"
+        self._state = EngineState.STOPPED
         self._load_req: int | None = None
         self._gen_req: int | None = None
+        # Plain dicts, as the fit code reads them (a ModelInfo and the ready event's build facts).
         self.loaded_info: dict[str, Any] | None = None
         self.loaded_key: tuple[str, str] | None = None  # (path, options json) of the loaded model
         self._pending_key: tuple[str, str] | None = None
@@ -54,12 +75,12 @@ class EngineBridge(QObject):
     # -- state ------------------------------------------------------------------------------
 
     @property
-    def state(self) -> str:
+    def state(self) -> EngineState:
         return self._state
 
     @property
     def busy(self) -> bool:
-        return self._state in ("loading", "generating", "starting")
+        return self._state in (EngineState.LOADING, EngineState.GENERATING, EngineState.STARTING)
 
     @property
     def pending_key(self) -> tuple[str, str] | None:
@@ -70,10 +91,10 @@ class EngineBridge(QObject):
     def pid(self) -> int | None:
         return self._client.pid if self._client else None
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: EngineState) -> None:
         if state != self._state:
             self._state = state
-            self.stateChanged.emit(state)
+            self.stateChanged.emit(state.value)
 
     # -- control ----------------------------------------------------------------------------
 
@@ -84,33 +105,26 @@ class EngineBridge(QObject):
         self._client = client
         self.loaded_info = None
         self.loaded_key = None
-        self._set_state("starting")
+        self._set_state(EngineState.STARTING)
         try:
             client.start()
         except OSError as exc:
-            self._set_state("crashed")
+            log.error("the engine could not be started: %s", exc)
+            self._set_state(EngineState.CRASHED)
             self.crashed.emit(f"The engine could not be started: {exc}")
-
-    def restart(self) -> None:
-        old = self._client
-        self._client = None
-        if old is not None:
-            old.kill()
-        self._load_req = self._gen_req = None
-        self.start()
 
     def load(self, path: str, options: dict[str, Any], key: tuple[str, str]) -> None:
         self.start()
         assert self._client is not None
         self._pending_key = key
-        self._load_req = self._client.request("load", path=path, options=options)
-        self._set_state("loading")
+        self._load_req = self._client.request(Op.LOAD, path=path, options=options)
+        self._set_state(EngineState.LOADING)
 
     def generate(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> None:
         self.start()
         assert self._client is not None
-        self._gen_req = self._client.request("generate", messages=messages, sampling=sampling)
-        self._set_state("generating")
+        self._gen_req = self._client.request(Op.GENERATE, messages=messages, sampling=sampling)
+        self._set_state(EngineState.GENERATING)
 
     def stop(self) -> None:
         if self._client is None:
@@ -122,7 +136,7 @@ class EngineBridge(QObject):
 
     def unload(self) -> None:
         if self._client is not None and self._client.alive:
-            self._client.request("unload")
+            self._client.request(Op.UNLOAD)
         self.loaded_info = None
         self.loaded_key = None
 
@@ -130,58 +144,52 @@ class EngineBridge(QObject):
         client, self._client = self._client, None
         if client is not None:
             client.close(timeout=3.0)
-        self._set_state("stopped")
-
-    def kill_for_test(self) -> None:
-        """Kill the worker process (what a crash looks like); used by tests."""
-        if self._client is not None:
-            self._client.kill()
+        self._set_state(EngineState.STOPPED)
 
     # -- events -----------------------------------------------------------------------------
 
     @Slot(object, object)
-    def _on_event(self, client: EngineClient, ev: dict[str, Any]) -> None:
+    def _on_event(self, client: EngineClient, ev: EngineEvent) -> None:
         if client is not self._client:
             return  # a previous worker's last words
-        kind = ev.get("event")
-        req = ev.get("id")
-        if kind == "ready":
-            self.build = ev
-            if self._state == "starting":
-                self._set_state("idle")
+        if ev["event"] == Event.READY:
+            self.build = dict(ev)
+            if self._state == EngineState.STARTING:
+                self._set_state(EngineState.IDLE)
             self.buildReady.emit(ev)
-        elif kind == "progress" and req == self._load_req:
-            self.loadProgress.emit(float(ev.get("fraction", 0.0)))
-        elif kind == "loaded" and req == self._load_req:
+        elif ev["event"] == Event.PROGRESS and ev["id"] == self._load_req:
+            self.loadProgress.emit(float(ev["fraction"]))
+        elif ev["event"] == Event.LOADED and ev["id"] == self._load_req:
             self._load_req = None
-            self.loaded_info = ev.get("model") or {}
+            self.loaded_info = dict(ev["model"])
             self.loaded_key = self._pending_key
-            self._set_state("idle")
+            self._set_state(EngineState.IDLE)
             self.modelLoaded.emit(self.loaded_info)
-        elif kind == "started" and req == self._gen_req:
+        elif ev["event"] == Event.STARTED and ev["id"] == self._gen_req:
             self.replyStarted.emit(ev)
-        elif kind == "token" and req == self._gen_req:
-            self.tokenReceived.emit(ev.get("text", ""))
-        elif kind == "done" and req == self._gen_req:
+        elif ev["event"] == Event.TOKEN and ev["id"] == self._gen_req:
+            self.tokenReceived.emit(ev["text"])
+        elif ev["event"] == Event.DONE and ev["id"] == self._gen_req:
             self._gen_req = None
-            self._set_state("idle")
-            self.replyDone.emit(ev.get("text", ""), ev.get("stats") or {})
-        elif kind == "error":
-            code, message = ev.get("code", "error"), ev.get("message", "engine error")
+            self._set_state(EngineState.IDLE)
+            self.replyDone.emit(ev["text"], ev["stats"])
+        elif ev["event"] == Event.ERROR:
+            req, code, message = ev["id"], ev["code"], ev["message"]
             if req is not None and req == self._load_req:
+                log.warning("loading a model failed (%s): %s", code, message)
                 self._load_req = None
                 self.loaded_info = None
                 self.loaded_key = None
-                self._set_state("idle")
+                self._set_state(EngineState.IDLE)
                 self.loadFailed.emit(code, message)
             elif req is not None and req == self._gen_req:
                 self._gen_req = None
-                self._set_state("idle")
+                self._set_state(EngineState.IDLE)
                 self.replyFailed.emit(code, message)
-        elif kind == "crashed":
+        elif ev["event"] == Event.CRASHED:
             self._client = None
             self._load_req = self._gen_req = None
             self.loaded_info = None
             self.loaded_key = None
-            self._set_state("crashed")
-            self.crashed.emit(ev.get("message", "The engine stopped unexpectedly"))
+            self._set_state(EngineState.CRASHED)
+            self.crashed.emit(ev["message"])
