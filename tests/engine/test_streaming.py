@@ -1,0 +1,100 @@
+"""The streaming helpers without a model: UTF-8 across token pieces, stop strings across pieces,
+and the token batcher's coalescing."""
+
+from __future__ import annotations
+
+import time
+
+from app.engine.streaming import StopMatcher, TokenBatcher, Utf8Pieces
+
+
+def test_a_character_split_across_tokens_comes_out_whole() -> None:
+    utf8 = Utf8Pieces()
+    data = "née 🙂!".encode()
+    out = [utf8.feed(data[i : i + 1]) for i in range(len(data))]  # one byte per token
+    assert "".join(out) + utf8.flush() == "née 🙂!"
+    assert "" in out  # the partial bytes were held back, not shown as replacement characters
+    assert "\ufffd" not in "".join(out)
+
+
+def test_a_sequence_cut_off_at_the_end_is_replaced_on_flush() -> None:
+    utf8 = Utf8Pieces()
+    assert utf8.feed(b"ok \xf0\x9f") == "ok "
+    assert utf8.flush() == "\ufffd"
+
+
+def test_bytes_that_are_not_utf8_do_not_stop_the_stream() -> None:
+    utf8 = Utf8Pieces()
+    assert utf8.feed(b"a\xffb") == "a\ufffdb"
+
+
+def test_no_stop_strings_passes_text_through() -> None:
+    stops = StopMatcher(["", ""])
+    assert stops.feed("User: hi") == ("User: hi", False)
+    assert stops.flush() == ""
+
+
+def test_a_stop_string_across_pieces_ends_the_text_before_it() -> None:
+    stops = StopMatcher(["\nUser:"])
+    out = []
+    for piece in ["Paris.", "\nUs", "er", ": and"]:
+        text, hit = stops.feed(piece)
+        out.append(text)
+        if hit:
+            break
+    assert hit and "".join(out) == "Paris."
+    assert out == ["Paris.", "", "", ""]  # "\nUs" and "er" were held back, then dropped
+
+
+def test_a_held_back_tail_is_released_when_it_is_not_a_stop() -> None:
+    stops = StopMatcher(["</s>"])
+    assert stops.feed("a <") == ("a ", False)
+    assert stops.feed("/") == ("", False)
+    assert stops.feed("b>") == ("</b>", False)
+    assert stops.feed("end </") == ("end ", False)
+    assert stops.flush() == "</"  # the reply ended: what was held is text after all
+    assert stops.flush() == ""
+
+
+def test_the_earliest_of_several_stop_strings_wins() -> None:
+    stops = StopMatcher(["<|end|>", "\n\n"])
+    assert stops.feed("one\n\ntwo<|end|>") == ("one", True)
+
+
+def test_utf8_and_stop_strings_together_as_the_token_loop_uses_them() -> None:
+    utf8, stops = Utf8Pieces(), StopMatcher(["«FIN»"])
+    data = "ça va «FIN» ignored".encode()
+    out, hit = [], False
+    for i in range(0, len(data), 2):
+        text, hit = stops.feed(utf8.feed(data[i : i + 2]))
+        out.append(text)
+        if hit:
+            break
+    assert hit and "".join(out) == "ça va "
+
+
+def test_the_batcher_sends_the_first_piece_at_once_and_coalesces_the_rest() -> None:
+    sent: list[str] = []
+    batcher = TokenBatcher(sent.append, interval=0.5)
+    batcher.add("Hel")
+    assert sent == ["Hel"]  # the first piece is not kept waiting
+    batcher.add("lo")
+    batcher.add(", ")
+    assert sent == ["Hel"]  # within the interval: held
+    time.sleep(0.55)
+    batcher.add("world")
+    assert sent == ["Hel", "lo, world"]  # the interval passed: everything held, in order
+    batcher.add("!")
+    batcher.flush()
+    assert sent == ["Hel", "lo, world", "!"]
+    batcher.flush()  # nothing held: nothing sent
+    assert sent == ["Hel", "lo, world", "!"]
+
+
+def test_the_batcher_sends_each_piece_of_a_slow_stream() -> None:
+    sent: list[str] = []
+    batcher = TokenBatcher(sent.append, interval=0.01)
+    for piece in ["a", "b", "c"]:
+        batcher.add(piece)
+        time.sleep(0.02)
+    assert sent == ["a", "b", "c"]
