@@ -144,8 +144,8 @@ def _parse_target(target: str) -> tuple[str, str | None]:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from app.core.hub.download import partial_bytes
     from app.core.hub.files import choose
+    from app.core.hub.partial import partial_bytes
     from app.core.hub.queue import DONE, PAUSED, load_queue
 
     repo, which = _parse_target(args.target)

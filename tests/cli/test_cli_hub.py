@@ -226,7 +226,7 @@ def test_progress_is_shown_per_file_from_the_queue_reports(tmp_path):
     import io
 
     from app.cli.hub import ProgressLine
-    from app.core.hub.download import FileJob
+    from app.core.hub.partial import FileJob
     from app.core.hub.queue import RUNNING, Download
 
     class Terminal(io.StringIO):

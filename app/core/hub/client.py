@@ -26,8 +26,9 @@ from app.core.hub.connection import (
     default_endpoint,
     transient,
 )
-from app.core.hub.download import FileJob, download_file
+from app.core.hub.download import Progress, Stop, download_file
 from app.core.hub.files import HubFile, QuantGroup, RepoFiles, group_files
+from app.core.hub.partial import FileJob
 from app.core.hub.remote_file import RemoteFile
 
 PROBE_TIMEOUT = 8.0
@@ -264,8 +265,8 @@ class Hub:
     def download(
         self,
         job: FileJob,
-        progress: Callable[[int, int], None] | None = None,
-        stop: Callable[[], str | None] = lambda: None,
+        progress: Progress | None = None,
+        stop: Stop = lambda: None,
         **kwargs: Any,
     ) -> Path:
         return download_file(job, self.session(), self.headers(), progress, stop, **kwargs)
@@ -273,8 +274,8 @@ class Hub:
     def fetch(
         self,
         job: FileJob,
-        progress: Callable[[int, int], None] | None = None,
-        stop: Callable[[], str | None] = lambda: None,
+        progress: Progress | None = None,
+        stop: Stop = lambda: None,
     ) -> Path:
         """A queued file (queued earlier, perhaps before a restart) from this client's address:
         a mirror chosen since it was queued applies."""

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.core.hub.client import Hub
-from app.core.hub.download import DownloadError, FileJob
+from app.core.hub.partial import DownloadError, FileJob
 from app.core.hub.queue_state import (
     ACTIVE,
     CANCELLED,

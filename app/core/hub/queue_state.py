@@ -1,6 +1,7 @@
 """What a download is, kept across restarts: the ``Download`` record and the queue's file.
 
-A ``Download`` is one model (a quant group: its parts, and the vision projector when chosen).
+A ``Download`` is one model (a quant group: its parts, and the vision projector when chosen), with
+its progress and the speed and time left measured over the last seconds (``Meter``).
 The queue file, ``downloads.json``, is read as untrusted input: entries of the wrong shape are
 dropped and the good ones kept; a damaged file is set aside
 (``downloads.json.damaged-<date>-<time>``), the paused downloads are found again from the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -20,8 +22,8 @@ from typing import Any
 
 from app.core import paths
 from app.core.gguf.names import is_projector_name, split_names, split_of
-from app.core.hub.download import FileJob, Meter, discard_partial, partial_bytes
 from app.core.hub.files import HubFile, group_files
+from app.core.hub.partial import FileJob, discard_partial, partial_bytes
 
 QUEUED, RUNNING, PAUSED, FAILED, DONE, CANCELLED = (
     "queued",
@@ -34,6 +36,32 @@ QUEUED, RUNNING, PAUSED, FAILED, DONE, CANCELLED = (
 ACTIVE = (QUEUED, RUNNING)
 KEPT = (QUEUED, RUNNING, PAUSED, FAILED)  # saved across restarts
 STATES = (*KEPT, DONE, CANCELLED)
+
+
+class Meter:
+    """Speed over the last few seconds of progress reports, and the ETA it gives."""
+
+    def __init__(self, window: float = 5.0) -> None:
+        self.window = window
+        self.samples: list[tuple[float, int]] = []
+        self.speed = 0.0
+
+    def add(self, done: int, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        self.samples.append((now, done))
+        while len(self.samples) > 2 and now - self.samples[0][0] > self.window:
+            self.samples.pop(0)
+        t0, b0 = self.samples[0]
+        if now - t0 > 0.2:
+            self.speed = max(0.0, (done - b0) / (now - t0))
+        return self.speed
+
+    def reset(self) -> None:
+        self.samples.clear()
+        self.speed = 0.0
+
+    def eta(self, remaining: int) -> float | None:
+        return remaining / self.speed if self.speed > 0 else None
 
 
 @dataclass

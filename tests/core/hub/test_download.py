@@ -15,7 +15,7 @@ import pytest
 
 from app.core.hub.client import Hub
 from app.core.hub.connection import configure
-from app.core.hub.download import DownloadError, FileJob, partial_bytes
+from app.core.hub.partial import DownloadError, FileJob, partial_bytes
 from app.core.library.index import open_library
 from app.core.library.starter import sha256_file as sha256
 from tests.hub_server import GEMMA_REPO, SMOL_FILE, SMOL_REPO, Fault
@@ -108,7 +108,7 @@ def test_a_real_write_failure_is_disk_full_and_resumable(hub_server, smollm_path
         f"""
         import sys
         from pathlib import Path
-        from app.core.hub.download import DownloadError
+        from app.core.hub.partial import DownloadError
         from app.core.hub.client import Hub
         from app.core.hub.connection import configure
         configure()

@@ -12,7 +12,7 @@ import pytest
 
 from app.core.hub.client import Hub
 from app.core.hub.connection import configure
-from app.core.hub.download import DownloadError, FileJob
+from app.core.hub.partial import DownloadError, FileJob
 from app.core.hub.queue import CANCELLED, DONE, FAILED, PAUSED, RUNNING, DownloadQueue
 from tests.hub_server import QUANTS_REPO, SMOL_FILE, SMOL_REPO, VISION_REPO
 
