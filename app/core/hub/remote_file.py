@@ -23,7 +23,6 @@ class RemoteFile:
         )
         self.pos = 0
         self._cache: dict[int, bytes] = {}
-        self.requests = 0
 
     def tell(self) -> int:
         return self.pos
@@ -47,7 +46,6 @@ class RemoteFile:
             data = r.content
             if r.status_code == 200:  # no range support: take our part of the whole file
                 data = data[start : end + 1]
-            self.requests += 1
             self._cache[index] = data
         return self._cache[index]
 

@@ -5,7 +5,6 @@ HubPage signals:
     repoRequested(str)               repo id picked in the results
     downloadRequested(object, bool)  the QuantGroup, and whether to take the vision projector
     settingsRequested()
-    retryRequested()                 after the Hub could not be reached
 """
 
 from __future__ import annotations
@@ -130,7 +129,6 @@ class HubPage(QWidget):
     repoRequested = Signal(str)
     downloadRequested = Signal(object, bool)
     settingsRequested = Signal()
-    retryRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
