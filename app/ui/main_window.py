@@ -1,4 +1,11 @@
-"""The main window: conversations on the left, the chat in the middle, this chat's settings on the right."""
+"""The main window, a shell: its pages (chats, library, Hub), menus and status bar, and the wiring
+of the features' controllers in one place (``_connect_signals``).
+
+The chat page shows conversations on the left, the chat in the middle and this chat's settings on
+the right; what the user does there lives in app/ui/chat, memory fit in app/ui/fit. It is
+about 460 lines because the navigation between pages (the welcome page while there is no model,
+a chat with a library or downloaded model, paused downloads offered) belongs to no one feature.
+"""
 
 from __future__ import annotations
 
@@ -18,42 +25,27 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
-    QSplitter,
     QStackedWidget,
     QToolBar,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
 )
 
-from app import __version__
 from app.core import paths
-from app.core.chat import export
-from app.core.chat.store import ChatStore, Conversation
-from app.core.fit import calibration
-from app.core.fit.hardware import Hardware, probe_build
-from app.core.fit.placement import FitOptions
-from app.core.fit.shape import ModelShape, shape_from_file
+from app.core.chat.store import Conversation
+from app.core.fit.hardware import Hardware
 from app.core.library import starter
 from app.core.library.index import OK, LibraryEntry, open_library
-from app.core.options import LOAD_KEYS
-from app.core.settings import Settings, save_settings
-from app.ui.chat.composer import Composer
+from app.core.settings import Settings, SettingsWriter
+from app.ui.about import show_about
 from app.ui.chat.controller import ChatController
-from app.ui.chat.conversation_list import ConversationSidebar
-from app.ui.chat.conversation_panel import ConversationPanel
+from app.ui.chat.conversations import ConversationActions
 from app.ui.chat.engine_bridge import EngineBridge
-from app.ui.chat.model_picker import ModelPicker
-from app.ui.chat.view import ChatView
+from app.ui.chat.page import ChatPage
 from app.ui.common import messages
 from app.ui.common.markdown_html import Palette
-from app.ui.common.notice_bar import NoticeBar
-from app.ui.common.tasks import DbQueue, run_task
-from app.ui.fit.load_dialog import LoadDialog
+from app.ui.common.tasks import DbQueue, call_in_gui, run_task
+from app.ui.fit.controller import FitController
 from app.ui.hub.controller import HubController
 from app.ui.hub.page import HubPage
 from app.ui.library.controller import LibraryController
@@ -83,47 +75,15 @@ class MainWindow(QMainWindow):
         self._apply_theme = apply_theme
         self._closed = False
 
-        self.sidebar = ConversationSidebar()
-        self.view = ChatView()
-        self.view.set_palette(Palette.for_theme(dark))
-        self.composer = Composer()
-        self.picker = ModelPicker()
-        self.notice = NoticeBar()
-        self.panel = ConversationPanel()
-        self.panel.hide()
-
-        center = QWidget()
-        cl = QVBoxLayout(center)
-        cl.setContentsMargins(0, 0, 0, 0)
-        cl.setSpacing(0)
-        top = QHBoxLayout()
-        top.setContentsMargins(10, 8, 10, 8)
-        top.addWidget(self.picker, 1)
-        self.panel_button = QToolButton()
-        self.panel_button.setText("Chat settings")
-        self.panel_button.setToolTip("System prompt and options for this conversation")
-        self.panel_button.setCheckable(True)
-        self.panel_button.toggled.connect(self._toggle_panel)
-        top.addWidget(self.panel_button)
-        cl.addLayout(top)
-        cl.addWidget(self.view, 1)
-        notice_wrap = QHBoxLayout()
-        notice_wrap.setContentsMargins(10, 4, 10, 0)
-        notice_wrap.addWidget(self.notice)
-        cl.addLayout(notice_wrap)
-        cl.addWidget(self.composer)
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(center)
-        self.splitter.addWidget(self.panel)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([260, 900, 320])
-        self.splitter.setCollapsible(1, False)
+        self.chat_page = ChatPage(dark)
+        page = self.chat_page
+        self.sidebar, self.view, self.composer = page.sidebar, page.view, page.composer
+        self.picker, self.notice, self.panel = page.picker, page.notice, page.panel
+        self.panel_button = page.panel_button
         self.library_page = LibraryPage()
         self.hub_page = HubPage()
         self.pages = QStackedWidget()
-        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.chat_page)
         self.pages.addWidget(self.library_page)
         self.pages.addWidget(self.hub_page)
         self.welcome = WelcomePage()  # in place of the chat page while there is no model
@@ -137,6 +97,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.state_label, 1)
         self.statusBar().addPermanentWidget(self.figures_label)
 
+        self._settings_writer = SettingsWriter(on_error=self._on_settings_error)
+        # Before the controllers: what they say while starting (a damaged download queue) is shown.
+        messages.hub().listen(self._on_user_message)
         self.controller = ChatController(
             settings,
             db,
@@ -148,52 +111,57 @@ class MainWindow(QMainWindow):
             self.save_settings,
             self,
         )
-        self.controller.conversationChanged.connect(self._on_conversation_changed)
-        self.controller.conversationTouched.connect(self._refresh_conversation)
-        self.controller.statsChanged.connect(self.figures_label.setText)
-        self.sidebar.conversationSelected.connect(self.controller.open_conversation)
-        self.sidebar.newChatRequested.connect(self.controller.new_chat)
-        self.sidebar.renameRequested.connect(self._rename)
-        self.sidebar.deleteRequested.connect(self._delete)
-        self.sidebar.exportRequested.connect(self._export)
-        self.sidebar.searchChanged.connect(self._search)
-        self.panel.changed.connect(self.controller.update_conversation)
-        self.picker.openFileRequested.connect(self._open_model_file)
-        self.view.linkActivated.connect(self._open_link)
-        bridge.stateChanged.connect(self._on_engine_state)
-        messages.hub().listen(self._on_user_message)
-
+        self.conversations = ConversationActions(
+            settings, db, self.controller, self.sidebar, self.panel, self
+        )
         self.library = open_library(settings.models_path())
         self.library_ctl = LibraryController(
             self.library, self.library_page, settings, self.save_settings, self
         )
-        self.library_ctl.entriesChanged.connect(self._on_library)
-        self.library_ctl.chatRequested.connect(self.chat_with)
-        self.library_page.selected.connect(self._on_library_selected)
-        self.hardware: Hardware | None = None
+        self.fit = FitController(
+            settings, bridge, self.controller, self.library_page.meter, self.save_settings, self
+        )
         self.hub_ctl = HubController(
             self.hub_page, settings, self.save_settings, self.library, lambda: self.hardware, self
         )
-        self.hub_ctl.modelDownloaded.connect(self._on_model_downloaded)
         bundled = starter.bundled_path()
         self.welcome.set_starter(bundled.stat().st_size if bundled else None)
-        self.welcome.starterRequested.connect(self._use_starter)
-        self.welcome.hubRequested.connect(lambda: self.show_page(2))
-        self.welcome.folderRequested.connect(self.library_ctl.ask_add_folder)
-        self.welcome.fileRequested.connect(self._open_model_file)
-        self.hub_ctl.queueChanged.connect(self._on_queue_changed)
         self._offered_downloads = False
-        bridge.buildReady.connect(self._on_build)
-        bridge.modelLoaded.connect(self._on_model_loaded)
-        self.picker.optionsRequested.connect(self.open_load_options)
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            app.applicationStateChanged.connect(self._on_app_state)
+        self._connect_signals()
 
         self._build_pages_bar()
         self.hub_ctl.update_totals()  # "Hub · 1 paused" from the start
         self._build_menus()
         self._restore_geometry()
+
+    def _connect_signals(self) -> None:
+        """Every connection between the window's parts, in one place."""
+        chat, bridge = self.controller, self.bridge
+        chat.statsChanged.connect(self.figures_label.setText)
+        self.conversations.titleChanged.connect(self.setWindowTitle)
+        self.picker.openFileRequested.connect(self._open_model_file)
+        self.picker.optionsRequested.connect(self.fit.open_load_options)
+        self.view.linkActivated.connect(self._open_link)
+        bridge.stateChanged.connect(self._on_engine_state)
+
+        self.library_ctl.entriesChanged.connect(self._on_library)
+        self.library_ctl.chatRequested.connect(self.chat_with)
+        self.library_page.selected.connect(self.fit.show_library_entry)
+        self.fit.hardwareReady.connect(self._on_hardware)
+        self.fit.optionsApplied.connect(self.conversations.show_settings)
+        self.fit.loadMeasured.connect(self._on_load_measured)
+
+        self.hub_ctl.modelDownloaded.connect(self._on_model_downloaded)
+        self.hub_ctl.queueChanged.connect(self._on_queue_changed)
+        self.hub_ctl.chatRequested.connect(self.chat_with)
+
+        self.welcome.starterRequested.connect(self._use_starter)
+        self.welcome.hubRequested.connect(lambda: self.show_page(2))
+        self.welcome.folderRequested.connect(self.library_ctl.ask_add_folder)
+        self.welcome.fileRequested.connect(self._open_model_file)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.applicationStateChanged.connect(self._on_app_state)
 
     # -- menus and shortcuts ----------------------------------------------------------------------
 
@@ -234,16 +202,17 @@ class MainWindow(QMainWindow):
             file_menu, "&Open a model file…", QKeySequence.StandardKey.Open, self._open_model_file
         )
         file_menu.addSeparator()
-        self._add(file_menu, "Export chat as &Markdown…", None, lambda: self._export_current("md"))
-        self._add(file_menu, "Export chat as &JSON…", None, lambda: self._export_current("json"))
+        convs = self.conversations
+        self._add(file_menu, "Export chat as &Markdown…", None, lambda: convs.export_current("md"))
+        self._add(file_menu, "Export chat as &JSON…", None, lambda: convs.export_current("json"))
         file_menu.addSeparator()
         self._add(file_menu, "&Settings…", "Ctrl+,", self._open_settings)
         self._add(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         chat_menu = self.menuBar().addMenu("&Chat")
-        self._add(chat_menu, "&Find in chats", QKeySequence.StandardKey.Find, self._focus_search)
+        self._add(chat_menu, "&Find in chats", QKeySequence.StandardKey.Find, convs.focus_search)
         self._add(chat_menu, "&Stop the reply", None, self.controller.stop)
         self._add(chat_menu, "&Regenerate the last reply", "Ctrl+R", self.controller.regenerate)
-        self._add(chat_menu, "&Rename this chat", "F2", self._rename_current)
+        self._add(chat_menu, "&Rename this chat", "F2", convs.rename_current)
         help_menu = self.menuBar().addMenu("&Help")
         self._add(help_menu, "&About Hearth", None, self._about)
         stop = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
@@ -262,10 +231,6 @@ class MainWindow(QMainWindow):
             self.controller.stop()
         else:
             self.composer.cancel_edit()
-
-    def _focus_search(self) -> None:
-        self.sidebar.search.setFocus()
-        self.sidebar.search.selectAll()
 
     # -- start-up ---------------------------------------------------------------------------------
 
@@ -313,7 +278,7 @@ class MainWindow(QMainWindow):
 
     def _on_conversations(self, convs: list[Conversation]) -> None:
         self.sidebar.model.set_conversations(convs)
-        if self.controller.active is not None or self.view.widgets:
+        if self.controller.active is not None or self.controller.session.messages:
             return  # the user started chatting before the list arrived: leave them there
         if convs:
             self.sidebar.select(convs[0].id)
@@ -331,7 +296,7 @@ class MainWindow(QMainWindow):
         return self._model_paths == [] and self.sidebar.model.rowCount() == 0
 
     def _refresh_chat_page(self) -> None:
-        if self.pages.currentWidget() in (self.splitter, self.welcome):
+        if self.pages.currentWidget() in (self.chat_page, self.welcome):
             self.show_page(0)
 
     def _use_starter(self) -> None:
@@ -372,76 +337,21 @@ class MainWindow(QMainWindow):
 
     # -- memory fit -------------------------------------------------------------------------------
 
-    def _on_build(self, build: dict[str, Any]) -> None:
-        run_task(lambda: probe_build(build), self._on_hardware)
+    @property
+    def hardware(self) -> Hardware | None:
+        return self.fit.hardware
 
     def _on_hardware(self, hw: Hardware) -> None:
-        self.hardware = hw
         self.library_page.meter.set_hardware(hw)
         self.hub_page.meter.set_hardware(hw)
         self.hub_ctl.hardware_ready()
 
-    def _on_library_selected(self, entry: LibraryEntry | None) -> None:
-        meter = self.library_page.meter
-        if entry is None or entry.status != OK:
-            meter.set_model(None)
-            return
-        path = entry.path
-        self._meter_path = path
-
-        def done(shape: ModelShape) -> None:
-            if getattr(self, "_meter_path", None) == path:
-                meter.set_model(shape, FitOptions.from_load(self.settings.load))
-
-        run_task(lambda: shape_from_file(path), done, lambda exc: meter.set_model(None))
-
     def open_load_options(self) -> None:
-        path = self.controller.model_for_current()
-        if not path:
-            messages.info("Choose a model first.")
-            return
-        if self.hardware is None:
-            messages.info("Still looking at this machine; try again in a moment.")
-            return
-        conv = self.controller.conv
-        load_over = {k: v for k, v in (conv.overrides if conv else {}).items() if k in LOAD_KEYS}
-        load = self.settings.load.merged(load_over)
-        measured = (
-            calibration.describe(self.bridge.loaded_info)
-            if self.bridge.loaded_info and self.bridge.loaded_info.get("path") == path
-            else ""
-        )
+        self.fit.open_load_options()
 
-        def show(shape: ModelShape) -> None:
-            dialog = LoadDialog(path, shape, self.hardware, load, measured, self)
-            self.load_dialog = dialog  # reachable for tests
-            if dialog.exec():
-                self.apply_load_options(dialog.overrides())
-
-        run_task(
-            lambda: shape_from_file(path),
-            show,
-            lambda exc: messages.error(f"Cannot read the model: {exc}"),
-        )
-
-    def apply_load_options(self, overrides: dict[str, Any]) -> None:
-        """Use these load options for this conversation (or as the defaults with no conversation)."""
-        conv = self.controller.conv
-        if conv is not None:
-            merged = {**conv.overrides, **overrides}
-            self.controller.update_conversation(conv.system_prompt, merged)
-            self.panel.show_conversation(self.settings, conv.system_prompt, merged)
-        else:
-            self.settings.load = self.settings.load.merged(overrides)
-            self.save_settings()
-        self.controller._preload()
-
-    def _on_model_loaded(self, info: dict[str, Any]) -> None:
-        text = calibration.describe(info)
-        if text:
-            self.picker.status.setToolTip(text)
-            self.statusBar().showMessage(text, 10000)
-        run_task(lambda: calibration.record(info), None, lambda exc: None)
+    def _on_load_measured(self, text: str) -> None:
+        self.picker.status.setToolTip(text)
+        self.statusBar().showMessage(text, 10000)
 
     # -- drag and drop ----------------------------------------------------------------------------
 
@@ -463,95 +373,6 @@ class MainWindow(QMainWindow):
         if models:
             event.acceptProposedAction()
             self.library_ctl.import_files(models, "keep")
-
-    # -- conversations ----------------------------------------------------------------------------
-
-    def _on_conversation_changed(self, conv: Conversation | None) -> None:
-        self.sidebar.select(conv.id if conv else None)
-        self.setWindowTitle(f"{conv.title} — Hearth" if conv else "Hearth")
-        self.panel.show_conversation(
-            self.settings, conv.system_prompt if conv else None, conv.overrides if conv else {}
-        )
-        self.panel.setEnabled(conv is not None)
-
-    def _refresh_conversation(self, conv_id: int) -> None:
-        def done(conv: Conversation | None) -> None:
-            if conv is not None and not self.sidebar.search.text():
-                self.sidebar.model.upsert(conv)
-                if self.controller.conv is not None and self.controller.conv.id == conv_id:
-                    self.sidebar.select(conv_id)
-
-        self.db.submit(lambda s: s.conversation(conv_id), done)
-
-    def _rename(self, conv_id: int, title: str) -> None:
-        self.db.submit(lambda s: s.update_conversation(conv_id, title=title))
-        if self.controller.conv is not None and self.controller.conv.id == conv_id:
-            self.controller.conv.title = title
-            self.setWindowTitle(f"{title} — Hearth")
-
-    def _rename_current(self) -> None:
-        if self.controller.conv is not None:
-            self.sidebar.begin_rename(self.controller.conv.id)
-
-    def _delete(self, conv_id: int) -> None:
-        if self.controller.active is not None and self.controller.active.conv_id == conv_id:
-            messages.warning("Stop the reply before deleting this conversation.")
-            return
-        answer = QMessageBox.question(
-            self,
-            "Delete chat",
-            "Delete this conversation and all its messages? This cannot be undone.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        self.db.submit(lambda s: s.delete_conversation(conv_id))
-        self.sidebar.model.remove(conv_id)
-        if self.controller.conv is not None and self.controller.conv.id == conv_id:
-            self.controller.new_chat()
-
-    def _search(self, text: str) -> None:
-        def done(hits: Any) -> None:
-            self.sidebar.model.set_rows(hits)
-            if self.controller.conv is not None:
-                self.sidebar.select(self.controller.conv.id)
-
-        self.db.submit(lambda s: s.search(text), done)
-
-    def _export_current(self, kind: str) -> None:
-        if self.controller.conv is None:
-            messages.info("There is nothing to export yet.")
-            return
-        self._export(self.controller.conv.id, kind)
-
-    def _export(self, conv_id: int, kind: str) -> None:
-        suffix = ".md" if kind == "md" else ".json"
-        filt = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
-        row = self.sidebar.model.row_of(conv_id)
-        name = self.sidebar.model.conversation(row).title if row >= 0 else "chat"
-        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in name).strip() or "chat"
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export chat", str(Path.home() / (safe + suffix)), filt
-        )
-        if not path:
-            return
-        target = Path(path)
-        if target.suffix.lower() != suffix:
-            target = target.with_suffix(suffix)
-        settings_prompt = self.settings.system_prompt
-
-        def job(store: ChatStore) -> str:
-            conv = store.conversation(conv_id)
-            if conv is None:
-                raise ValueError("the conversation no longer exists")
-            prompt = conv.system_prompt if conv.system_prompt is not None else settings_prompt
-            export.export_file(target, conv, store.messages(conv_id), prompt)
-            return str(target)
-
-        self.db.submit(
-            job,
-            lambda p: messages.info(f"Exported to {p}"),
-            lambda exc: messages.error(f"Could not export: {exc}"),
-        )
 
     # -- models and settings ----------------------------------------------------------------------
 
@@ -582,19 +403,15 @@ class MainWindow(QMainWindow):
                 self.library.app_folder = self.settings.models_path()
                 self.refresh_models()
             if self.controller.conv is not None:
-                conv = self.controller.conv
-                self.panel.show_conversation(self.settings, conv.system_prompt, conv.overrides)
+                self.conversations.show_settings()
 
     def save_settings(self) -> None:
-        snapshot = Settings.from_dict(self.settings.to_dict())
-        run_task(
-            lambda: save_settings(snapshot),
-            None,
-            lambda exc: messages.error(f"Could not save settings: {exc}"),
-        )
+        """Save the settings as they are now (on one writer thread, in order)."""
+        self._settings_writer.save(self.settings)
 
-    def _toggle_panel(self, on: bool) -> None:
-        self.panel.setVisible(on)
+    @staticmethod
+    def _on_settings_error(exc: BaseException) -> None:
+        call_in_gui(lambda e: messages.error(f"Could not save settings: {e}"), exc)
 
     # -- engine and messages ----------------------------------------------------------------------
 
@@ -620,27 +437,8 @@ class MainWindow(QMainWindow):
         if url.startswith(("http://", "https://", "mailto:")):
             QDesktopServices.openUrl(QUrl(url))
 
-    @staticmethod
-    def _offload_text(build: dict[str, Any]) -> str:
-        if build.get("gpu_offload"):
-            return "yes"
-        backend = build.get("backend") or "CPU"
-        return (
-            "no (CPU build)"
-            if backend == "CPU"
-            else f"no ({backend} build, no {backend} device found)"
-        )
-
     def _about(self) -> None:
-        build = self.bridge.build
-        QMessageBox.about(
-            self,
-            "About Hearth",
-            f"<b>Hearth {__version__}</b><p>Private, offline chat with GGUF models.</p>"
-            f"<p>llama-cpp-python {build.get('llama_cpp_version', '?')}; llama.cpp build: "
-            f"{build.get('backend') or '?'}; GPU offload: "
-            f"{self._offload_text(build)}.</p>",
-        )
+        show_about(self, self.bridge.build)
 
     # -- window state -----------------------------------------------------------------------------
 
@@ -662,5 +460,6 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.hub_ctl.close()
         self.db.close()
+        self._settings_writer.close()
         self.bridge.shutdown()
         super().closeEvent(event)

@@ -137,6 +137,7 @@ def test_many_quick_saves_of_the_settings_end_with_the_last_on_disk(
     open_window: Any, make_settings: Any
 ) -> None:
     d = open_window(make_settings())
+    d.wait_loaded()
     for i in range(60):
         d.w.settings.system_prompt = f"prompt {i}"
         d.w.save_settings()

@@ -107,7 +107,7 @@ class ChatController(QObject):
         picker.modelChosen.connect(self.choose_model)
         picker.ejectRequested.connect(self.unload_model)
         bridge.stateChanged.connect(self._on_state)
-        bridge.loadProgress.connect(lambda f: self.picker.set_loading(f))
+        bridge.loadProgress.connect(picker.set_loading)
         bridge.modelLoaded.connect(self._on_loaded)
         bridge.loadFailed.connect(self._on_load_failed)
         bridge.replyStarted.connect(self._on_started)

@@ -222,10 +222,6 @@ class ConversationSidebar(QWidget):
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self._setting = False
 
-    def current_id(self) -> int | None:
-        idx = self.view.currentIndex()
-        return idx.data(IdRole) if idx.isValid() else None
-
     def select(self, conv_id: int | None) -> None:
         self._setting = True
         try:

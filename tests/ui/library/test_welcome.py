@@ -32,7 +32,7 @@ def test_a_fresh_install_offers_the_bundled_starter(
     assert card.isVisible() and "98.4 MB" in card.detail.text()
     d.qtbot.mouseClick(card, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
     d.wait_loaded()
-    assert w.pages.currentWidget() is w.splitter
+    assert w.pages.currentWidget() is w.chat_page
     assert w.bridge.loaded_info["path"] == str(smollm_path)
     # It joined the library where it is: nothing copied into the model folder.
     d.qtbot.waitUntil(
