@@ -189,7 +189,6 @@ class LibraryController(QObject):
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         lay.addWidget(buttons)
-        self.known_dialog = dialog  # reachable for tests
         if dialog.exec():
             chosen = [k.path for box, k in boxes if box.isChecked()]
             if chosen:
@@ -250,7 +249,6 @@ class LibraryController(QObject):
             delete_box = QCheckBox(f"Also delete the file from disk (frees {size})")
             box.setCheckBox(delete_box)
         box.setStandardButtons(QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel)
-        self.remove_dialog = box  # reachable for tests
         if box.exec() != QMessageBox.StandardButton.Ok:
             return
         self.remove(entry, bool(delete_box and delete_box.isChecked()))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QDialog, QLabel
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QLabel
 
 from app.core.fit.hardware import probe
 from app.core.fit.shape import shape_from_name
+from app.ui.fit.load_dialog import LoadDialog
 from app.ui.fit.meter import FitMeter, verdict_color
 
 pytestmark = [pytest.mark.gui]
@@ -64,27 +66,32 @@ def test_library_details_show_the_meter(open_window: Any, make_settings: Any) ->
     assert meter.result.n_layers == 30
 
 
-def test_load_options_dialog_reloads_with_the_choice(
-    open_window: Any, make_settings: Any, monkeypatch: Any
-) -> None:
+def test_load_options_dialog_reloads_with_the_choice(open_window: Any, make_settings: Any) -> None:
     d = open_window(make_settings(max_tokens=4))
     d.wait_loaded()
     d.send("Hi")
     d.wait_reply()
     d.qtbot.waitUntil(lambda: d.w.hardware is not None, timeout=15_000)
+    labels: list[str] = []
 
-    def choose(dialog: Any) -> int:
+    def choose() -> None:  # as the user does, in the dialog on screen
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, LoadDialog):
+            return
+        timer.stop()
+        labels.extend(w.text() for w in dialog.findChildren(QLabel))
         dialog.meter.ctx_slider.setValue(0)  # 512 tokens
         dialog.meter.kv_type.setCurrentText("q8_0")
-        return QDialog.DialogCode.Accepted
+        dialog.accept()
 
-    monkeypatch.setattr("app.ui.fit.load_dialog.LoadDialog.exec", choose)
+    timer = QTimer()
+    timer.timeout.connect(choose)
+    timer.start(50)
     d.w.open_load_options()
     d.qtbot.waitUntil(lambda: (d.w.bridge.loaded_info or {}).get("n_ctx") == 512, timeout=30_000)
     assert d.w.bridge.loaded_info["kv_type"] == "q8_0"
     assert d.w.controller.conv.overrides["n_ctx"] == 512
     # the dialog showed what the previous load really took
-    labels = [w.text() for w in d.w.load_dialog.findChildren(QLabel)]
     assert any("llama.cpp allocated" in t for t in labels)
     assert "Memory: estimated" in d.w.picker.status.toolTip()
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from app.core.settings import load_settings
 from tests import gguf_factory as F
@@ -136,6 +136,25 @@ def test_drop_gguf_files_on_the_window(
     assert dropped.exists()  # kept where it was
 
 
+def answer_ok(d: Any, act: Any) -> str:
+    """Do ``act``, press OK in the message box it opens, and return the box's details."""
+    said: list[str] = []
+
+    def press_ok() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            timer.stop()
+            said.append(box.informativeText())
+            box.button(QMessageBox.StandardButton.Ok).click()
+
+    timer = QTimer()
+    timer.timeout.connect(press_ok)
+    timer.start(20)
+    act()
+    d.qtbot.waitUntil(lambda: bool(said), timeout=5_000)
+    return said[0]
+
+
 def test_remove_outside_file_keeps_it_and_app_file_is_deleted(
     open_window: Any, make_settings: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -147,9 +166,7 @@ def test_remove_outside_file_keeps_it_and_app_file_is_deleted(
     wait_names(d, ["SmolLM2-135M-Instruct.Q4_1", "Outside-Q4_0"])
     page = d.w.library_page
     page.select(str(outside))
-    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Ok)
-    page.remove_btn.click()
-    assert "stays in" in d.w.library_ctl.remove_dialog.informativeText()
+    assert "stays in" in answer_ok(d, page.remove_btn.click)
     wait_names(d, ["SmolLM2-135M-Instruct.Q4_1"])
     assert outside.exists()
     # a model in the app's own folder is deleted, and the space freed is said
@@ -159,8 +176,7 @@ def test_remove_outside_file_keeps_it_and_app_file_is_deleted(
     d.w.library_ctl.rescan()
     wait_names(d, ["SmolLM2-135M-Instruct.Q4_1", "Inside-Q4_0"])
     page.select(str(inside))
-    page.remove_btn.click()
-    assert "deleted from disk" in d.w.library_ctl.remove_dialog.informativeText()
+    assert "deleted from disk" in answer_ok(d, page.remove_btn.click)
     wait_names(d, ["SmolLM2-135M-Instruct.Q4_1"])
     assert not inside.exists()
     d.qtbot.waitUntil(lambda: "freeing" in d.w.statusBar().currentMessage())
