@@ -1,12 +1,11 @@
-"""The engine bridge's states and signals, with a real worker process and no model: the real
-worker for starting, failures and crashes, a scripted stand-in worker (same protocol) for loads
-and replies."""
+"""The engine bridge's states and signals, with the real worker process and no downloaded model:
+loads and replies use a tiny synthetic llama (its weights a hole in a sparse file, so its replies
+are random tokens) that llama.cpp loads in a fraction of a second."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,12 @@ from typing import Any
 import pytest
 
 from app.ui.chat.engine_bridge import EngineBridge
+from tests.synthetic_models import Config, write_model
 
 pytestmark = pytest.mark.gui
 
-SCRIPTED = [sys.executable, "-m", "tests.ui.chat.scripted_worker"]
-KEY = ("/models/a.gguf", "{}")
+KEY = ("tiny.gguf", "{}")
+LONG = {"max_tokens": 30_000, "ignore_eos": True}  # far longer than any test waits
 WAIT = 60_000  # a worker's first start imports llama.cpp
 
 
@@ -35,8 +35,8 @@ class Watched:
 def make_bridge(qtbot: Any) -> Iterator[Callable[..., Watched]]:
     made: list[EngineBridge] = []
 
-    def make(command: list[str] | None = None) -> Watched:
-        bridge = EngineBridge(command)
+    def make() -> Watched:
+        bridge = EngineBridge()
         made.append(bridge)
         return Watched(bridge)
 
@@ -122,22 +122,28 @@ def test_shutdown_ends_the_worker_without_a_crash(qtbot: Any, make_bridge: Any) 
         os.kill(pid, 0)
 
 
-# -- a scripted worker: loads and replies without a model ----------------------------------------
+# -- loads and replies, with a tiny synthetic model ----------------------------------------------
 
 
-def loaded(qtbot: Any, w: Watched) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("models") / "tiny.gguf"
+    return write_model(path, Config("llama", 2, 256, 4, 4, 64, 256, 512, 32768))
+
+
+def loaded(qtbot: Any, w: Watched, model: Path, n_ctx: int = 32768) -> dict[str, Any]:
     progress: list[float] = []
     w.bridge.loadProgress.connect(progress.append)
     with qtbot.waitSignal(w.bridge.modelLoaded, timeout=WAIT) as done:
-        w.bridge.load(KEY[0], {}, KEY)
-    assert progress == [0.5]
+        w.bridge.load(str(model), {"n_ctx": n_ctx}, KEY)
+    assert progress and progress[-1] == 1.0
     return done.args[0]
 
 
-def test_load_then_a_reply_streams_and_finishes(qtbot: Any, make_bridge: Any) -> None:
-    w = make_bridge(SCRIPTED)
-    info = loaded(qtbot, w)
-    assert info["path"] == KEY[0] and w.bridge.loaded_info == info
+def test_load_then_a_reply_streams_and_finishes(qtbot: Any, make_bridge: Any, tiny: Path) -> None:
+    w = make_bridge()
+    info = loaded(qtbot, w, tiny)
+    assert info["path"] == str(tiny) and info["n_ctx"] == 32768 and w.bridge.loaded_info == info
     assert w.bridge.loaded_key == KEY and w.bridge.pending_key is None
     assert w.bridge.state == "idle"
     tokens: list[str] = []
@@ -145,50 +151,55 @@ def test_load_then_a_reply_streams_and_finishes(qtbot: Any, make_bridge: Any) ->
     w.bridge.tokenReceived.connect(tokens.append)
     w.bridge.replyStarted.connect(starts.append)
     with qtbot.waitSignal(w.bridge.replyDone, timeout=WAIT) as done:
-        w.bridge.generate([{"role": "user", "content": "Hi"}], {})
+        w.bridge.generate(
+            [{"role": "user", "content": "Hi"}], {"max_tokens": 8, "ignore_eos": True, "seed": 1}
+        )
+        assert w.bridge.state == "generating" and w.bridge.busy
     text, stats = done.args
-    assert text == "Hello!" and tokens == ["Hel", "lo!"] and stats["stop_reason"] == "eos"
-    assert starts[0]["prompt_tokens"] == 3
+    assert text == "".join(tokens) and stats["completion_tokens"] == 8
+    assert stats["stop_reason"] == "max_tokens"
+    assert starts[0]["prompt_tokens"] == stats["prompt_tokens"] > 0
     assert w.states == ["starting", "loading", "idle", "generating", "idle"]
     w.bridge.unload()
     assert w.bridge.loaded_info is None and w.bridge.loaded_key is None
 
 
-def test_stop_ends_the_reply_as_stopped(qtbot: Any, make_bridge: Any) -> None:
-    w = make_bridge(SCRIPTED)
-    loaded(qtbot, w)
+def test_stop_ends_the_reply_as_stopped(qtbot: Any, make_bridge: Any, tiny: Path) -> None:
+    w = make_bridge()
+    loaded(qtbot, w, tiny)
     with qtbot.waitSignal(w.bridge.tokenReceived, timeout=WAIT):
-        w.bridge.generate([{"role": "user", "content": "wait"}], {})
+        w.bridge.generate([{"role": "user", "content": "Hi"}], LONG)
     assert w.bridge.state == "generating" and w.bridge.busy
     with qtbot.waitSignal(w.bridge.replyDone, timeout=WAIT) as done:
         w.bridge.stop()
-    assert done.args[0] == "Hel" and done.args[1]["stop_reason"] == "stopped"
-    assert w.bridge.state == "idle" and not w.bridge.busy
+    assert done.args[1]["stop_reason"] == "stopped"
+    assert w.bridge.state == "idle" and not w.bridge.busy and w.bridge.loaded_key == KEY
 
 
-def test_a_failed_reply_keeps_the_model(qtbot: Any, make_bridge: Any) -> None:
-    w = make_bridge(SCRIPTED)
-    loaded(qtbot, w)
+def test_a_failed_reply_keeps_the_model(qtbot: Any, make_bridge: Any, tiny: Path) -> None:
+    w = make_bridge()
+    loaded(qtbot, w, tiny, n_ctx=256)
     with qtbot.waitSignal(w.bridge.replyFailed, timeout=WAIT) as failed:
-        w.bridge.generate([{"role": "user", "content": "fail"}], {})
-    assert failed.args == ["decode_failed", "no room"]
+        w.bridge.generate([{"role": "user", "content": "w1 " * 400}], {"max_tokens": 16})
+    assert failed.args[0] == "context_overflow"
     assert w.bridge.state == "idle" and w.bridge.loaded_key == KEY
 
 
-def test_a_crash_mid_reply_forgets_the_model(qtbot: Any, make_bridge: Any) -> None:
-    w = make_bridge(SCRIPTED)
-    loaded(qtbot, w)
+def test_a_crash_mid_reply_forgets_the_model(qtbot: Any, make_bridge: Any, tiny: Path) -> None:
+    w = make_bridge()
+    loaded(qtbot, w, tiny)
     done: list[str] = []
     w.bridge.replyDone.connect(done.append)
     with qtbot.waitSignal(w.bridge.tokenReceived, timeout=WAIT):
-        w.bridge.generate([{"role": "user", "content": "wait"}], {})
+        w.bridge.generate([{"role": "user", "content": "Hi"}], LONG)
     pid = w.bridge.pid
     assert pid is not None
     with qtbot.waitSignal(w.bridge.crashed, timeout=WAIT):
         os.kill(pid, signal.SIGKILL)
     assert w.bridge.state == "crashed" and not w.bridge.busy
     assert w.bridge.loaded_info is None and w.bridge.loaded_key is None and done == []
-    # The next reply starts a new engine (and needs the model loaded again).
-    w.bridge.generate([{"role": "user", "content": "Hi"}], {})
-    assert w.states[-3:] == ["crashed", "starting", "generating"]
-    assert w.bridge.pid not in (None, pid)
+    # The next reply starts a new engine (which has no model: the controller loads it first).
+    with qtbot.waitSignal(w.bridge.replyFailed, timeout=WAIT) as failed:
+        w.bridge.generate([{"role": "user", "content": "Hi"}], {})
+    assert failed.args[0] == "not_loaded" and w.bridge.pid not in (None, pid)
+    assert w.states[-4:] == ["crashed", "starting", "generating", "idle"]
