@@ -41,6 +41,7 @@ def setup(level: int = logging.INFO) -> Path | None:
             path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
         )
     except OSError:
+        root.addHandler(logging.NullHandler())  # no file: nothing on stderr either
         return None
     handler.setFormatter(logging.Formatter(_FORMAT))
     root.addHandler(handler)

@@ -144,8 +144,11 @@ def test_bad_option_exits_2(smollm_path: Path) -> None:
 
 # -- Ctrl+C, as a terminal sends it ----------------------------------------------------------------
 
+# A reply of about 1,000 tokens (16 s on one thread here), so the Ctrl+C lands mid-reply even on
+# a busy machine.
 STORY = ["--max-tokens", "3000", "--temperature", "0.9", "--seed", "3", "--ctx", "4096"]
-PROMPT = "Write a very long story about a lighthouse keeper, with many chapters."
+STORY += ["--threads", "1"]
+PROMPT = "Write a 5000-word essay on the history of lighthouses, chapter by chapter."
 
 
 class Terminal:
