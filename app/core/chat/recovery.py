@@ -50,25 +50,11 @@ STATES = ("done", "streaming", "stopped", "error", "interrupted")
 UNTITLED = "Recovered conversation"
 # Row reads SQLite may spend halving damaged ranges before the page reader takes over.
 RANGE_QUERY_BUDGET = 4000
-SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
 
 
 # What SQLite raises when it meets damage: its errors, and a UnicodeDecodeError when the message
 # it gives (a damaged schema's names) or a text value is not UTF-8.
 ReadErrors = (sqlite3.DatabaseError, UnicodeDecodeError)
-
-
-def is_damage(exc: BaseException) -> bool:
-    """Whether ``exc`` says the file is damaged (not locked, full, read-only or missing)."""
-    if isinstance(exc, UnicodeDecodeError):
-        return True
-    if not isinstance(exc, sqlite3.Error):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
-        return True
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text or "corrupt" in text
 
 
 @dataclass

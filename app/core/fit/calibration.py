@@ -70,16 +70,3 @@ def record(info: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
     lines = [*lines[-(KEEP - 1) :], json.dumps(entry)]
     paths.write_private(path, "\n".join(lines) + "\n")  # names the user's models
     return entry
-
-
-def recent(limit: int = 50, path: Path | None = None) -> list[dict[str, Any]]:
-    path = path or paths.data_dir() / "calibration.jsonl"
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines()[-limit:]:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out

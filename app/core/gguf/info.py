@@ -18,7 +18,6 @@ from app.core.gguf.local_file import read_header_file
 from app.core.gguf.names import split_names, split_of
 from app.core.gguf.quants import TENSOR_TYPES_BY_ID, preset_name_for_file_type
 from app.core.safe_text import clean_line, clean_text
-from app.core.units import human_bytes
 
 _LAYER = re.compile(r"^blk\.(\d+)\.")
 _EXPERTS = re.compile(r"\.ffn_(?:gate|up|down|gate_up)_exps\.")
@@ -222,7 +221,3 @@ def inspect_model_headers(path: str | os.PathLike[str]) -> tuple[ModelInfo, list
     _fill_from_headers(info, headers)
     info.valid = True
     return info, headers
-
-
-def describe_size(info: ModelInfo) -> str:
-    return human_bytes(info.file_size)

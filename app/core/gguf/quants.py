@@ -24,9 +24,6 @@ class TensorType:
     def bits_per_weight(self) -> float:
         return self.block_bytes * 8 / self.block_size
 
-    def bytes_for(self, n_values: int) -> int:
-        return n_values // self.block_size * self.block_bytes
-
 
 TENSOR_TYPES: dict[str, TensorType] = {
     t.name: TensorType(t.name, int(t), *GGML_QUANT_SIZES[t])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from app.core import paths
 from app.core.gguf.info import ModelInfo, inspect_model, split_parts
 from app.core.gguf.names import is_projector_name
 from app.core.library.folders import is_within, walk_gguf
+from app.core.sqlite_damage import is_damage, salvage_tables
 
 OK, INVALID, MISSING = "ok", "invalid", "missing"
 
@@ -98,47 +98,8 @@ def _signature(parts: list[str]) -> str:
     return json.dumps(sig)
 
 
-def _is_damage(exc: sqlite3.Error) -> bool:
-    """SQLITE_CORRUPT or SQLITE_NOTADB: the file is damaged (not locked, not full)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (11, 26)
-    text = str(exc)
-    return "malformed" in text or "not a database" in text
-
-
 # What the user added by hand: worth saving from a damaged index (the rest is re-read from disk).
 _USER_TABLES = ("folders", "singles", "hidden")
-
-
-def _salvage_tables(path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple]]:
-    """The rows of ``tables`` that still read in a damaged database file.
-
-    A truncated file still claims its old page count in its header, and SQLite then refuses
-    every page; a copy with the count set to the pages really there reads up to the cut.
-    """
-    kept: dict[str, list[tuple]] = {}
-    with tempfile.TemporaryDirectory(prefix="hearth-salvage-") as tmp:
-        copy = Path(tmp) / "copy.sqlite3"
-        try:
-            raw = bytearray(path.read_bytes())
-        except OSError:
-            return kept
-        page_size = int.from_bytes(raw[16:18], "big") if len(raw) >= 100 else 0
-        page_size = 65536 if page_size == 1 else page_size
-        if page_size >= 512 and page_size & (page_size - 1) == 0:
-            raw[28:32] = (len(raw) // page_size).to_bytes(4, "big")
-        copy.write_bytes(bytes(raw))
-        for table in tables:
-            try:
-                db = sqlite3.connect(f"file:{copy}?mode=ro", uri=True, timeout=1)
-                try:
-                    kept[table] = db.execute(f"SELECT * FROM {table}").fetchall()
-                finally:
-                    db.close()
-            except sqlite3.Error:
-                continue
-    return kept
 
 
 class Library:
@@ -165,7 +126,7 @@ class Library:
             with db:
                 yield db
         except sqlite3.DatabaseError as exc:
-            if not _is_damage(exc):
+            if not is_damage(exc):
                 raise
             db.close()
             self._rebuild()
@@ -188,14 +149,14 @@ class Library:
             finally:
                 db.close()
         except sqlite3.DatabaseError as exc:
-            if not _is_damage(exc):
+            if not is_damage(exc):
                 raise
             self._rebuild()
         self._ready = True
 
     def _rebuild(self) -> None:
         """Start a new index, keeping the folders and files the user added where they still read."""
-        kept = _salvage_tables(self.db_path, _USER_TABLES)
+        kept = salvage_tables(self.db_path, _USER_TABLES)
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
         paths.private_file(self.db_path)
