@@ -23,6 +23,7 @@ from typing import Any
 from app.core import paths
 from app.core.chat import recovery as store_recovery
 from app.core.chat.recovery import Recovery
+from app.core.sqlite_damage import is_damage
 
 SCHEMA_VERSION = 1
 
@@ -180,7 +181,7 @@ class ChatStore:
         try:
             self._open()
         except (sqlite3.Error, UnicodeDecodeError) as exc:
-            if not (recover and store_recovery.is_damage(exc)):
+            if not (recover and is_damage(exc)):
                 raise _explain(exc, self.path) from None
             self._recover(str(exc))
 
@@ -319,7 +320,7 @@ class ChatStore:
         try:
             return self._db.execute(sql, args).fetchall()
         except (sqlite3.Error, UnicodeDecodeError) as exc:
-            if not (self.on_recovery is not None and store_recovery.is_damage(exc)):
+            if not (self.on_recovery is not None and is_damage(exc)):
                 raise _explain(exc, self.path) from None
             # Damage the quick check cannot see (a record that does not decode): recover now
             # and read again from the recovered store.

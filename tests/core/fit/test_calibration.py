@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from app.core import paths
 from app.core.fit import calibration
 
 MiB = 1 << 20
@@ -29,5 +31,6 @@ def test_calibration_record(hearth_home: Path) -> None:
     }
     entry = calibration.record(info)
     assert entry["reported_bytes"] == 160 * MiB and entry["estimated_bytes"] == 162 * MiB
-    assert calibration.recent()[-1]["error"] == pytest.approx(2 / 160)
+    kept = (paths.data_dir() / "calibration.jsonl").read_text().splitlines()
+    assert json.loads(kept[-1])["error"] == pytest.approx(2 / 160)
     assert "estimated 162 MiB, llama.cpp allocated 160 MiB (+1.2%)" in calibration.describe(info)
