@@ -17,6 +17,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -25,14 +26,22 @@ from app.core.gguf.names import is_projector_name, split_names, split_of
 from app.core.hub.files import HubFile, group_files
 from app.core.hub.partial import FileJob, discard_partial, partial_bytes
 
-QUEUED, RUNNING, PAUSED, FAILED, DONE, CANCELLED = (
-    "queued",
-    "running",
-    "paused",
-    "failed",
-    "done",
-    "cancelled",
-)
+
+class DownloadState(str, Enum):
+    """Where a download stands; the value is what ``downloads.json`` and the window's rows hold."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FAILED = "failed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+QUEUED, RUNNING, PAUSED, FAILED, DONE, CANCELLED = DownloadState
 ACTIVE = (QUEUED, RUNNING)
 KEPT = (QUEUED, RUNNING, PAUSED, FAILED)  # saved across restarts
 STATES = (*KEPT, DONE, CANCELLED)
@@ -70,7 +79,7 @@ class Download:
     quant: str
     jobs: list[FileJob]
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    state: str = QUEUED
+    state: DownloadState = QUEUED
     error: str | None = None
     error_code: str | None = None
     done_bytes: int = 0
@@ -121,7 +130,7 @@ class Download:
             "id": self.id,
             "repo": self.repo,
             "quant": self.quant,
-            "state": self.state,
+            "state": self.state.value,
             "error": self.error,
             "error_code": self.error_code,
             "jobs": [j.to_dict() for j in self.jobs],
@@ -146,7 +155,7 @@ class Download:
             str(quant),
             [FileJob.from_dict(j) for j in jobs],
             str(dl_id),
-            str(state),
+            DownloadState(state),
             error if isinstance(error, str) else None,
             code if isinstance(code, str) else None,
         )
