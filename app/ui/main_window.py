@@ -456,7 +456,10 @@ class MainWindow(QMainWindow):
             super().closeEvent(event)
             return
         self._closed = True
-        self._qsettings().setValue("window/geometry", self.saveGeometry())
+        window_state = self._qsettings()
+        window_state.setValue("window/geometry", self.saveGeometry())
+        window_state.sync()  # Qt writes a new file: make it private like the rest
+        paths.private_file(Path(window_state.fileName()), create=False)
         self.controller.shutdown()
         self.hub_ctl.close()
         self.db.close()

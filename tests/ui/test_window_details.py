@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -174,3 +175,16 @@ def test_opening_a_conversation_does_not_reorder_the_list(
     d.wait_saved()
     assert stored() == before
     assert list(before) == ["newer chat", "older chat"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_the_window_state_file_is_private(open_window: Any, make_settings: Any) -> None:
+    old = os.umask(0o022)
+    try:
+        d = open_window(make_settings())
+        d.w.close()
+    finally:
+        os.umask(old)
+    window_ini = paths.config_dir() / "window.ini"
+    assert window_ini.exists()
+    assert window_ini.stat().st_mode & 0o777 == 0o600
