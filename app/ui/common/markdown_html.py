@@ -58,7 +58,7 @@ class MarkdownRenderer:
         self._formatter = HtmlFormatter(
             nowrap=True, noclasses=True, style=get_style_by_name(self.palette.code_style)
         )
-        rules = self._md.renderer.rules
+        rules = self._md.renderer.rules  # type: ignore[attr-defined]  # RendererHTML's table
         rules["fence"] = self._fence
         rules["code_block"] = self._fence
         rules["code_inline"] = self._code_inline

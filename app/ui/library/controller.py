@@ -8,6 +8,7 @@ Signals:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
@@ -42,7 +43,7 @@ class LibraryController(QObject):
         library: Library,
         page: LibraryPage,
         settings: Settings,
-        save_settings: object,
+        save_settings: Callable[[], None],
         parent_widget: QWidget,
     ) -> None:
         super().__init__(parent_widget)
@@ -213,7 +214,10 @@ class LibraryController(QObject):
         move = box.addButton("Move", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
-        mode = {keep: "keep", copy: "copy", move: "move"}.get(box.clickedButton())
+        clicked = box.clickedButton()
+        mode = next(
+            (m for b, m in ((keep, "keep"), (copy, "copy"), (move, "move")) if b is clicked), None
+        )
         if mode:
             self.import_files([Path(path)], mode)
 
@@ -229,7 +233,11 @@ class LibraryController(QObject):
             messages.info(f"Added {names} to the library")
             self.rescan()
 
-        run_task(job, done, lambda exc: (messages.error(f"Could not import: {exc}"), self.rescan()))
+        def failed(exc: BaseException) -> None:
+            messages.error(f"Could not import: {exc}")
+            self.rescan()
+
+        run_task(job, done, failed)
 
     # -- removal ----------------------------------------------------------------------------------
 

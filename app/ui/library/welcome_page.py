@@ -9,7 +9,7 @@ WelcomePage signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, SignalInstance
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -111,7 +111,7 @@ class WelcomePage(QWidget):
         outer.addStretch(2)
         self.set_starter(None)
 
-    def _choice(self, title: str, detail: str, signal: Signal) -> ChoiceCard:
+    def _choice(self, title: str, detail: str, signal: SignalInstance) -> ChoiceCard:
         card = ChoiceCard(title, detail)
         card.clicked.connect(signal)
         return card
