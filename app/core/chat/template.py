@@ -9,19 +9,36 @@ engine worker renders templates, so even a template that exhausts memory cannot 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import sys
-import time
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-MAX_REPEAT = 1 << 20  # "x" * n and [..] * n produce at most this many items
+from app.core.chat.template_env import (
+    MAX_REPEAT,
+    Deadline,
+    TemplateError,
+    TemplateRefused,
+    TemplateTimeout,
+    environment,
+)
+
+__all__ = [
+    "MAX_REPEAT",
+    "ChatTemplate",
+    "SystemPrompt",
+    "TemplateError",
+    "TemplateRefused",
+    "TemplateTimeout",
+    "merge_system_prompt",
+]
+
 DEFAULT_TIMEOUT_S = 2.0
+SystemPrompt = Literal["native", "merged"]
 
 # Used for models whose file carries no chat template (base models such as Gemma 3 270M).
 # Base models continue text, so a plain transcript with speaker labels is the honest format.
@@ -41,86 +58,38 @@ TRANSCRIPT_STOPS = ["\nUser:", "\n\nUser:"]
 TRANSCRIPT_NAME = "plain transcript (User: / Assistant:)"
 
 
-class TemplateError(Exception):
-    """The template cannot be compiled or rendered; the message says why."""
-
-
-class TemplateTimeout(TemplateError):
-    pass
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
-                    if len(seq) * max(n, 0) > MAX_REPEAT:
-                        raise SecurityError("the template tried to build an enormous value")
-        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-            raise SecurityError("the template tried to raise to an enormous power")
-        return super().call_binop(context, operator, left, right)
-
-
-def _raise_exception(message: str) -> None:
-    raise TemplateError(f"the chat template refused the conversation: {message}")
-
-
-def _tojson(value: Any, indent: int | None = None, ensure_ascii: bool = False) -> str:
-    return json.dumps(value, indent=indent, ensure_ascii=ensure_ascii)
-
-
-def _strftime_now(fmt: str) -> str:
-    return _dt.datetime.now().strftime(fmt)
-
-
-def _environment() -> _Sandbox:
-    env = _Sandbox(
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.loopcontrols"],
-        undefined=jinja2.Undefined,
-    )
-    env.filters["tojson"] = _tojson
-    env.globals["raise_exception"] = _raise_exception
-    env.globals["strftime_now"] = _strftime_now
-    return env
-
-
-class _Deadline:
-    """A trace function that stops template code once its time is up."""
-
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
-        self.seconds = seconds
-
-    def global_trace(self, frame: Any, event: str, arg: Any) -> Any:
-        if frame.f_code.co_filename == "<template>":
-            return self.local_trace
-        return None
-
-    def local_trace(self, frame: Any, event: str, arg: Any) -> Any:
-        if time.monotonic() > self.deadline:
-            raise TemplateTimeout(
-                f"the chat template ran for more than {self.seconds:g} s and was stopped"
-            )
-        return self.local_trace
+def merge_system_prompt(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A leading system message folded into the next message, for templates without a system
+    role: its text, a newline, then that message's text (llama.cpp's rule for Jinja templates).
+    A system message alone is dropped, as llama.cpp does."""
+    out = [dict(m) for m in messages]
+    if out and out[0].get("role") == "system":
+        system = out.pop(0)
+        if out:
+            out[0]["content"] = f"{system.get('content') or ''}\n{out[0].get('content') or ''}"
+    return out
 
 
 @dataclass
 class ChatTemplate:
-    """A compiled chat template and the strings it needs."""
+    """A compiled chat template and the strings it needs.
+
+    ``system_prompt`` says how a system message reaches the model: ``native`` (the template
+    takes the system role) or ``merged`` (it refuses or drops it, so the text is put in front of
+    the first user message). :meth:`probed` decides it by rendering probe conversations.
+    """
 
     source: str
     bos_token: str = ""
     eos_token: str = ""
     name: str = "the model's own template"
     stop_strings: tuple[str, ...] = ()
+    system_prompt: SystemPrompt = "native"
+    extra_context: dict[str, Any] = field(default_factory=dict)  # more template variables
 
     def __post_init__(self) -> None:
         try:
-            self._template = _environment().from_string(self.source)
+            self._template = environment().from_string(self.source)
         except jinja2.TemplateError as exc:
             raise TemplateError(f"the chat template cannot be parsed: {exc}") from None
 
@@ -130,24 +99,67 @@ class ChatTemplate:
             TRANSCRIPT_TEMPLATE, bos_token, eos_token, TRANSCRIPT_NAME, tuple(TRANSCRIPT_STOPS)
         )
 
+    def probed(self, timeout: float = DEFAULT_TIMEOUT_S) -> ChatTemplate:
+        """Decide ``system_prompt`` as llama.cpp does when it loads a template: render a system
+        message carrying a unique marker; a template that raises, or renders without the
+        marker, does not support the system role. Raises TemplateError when the template cannot
+        render even a single user message. Returns self."""
+        marker = f"hearth-probe-{uuid.uuid4().hex[:12]}"
+        user = {"role": "user", "content": "User message"}
+        try:
+            out = self._render([{"role": "system", "content": marker}, user], True, timeout, {})
+            native = marker in out
+        except TemplateTimeout:
+            raise
+        except TemplateError:
+            native = False
+        if not native:
+            self._render([user], True, timeout, {})  # works without the system message?
+        self.system_prompt = "native" if native else "merged"
+        return self
+
     def render(
         self,
-        messages: Sequence[dict[str, str]],
+        messages: Sequence[dict[str, Any]],
         add_generation_prompt: bool = True,
         timeout: float = DEFAULT_TIMEOUT_S,
+        **context: Any,
     ) -> str:
-        deadline = _Deadline(timeout)
+        """The prompt for ``messages``. ``context`` adds template variables as transformers'
+        ``apply_chat_template(**kwargs)`` does (``tools``, ``documents``, ``enable_thinking``,
+        ``reasoning_effort``, …)."""
+        msgs = (
+            merge_system_prompt(messages)
+            if self.system_prompt == "merged"
+            else [dict(m) for m in messages]
+        )
+        return self._render(msgs, add_generation_prompt, timeout, context)
+
+    def _render(
+        self,
+        messages: list[dict[str, Any]],
+        add_generation_prompt: bool,
+        timeout: float,
+        context: dict[str, Any],
+    ) -> str:
+        now = _dt.datetime.now()
+        variables: dict[str, Any] = {
+            "tools": None,
+            "documents": None,
+            "date_string": now.strftime("%d %b %Y"),
+            "datetime": now.strftime("%b %d %Y"),
+            **self.extra_context,
+            **context,
+            "messages": messages,
+            "add_generation_prompt": add_generation_prompt,
+            "bos_token": self.bos_token,
+            "eos_token": self.eos_token,
+        }
+        deadline = Deadline(timeout)
         previous = sys.gettrace()
         sys.settrace(deadline.global_trace)
         try:
-            out = self._template.render(
-                messages=[dict(m) for m in messages],
-                add_generation_prompt=add_generation_prompt,
-                bos_token=self.bos_token,
-                eos_token=self.eos_token,
-                tools=None,
-                date_string=_dt.date.today().strftime("%d %b %Y"),
-            )
+            out = self._template.render(**variables)
         except TemplateError:
             raise
         except SecurityError as exc:

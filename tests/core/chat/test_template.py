@@ -88,3 +88,57 @@ def test_tojson_keeps_unicode() -> None:
         [{"role": "user", "content": "café <b>"}]
     )
     assert out == '"café <b>"'
+
+
+def test_generation_block_renders_its_body() -> None:
+    t = ChatTemplate(
+        "{% for m in messages %}{% if m['role'] == 'assistant' %}{% generation %}"
+        "{{ m['content'] }}{% endgeneration %}{% else %}[{{ m['content'] }}]{% endif %}{% endfor %}"
+    )
+    out = t.render([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}])
+    assert out == "[a]b"
+
+
+def test_transformers_variables_and_helpers() -> None:
+    t = ChatTemplate(
+        "{{ bos_token }}{% for m in messages %}{% if loop.index > 1 %}{% break %}{% endif %}"
+        "{{ m['content'] | trim }}{% endfor %}|{{ tools | tojson(indent=2) }}|{{ documents }}|"
+        "{{ enable_thinking }}|{{ strftime_now('%Y') | length }}|{{ '' if add_generation_prompt }}"
+        "{{ eos_token }}",
+        "<s>",
+        "</s>",
+    )
+    out = t.render(
+        [{"role": "user", "content": " hi "}, {"role": "user", "content": "no"}],
+        tools=[{"name": "é"}],
+        enable_thinking=False,
+    )
+    assert out == '<s>hi|[\n  {\n    "name": "é"\n  }\n]|None|False|4|</s>'
+    ascii_json = ChatTemplate("{{ 'é' | tojson(ensure_ascii=True) }}").render([])
+    assert ascii_json == '"\\u00e9"'
+
+
+GEMMA_LIKE = (
+    "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+    "{% endif %}{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}"
+)
+
+
+def test_system_prompt_probe_and_merge() -> None:
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    refusing = ChatTemplate(GEMMA_LIKE).probed()
+    assert refusing.system_prompt == "merged"
+    assert refusing.render(chat) == "<user>Be brief.\nHi"
+    dropping = ChatTemplate(
+        "{% for m in messages if m['role'] != 'system' %}<{{ m['content'] }}>{% endfor %}"
+    ).probed()
+    assert dropping.system_prompt == "merged"
+    assert dropping.render(chat) == "<Be brief.\nHi>"
+    native = ChatTemplate("{% for m in messages %}<{{ m['content'] }}>{% endfor %}").probed()
+    assert native.system_prompt == "native"
+    assert native.render(chat) == "<Be brief.><Hi>"
+
+
+def test_probe_fails_for_a_template_that_renders_nothing() -> None:
+    with pytest.raises(TemplateError, match="refused"):
+        ChatTemplate("{{ raise_exception('never') }}").probed()
