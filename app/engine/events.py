@@ -43,6 +43,7 @@ class ModelInfo(TypedDict):
     has_template: bool
     template: str
     template_note: str | None
+    system_prompt: Literal["native", "merged"]  # merged: put in front of the first user message
     notes: list[str]
     buffers_mib: dict[str, float]
     estimate: dict[str, Any]

@@ -178,6 +178,7 @@ def load_model(
         "has_template": header.chat_template is not None,
         "template": template.name,
         "template_note": note,
+        "system_prompt": template.system_prompt,
         "notes": [n for n in (note_ctx, note) if n],
         "buffers_mib": buffer_sizes(log.since(mark)),
         "estimate": estimate_result.to_dict(),
@@ -227,10 +228,16 @@ def template_for(model: Any, vocab: Any) -> tuple[ChatTemplate, str | None]:
             f"text rather than follows instructions). Hearth uses a {fallback.name} format."
         )
     try:
-        return ChatTemplate(raw.decode("utf-8", errors="replace"), bos, eos), None
+        template = ChatTemplate(raw.decode("utf-8", errors="replace"), bos, eos)
     except TemplateError as exc:
         fallback = ChatTemplate.transcript(bos, eos)
         return (
             fallback,
             f"The model's chat template is unusable ({exc}); Hearth uses a {fallback.name} format.",
         )
+    try:
+        # Once per load: does the template take a system message, or must it be merged?
+        template.probed()
+    except TemplateError:
+        pass  # it fails even without a system message: chatting reports why, as it happens
+    return template, None
