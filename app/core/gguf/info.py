@@ -20,6 +20,7 @@ from app.core.gguf.quants import TENSOR_TYPES_BY_ID, preset_name_for_file_type
 from app.core.safe_text import clean_line, clean_text
 
 _LAYER = re.compile(r"^blk\.(\d+)\.")
+_ALT_TEMPLATE = "tokenizer.chat_template."
 _EXPERTS = re.compile(r"\.ffn_(?:gate|up|down|gate_up)_exps\.")
 
 
@@ -53,6 +54,8 @@ class ModelInfo:
     vocab_size: int | None = None
     has_chat_template: bool = False
     chat_template: str | None = None
+    # A file's named alternate templates (``tokenizer.chat_template.<name>``, e.g. ``tool_use``).
+    chat_templates: dict[str, str] = field(default_factory=dict)
     license: str | None = None
     is_mmproj: bool = False
     tensor_types: dict[str, int] = field(default_factory=dict)  # type name -> bytes
@@ -64,6 +67,7 @@ class ModelInfo:
         d = asdict(self)
         if not include_template:
             d.pop("chat_template", None)
+            d.pop("chat_templates", None)
         return d
 
     @classmethod
@@ -132,12 +136,18 @@ def _fill_from_headers(info: ModelInfo, headers: list[GGUFHeader]) -> None:
     )
     info.chat_template = first.chat_template
     info.has_chat_template = info.chat_template is not None
+    info.chat_templates = {
+        clean_line(k.removeprefix(_ALT_TEMPLATE)): v
+        for k, v in first.metadata.items()
+        if k.startswith(_ALT_TEMPLATE) and isinstance(v, str) and v.strip()
+    }
     info.is_mmproj = info.architecture == "clip" or g("general.type") == "mmproj"
     info.metadata = {
         clean_line(k): clean_text(v) if isinstance(v, str) else v
         for k, v in first.metadata.items()
         if isinstance(v, (int, float, str, bool))
         and k != "tokenizer.chat_template"
+        and not k.startswith(_ALT_TEMPLATE)
         and not (isinstance(v, str) and len(v) > 300)
     }
 
