@@ -79,6 +79,8 @@ class ReplyStats(TypedDict):
     generation_s: float
     tokens_per_second: float | None
     stop_reason: StopReason
+    reasoning: str | None  # the thinking, apart from the answer (None: the model did not think)
+    reasoning_tokens: int  # tokens spent thinking (its markers included)
 
 
 class GenerationStats(PromptStats, ReplyStats):
@@ -111,10 +113,14 @@ class StartedEvent(StartedInfo):
     id: int
 
 
-class TokenEvent(TypedDict):
+class _TokenFields(TypedDict):
     event: Literal[Event.TOKEN]
     id: int
     text: str
+
+
+class TokenEvent(_TokenFields, total=False):
+    channel: Literal["reasoning"]  # thinking text; absent for the answer
 
 
 class DoneEvent(TypedDict):

@@ -2,7 +2,8 @@
 KV cache already holds, then llama.cpp's own sampler chain in a lean token loop.
 
 The loop calls decode and the sampler directly (no per-token logits copies or Python-side
-sampling, unlike llama-cpp-python's ``Llama``), and streams text through streaming.py's helpers.
+sampling, unlike llama-cpp-python's ``Llama``), and streams text through streaming.py's helpers
+and core's reasoning parser (thinking and the answer told apart as the tokens come).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import ctypes
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import llama_cpp as L
 
 from app.core.chat.context import ContextOverflow, plan_context
+from app.core.chat.reasoning import REASONING, ReasoningFormat, detect_format
 from app.core.chat.template import TemplateError
 from app.core.options import SamplingOptions
 from app.engine.events import GenerationStats, PromptStats, ReplyStats, StartedInfo
@@ -42,6 +44,19 @@ def tokenize(lm: LoadedModel, text: str) -> list[int]:
     return list(arr[:n])
 
 
+def marker_tokens(lm: LoadedModel, fmt: ReasoningFormat) -> frozenset[int]:
+    """The tokens that are whole markers of the reasoning format: the loop renders their text
+    even when they are control tokens (harmony's ``<|end|>``), and no other special token's."""
+    keep = set()
+    for marker in fmt.markers:
+        data = marker.encode("utf-8")
+        arr = (L.llama_token * (len(data) + 4))()
+        n = L.llama_tokenize(lm.vocab, data, len(data), arr, len(arr), False, True)
+        if n == 1:
+            keep.add(int(arr[0]))
+    return frozenset(keep)
+
+
 class Generator:
     """Writes replies with one loaded model at a time; used from one thread only."""
 
@@ -58,18 +73,19 @@ class Generator:
         lm: LoadedModel,
         messages: list[dict[str, str]],
         sampling: SamplingOptions,
-        emit: Callable[[str], None],
+        emit: Callable[[str, str | None], None],
         should_stop: Callable[[], bool],
         on_started: Callable[[StartedInfo], None],
     ) -> tuple[str, GenerationStats]:
-        """Reply to ``messages``; ``emit`` gets text as it is produced. Returns (text, stats)."""
+        """Reply to ``messages``; ``emit(text, channel)`` gets text as it is produced (channel
+        ``"reasoning"`` for thinking, None for the answer). Returns (text, stats)."""
         t_request = time.monotonic()
-        render_cache: dict[int, list[int]] = {}
+        render_cache: dict[int, tuple[str, list[int]]] = {}
 
         def count(msgs: list[dict[str, str]]) -> int:
-            toks = tokenize(lm, lm.template.render(msgs, add_generation_prompt=True))
-            render_cache[len(msgs)] = toks
-            return len(toks)
+            text = lm.template.render(msgs, add_generation_prompt=True)
+            render_cache[len(msgs)] = (text, tokenize(lm, text))
+            return len(render_cache[len(msgs)][1])
 
         try:
             plan = plan_context(messages, count, lm.n_ctx, sampling.max_tokens)
@@ -78,9 +94,12 @@ class Generator:
         except ContextOverflow as exc:
             message = str(exc)[:1].upper() + str(exc)[1:]
             raise EngineError(ErrorCode.CONTEXT_OVERFLOW, message) from None
-        tokens = render_cache.get(len(plan.messages)) or tokenize(
-            lm, lm.template.render(plan.messages, add_generation_prompt=True)
-        )
+        if len(plan.messages) in render_cache:
+            prompt_text, tokens = render_cache[len(plan.messages)]
+        else:
+            prompt_text = lm.template.render(plan.messages, add_generation_prompt=True)
+            tokens = tokenize(lm, prompt_text)
+        fmt = detect_format(lm.template.source, prompt_text)
 
         reused = reuse_prefix(lm, tokens)
         on_started(
@@ -122,12 +141,14 @@ class Generator:
                 "stop_reason": StopReason.STOPPED,
                 "context_used": len(lm.cache_tokens),
                 "seed": None,
+                "reasoning": None,
+                "reasoning_tokens": 0,
             }
 
         seed = sampling.seed if sampling.seed is not None else random.randrange(1 << 32)
         sampler = make_sampler(lm, sampling, seed, tokens)
         try:
-            text, gen = self._token_loop(lm, sampler, sampling, emit, should_stop, t_request)
+            text, gen = self._token_loop(lm, sampler, sampling, fmt, emit, should_stop, t_request)
         finally:
             L.llama_sampler_free(sampler)
         return text, {
@@ -142,7 +163,8 @@ class Generator:
         lm: LoadedModel,
         sampler: Any,
         s: SamplingOptions,
-        emit: Callable[[str], None],
+        fmt: ReasoningFormat,
+        emit: Callable[[str, str | None], None],
         should_stop: Callable[[], bool],
         t_request: float,
     ) -> tuple[str, ReplyStats]:
@@ -158,7 +180,22 @@ class Generator:
         decode = L.llama_decode
         utf8 = Utf8Pieces()
         stops = StopMatcher(list(s.stop) + list(lm.template.stop_strings))
-        out: list[str] = []
+        keep = marker_tokens(lm, fmt)
+        parser = fmt.parser()
+        raw: list[str] = []  # the text as the model wrote it (think tags and all)
+        shown: list[str] = []  # what was emitted, both channels, in order
+        thinking: list[str] = []
+        n_thinking = 0
+
+        def send(pieces: Iterable[tuple[str, str]]) -> None:
+            for channel, part in pieces:
+                shown.append(part)
+                if channel == REASONING:
+                    thinking.append(part)
+                    emit(part, REASONING)
+                else:
+                    emit(part, None)
+
         cache = lm.cache_tokens
         n_gen = 0
         reason = StopReason.MAX_TOKENS
@@ -174,14 +211,17 @@ class Generator:
                 reason = StopReason.EOS
                 break
             n_gen += 1
-            n = to_piece(vocab, tok, buf, buf_len, 0, False)
+            n = to_piece(vocab, tok, buf, buf_len, 0, tok in keep)
             piece = buf.raw[:n] if n >= 0 else _long_piece(vocab, tok, -n)
             text, hit = stops.feed(utf8.feed(piece))
+            was_thinking = parser.in_reasoning
             if text:
                 if t_first is None:
                     t_first = time.monotonic()
-                out.append(text)
-                emit(text)
+                raw.append(text)
+                send(parser.feed(text))
+            if was_thinking or parser.in_reasoning:
+                n_thinking += 1
             if hit:
                 reason = StopReason.STOP_STRING
                 break
@@ -203,16 +243,23 @@ class Generator:
         if reason != StopReason.STOP_STRING:
             tail = stops.feed(utf8.flush())[0] + stops.flush()
             if tail:
-                out.append(tail)
-                emit(tail)
+                raw.append(tail)
+                send(parser.feed(tail))
+        send(parser.finish())
         t_end = time.monotonic()
         gen_s = t_end - t_gen0
-        return "".join(out), {
+        # The reply's text stays what the window shows and stores: for think tags the model's own
+        # text (templates drop old thinking from it by its tags), for harmony the shown pieces
+        # (its markers are no text of the reply).
+        text = "".join(raw if fmt.family == "think" else shown)
+        return text, {
             "completion_tokens": n_gen,
             "ttft_s": round((t_first or t_end) - t_request, 4),
             "generation_s": round(gen_s, 4),
             "tokens_per_second": round(n_gen / gen_s, 2) if gen_s > 0 and n_gen else None,
             "stop_reason": reason,
+            "reasoning": "".join(thinking) if thinking else None,
+            "reasoning_tokens": n_thinking,
         }
 
 

@@ -17,7 +17,8 @@ Events (worker -> app) carry ``event`` and the ``id`` of the request they answer
     {"event": "loaded", "id": 1, "model": {...}}
     {"event": "started", "id": 2, "prompt_tokens": 812, "reused_tokens": 790,
      "dropped_messages": 0, "n_ctx": 4096, "template": "...", "template_note": null}
-    {"event": "token", "id": 2, "text": "Hel"}
+    {"event": "token", "id": 2, "text": "The user", "channel": "reasoning"}   thinking
+    {"event": "token", "id": 2, "text": "Hel"}                                 the answer
     {"event": "done", "id": 2, "text": "Hello!", "stats": {...}}
     {"event": "unloaded", "id": 3}
     {"event": "status", "id": 4, "loaded": {...} or null, "busy": "generate" or null}
@@ -25,7 +26,16 @@ Events (worker -> app) carry ``event`` and the ``id`` of the request they answer
 
 ``stats`` of ``done``: prompt_tokens, reused_tokens, completion_tokens, ttft_s, prompt_s,
 generation_s, tokens_per_second, prompt_tokens_per_second, stop_reason (eos, max_tokens,
-stop_string, stopped, context_full), n_ctx, context_used, dropped_messages, seed.
+stop_string, stopped, context_full), n_ctx, context_used, dropped_messages, seed, reasoning (the
+thinking's text, or null) and reasoning_tokens.
+
+Reasoning models: the worker tells thinking from the answer as tokens stream (think tags such as
+``<think>…</think>``, gpt-oss's harmony channels; app/core/chat/reasoning.py). A ``token`` event
+of thinking carries ``"channel": "reasoning"``; the answer's have no ``channel``, and format
+markers are never sent. ``done``'s ``text`` is the whole reply as shown: for think tags the
+model's own text with its tags (a template drops old thinking from history by them), for harmony
+the thinking and the answer without markers. The answer alone is the text of the token events
+without ``channel``.
 
 Requests run one at a time in order; ``stop`` and ``status`` are handled as soon as they arrive.
 The client side adds one event of its own when the worker process ends unexpectedly::

@@ -57,11 +57,12 @@ class Runtime:
         self,
         messages: list[dict[str, str]],
         sampling: SamplingOptions,
-        emit: Callable[[str], None],
+        emit: Callable[[str, str | None], None],
         should_stop: Callable[[], bool],
         on_started: Callable[[StartedInfo], None] = lambda info: None,
     ) -> tuple[str, GenerationStats]:
-        """Reply to ``messages``; ``emit`` gets text as it is produced. Returns (text, stats)."""
+        """Reply to ``messages``; ``emit(text, channel)`` gets text as it is produced (channel
+        ``"reasoning"`` for thinking, None for the answer). Returns (text, stats)."""
         lm = self._need_model()
         return self._generator.generate(lm, messages, sampling, emit, should_stop, on_started)
 

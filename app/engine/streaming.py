@@ -1,5 +1,5 @@
 """Streamed text: token bytes to UTF-8 text, stop strings found across pieces, and the batcher
-that sends the text to the app.
+that sends the text to the app (one channel per message: thinking or the answer).
 
 Pure Python (no llama_cpp): the generation loop and the worker use these, and tests drive them
 without a model.
@@ -59,16 +59,22 @@ class TokenBatcher:
     """Sends streamed text at most every ``interval`` seconds, the first piece at once.
 
     A fast model (a token every few milliseconds) then costs the app one message per ~30 ms
-    instead of one per token; a slow model's tokens still go out as each one arrives.
+    instead of one per token; a slow model's tokens still go out as each one arrives. Text of
+    another channel (thinking, then the answer) first sends what is held, so a message carries
+    one channel: ``send(text, channel)``, channel None for the answer.
     """
 
-    def __init__(self, send: Callable[[str], None], interval: float = 0.03) -> None:
+    def __init__(self, send: Callable[[str, str | None], None], interval: float = 0.03) -> None:
         self._send = send
         self._interval = interval
         self._parts: list[str] = []
+        self._channel: str | None = None
         self._last = 0.0
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, channel: str | None = None) -> None:
+        if channel != self._channel:
+            self.flush()
+            self._channel = channel
         self._parts.append(text)
         now = time.monotonic()
         if now - self._last >= self._interval:
@@ -76,6 +82,6 @@ class TokenBatcher:
 
     def flush(self, now: float | None = None) -> None:
         if self._parts:
-            self._send("".join(self._parts))
+            self._send("".join(self._parts), self._channel)
             self._parts = []
             self._last = time.monotonic() if now is None else now

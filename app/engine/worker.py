@@ -15,9 +15,10 @@ import threading
 import traceback
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from app.core.chat.reasoning import REASONING
 from app.core.options import LoadOptions, OptionError, SamplingOptions
 from app.engine import protocol as P
-from app.engine.events import EngineEvent
+from app.engine.events import EngineEvent, TokenEvent
 from app.engine.protocol import EngineError, ErrorCode, Event, Op
 from app.engine.streaming import TokenBatcher
 
@@ -192,7 +193,14 @@ class Worker:
             self._error(req_id, ErrorCode.BAD_REQUEST, str(exc))
             return
         send = self.send
-        tokens = TokenBatcher(lambda text: send({"event": Event.TOKEN, "id": req_id, "text": text}))
+
+        def send_text(text: str, channel: str | None) -> None:
+            event: TokenEvent = {"event": Event.TOKEN, "id": req_id, "text": text}
+            if channel == REASONING:
+                event["channel"] = REASONING
+            send(event)
+
+        tokens = TokenBatcher(send_text)
         text, stats = runtime.generate(
             [{"role": m["role"], "content": m["content"]} for m in messages],
             sampling,

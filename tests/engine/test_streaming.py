@@ -4,7 +4,11 @@ and the token batcher's coalescing."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import pytest
+
+from app.core.chat.reasoning import ANSWER, REASONING, ReasoningFormat
 from app.engine.streaming import StopMatcher, TokenBatcher, Utf8Pieces
 
 
@@ -75,7 +79,7 @@ def test_utf8_and_stop_strings_together_as_the_token_loop_uses_them() -> None:
 
 def test_the_batcher_sends_the_first_piece_at_once_and_coalesces_the_rest() -> None:
     sent: list[str] = []
-    batcher = TokenBatcher(sent.append, interval=0.5)
+    batcher = TokenBatcher(lambda text, _channel: sent.append(text), interval=0.5)
     batcher.add("Hel")
     assert sent == ["Hel"]  # the first piece is not kept waiting
     batcher.add("lo")
@@ -93,8 +97,98 @@ def test_the_batcher_sends_the_first_piece_at_once_and_coalesces_the_rest() -> N
 
 def test_the_batcher_sends_each_piece_of_a_slow_stream() -> None:
     sent: list[str] = []
-    batcher = TokenBatcher(sent.append, interval=0.01)
+    batcher = TokenBatcher(lambda text, _channel: sent.append(text), interval=0.01)
     for piece in ["a", "b", "c"]:
         batcher.add(piece)
         time.sleep(0.02)
     assert sent == ["a", "b", "c"]
+
+
+# -- reasoning on real token sequences (SmolLM2's tokenizer, no weights) --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smol_vocab(smollm_path: Path):  # type: ignore[no-untyped-def]
+    import llama_cpp as L
+
+    L.llama_backend_init()
+    params = L.llama_model_default_params()
+    params.vocab_only = True
+    model = L.llama_model_load_from_file(str(smollm_path).encode(), params)
+    assert model
+    yield L.llama_model_get_vocab(model)
+    L.llama_model_free(model)
+
+
+def _tokens(vocab, text: str) -> list[int]:  # type: ignore[no-untyped-def]
+    import llama_cpp as L
+
+    data = text.encode()
+    arr = (L.llama_token * (len(data) + 8))()
+    n = L.llama_tokenize(vocab, data, len(data), arr, len(arr), False, True)
+    assert n > 0
+    return list(arr[:n])
+
+
+def _pieces(vocab, tokens: list[int]) -> list[str]:  # type: ignore[no-untyped-def]
+    import ctypes
+
+    import llama_cpp as L
+
+    buf = ctypes.create_string_buffer(256)
+    utf8 = Utf8Pieces()
+    out = []
+    for tok in tokens:
+        n = L.llama_token_to_piece(vocab, tok, buf, len(buf), 0, True)
+        out.append(utf8.feed(buf.raw[:n]))
+    out.append(utf8.flush())
+    return out
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("fmt", "text", "expected"),
+    [
+        (
+            ReasoningFormat("think", "<think>", "</think>"),
+            "<think>\nThe user greets me. I’ll reply warmly — en français? Non.\n</think>\n\n"
+            "Hello! 👋 How can I help?",
+            (
+                "The user greets me. I’ll reply warmly — en français? Non.",
+                "Hello! 👋 How can I help?",
+            ),
+        ),
+        (
+            ReasoningFormat("think", "<think>", "</think>", True),
+            "Sum: 2+2=4.</think>\n\nIt's 4.",
+            ("Sum: 2+2=4.", "It's 4."),
+        ),
+        (
+            ReasoningFormat("harmony"),
+            "<|channel|>analysis<|message|>Need the capital.<|end|><|start|>assistant"
+            "<|channel|>final<|message|>Paris.",
+            ("Need the capital.", "Paris."),
+        ),
+    ],
+)
+def test_real_tokens_one_at_a_time(
+    smol_vocab, fmt: ReasoningFormat, text: str, expected: tuple[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    tokens = _tokens(smol_vocab, text)
+    assert len(tokens) > 10
+    pieces = _pieces(smol_vocab, tokens)
+    assert "".join(pieces) == text
+    if fmt.family == "think":
+        assert fmt.end not in pieces  # the tag came in several tokens: the parser joined them
+    assert _run(fmt, pieces) == expected
+
+
+def _run(fmt: ReasoningFormat, pieces: list[str]) -> tuple[str, str]:
+    parser = fmt.parser()
+    out: dict[str, list[str]] = {REASONING: [], ANSWER: []}
+    for piece in pieces:
+        for channel, text in parser.feed(piece):
+            out[channel].append(text)
+    for channel, text in parser.finish():
+        out[channel].append(text)
+    return "".join(out[REASONING]), "".join(out[ANSWER])
