@@ -14,7 +14,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-_CACHE = Path(os.environ.get("HEARTH_DEV_CACHE") or Path.home() / ".cache" / "hearth-dev")
+_CACHE = Path(
+    os.environ.get("HEARTH_DEV_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hearth-dev"
+)  # as packaging/bootstrap.py finds it
 SDIST_DIR = _CACHE.expanduser() / "sdist"  # fixed before any test moves HOME
 WANTED = ("vendor/llama.cpp/tests/test-chat-template.cpp", "vendor/llama.cpp/models/templates/")
 
