@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -57,12 +56,11 @@ MODELS = {
 }
 STARTER = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
-# llama-cpp-python's sdist by version: SHA-256 and size as PyPI lists them. Other versions are
-# verified against PyPI's index (the simple API's JSON form, which lists hashes and sizes).
+# llama-cpp-python's sdist by version: SHA-256 and size as PyPI lists them (another version is
+# taken as pip fetched it).
 SDISTS = {
     "0.3.36": ("832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e", 76589250),
 }
-PYPI_SIMPLE = "https://pypi.org/simple/llama-cpp-python/"
 
 
 def log(msg: str) -> None:
@@ -285,20 +283,9 @@ def sdist_path() -> Path:
     return cache_root() / "sdist" / f"llama_cpp_python-{version}.tar.gz"
 
 
-def _sdist_index_entry(filename: str) -> dict:
-    req = urllib.request.Request(
-        PYPI_SIMPLE, headers={"Accept": "application/vnd.pypi.simple.v1+json"}
-    )
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        files = json.load(resp)["files"]
-    entry = next((f for f in files if f["filename"] == filename), None)
-    if entry is None:
-        die(f"{filename} is not on PyPI")
-    return entry
-
-
 def ensure_sdist() -> Path:
-    """llama-cpp-python's source package in the cache, fetched once and verified."""
+    """llama-cpp-python's source package in the cache, fetched once with pip (so a configured
+    index or mirror is used, as for everything else) and checked against its pinned SHA-256."""
     target = sdist_path()
     stamp = target.with_name(target.name + ".verified")
     version = target.name.removeprefix("llama_cpp_python-").removesuffix(".tar.gz")
@@ -311,23 +298,37 @@ def ensure_sdist() -> Path:
             and recorded[1] == str(target.stat().st_size)
         ):
             return target
-    entry = None if pinned else _sdist_index_entry(target.name)
-    sha256, size = pinned if pinned else (entry["hashes"]["sha256"], entry["size"])
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not (target.exists() and target.stat().st_size == size and sha256_of(target) == sha256):
-        entry = entry or _sdist_index_entry(target.name)
-        log(f"fetching {target.name} from PyPI (llama.cpp's chat-template tests, {size >> 20} MiB)")
-        partial = target.with_name(target.name + ".partial")
-        with urllib.request.urlopen(entry["url"], timeout=60) as resp, partial.open("wb") as f:
-            shutil.copyfileobj(resp, f, 1 << 20)
-        got_size, digest = partial.stat().st_size, sha256_of(partial)
-        if (got_size, digest) != (size, sha256):
-            partial.unlink()
-            die(
-                f"{target.name}: got {got_size} bytes with sha256 {digest}, expected {size} bytes with {sha256}"
+    if not target.exists():
+        log(f"fetching {target.name} (llama.cpp's chat-template tests and templates)")
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            run(
+                [
+                    venv_python(),
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--no-binary",
+                    ":all:",
+                    "-q",
+                    "-d",
+                    tmp,
+                    f"llama-cpp-python=={version}",
+                ]
             )
-        os.replace(partial, target)
-    stamp.write_text(f"{sha256} {size}\n")
+            got = next(Path(tmp).glob("*.tar.gz"), None)
+            if got is None:
+                die(f"pip did not fetch the source package of llama-cpp-python {version}")
+            os.replace(got, target)
+    digest, size = sha256_of(target), target.stat().st_size
+    if pinned and (digest, size) != pinned:
+        target.unlink()
+        die(
+            f"{target.name}: {size} bytes with sha256 {digest}, expected {pinned[1]} bytes with "
+            f"{pinned[0]}"
+        )
+    stamp.write_text(f"{digest} {size}\n")
     return target
 
 
