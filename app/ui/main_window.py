@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.picker.optionsRequested.connect(self.fit.open_load_options)
         self.view.linkActivated.connect(self._open_link)
         bridge.stateChanged.connect(self._on_engine_state)
+        bridge.modelLoaded.connect(self._on_model_loaded)
 
         self.library_ctl.entriesChanged.connect(self._on_library)
         self.library_ctl.chatRequested.connect(self.chat_with)
@@ -162,6 +163,9 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             app.applicationStateChanged.connect(self._on_app_state)
+
+    def _on_model_loaded(self, info: dict[str, Any]) -> None:
+        self.panel.set_system_route(info.get("system_prompt"))
 
     # -- menus and shortcuts ----------------------------------------------------------------------
 
@@ -426,6 +430,8 @@ class MainWindow(QMainWindow):
             "stopped": "Engine stopped",
         }.get(state, state)
         self.state_label.setText(text)
+        if self.bridge.loaded_info is None:
+            self.panel.set_system_route(None)
 
     def _on_user_message(self, msg: messages.UserMessage) -> None:
         if msg.level == "info":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.core import paths
 from app.core.chat.store import ChatStore
 from app.core.settings import load_settings
+from tests import gguf_factory as F
 from tests.ui.conftest import stored_messages
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
@@ -188,3 +190,19 @@ def test_the_window_state_file_is_private(open_window: Any, make_settings: Any) 
     window_ini = paths.config_dir() / "window.ini"
     assert window_ini.exists()
     assert window_ini.stat().st_mode & 0o777 == 0o600
+
+
+def test_chat_settings_say_how_the_system_prompt_reaches_the_model(
+    open_window: Any, make_settings: Any, tmp_path: Path, smollm_path: Path
+) -> None:
+    from tests.engine.test_loader_template import REFUSES_SYSTEM
+
+    d = open_window(make_settings())
+    d.wait_loaded()
+    route = d.w.panel.system_route
+    assert "as a message of its own" in route.text()
+    refusing = F.with_chat_template(smollm_path, tmp_path / "no-system.gguf", REFUSES_SYSTEM)
+    d.w.open_model(str(refusing))
+    d.qtbot.waitUntil(lambda: "in front of your first message" in route.text(), timeout=60_000)
+    d.w.panel_button.click()
+    assert route.isVisible()

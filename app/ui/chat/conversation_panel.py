@@ -22,6 +22,14 @@ from PySide6.QtWidgets import (
 from app.core.settings import Settings
 from app.ui.common.options_form import OptionsForm
 
+SYSTEM_ROUTES = {
+    "native": "The loaded model's chat template takes the system prompt as a message of its own.",
+    "merged": (
+        "The loaded model's chat template has no place for a system prompt: Hearth puts it in "
+        "front of your first message, as llama.cpp does."
+    ),
+}
+
 
 class ConversationPanel(QScrollArea):
     changed = Signal(object, dict)
@@ -47,6 +55,11 @@ class ConversationPanel(QScrollArea):
         self.system_prompt.setPlaceholderText("No system prompt")
         self.system_prompt.setMaximumHeight(120)
         lay.addWidget(self.system_prompt)
+        self.system_route = QLabel()
+        self.system_route.setObjectName("mutedLabel")
+        self.system_route.setWordWrap(True)
+        self.system_route.hide()
+        lay.addWidget(self.system_route)
         self.form = OptionsForm(include_load=True)
         lay.addWidget(self.form)
         reset = QPushButton("Reset to defaults")
@@ -88,6 +101,12 @@ class ConversationPanel(QScrollArea):
             self.system_prompt.setPlainText(self._settings.system_prompt)
             self._loading = was
         self._schedule()
+
+    def set_system_route(self, how: str | None) -> None:
+        """Say how the loaded model's chat template takes a system prompt (None: no model)."""
+        text = SYSTEM_ROUTES.get(how or "")
+        self.system_route.setText(text or "")
+        self.system_route.setVisible(bool(text))
 
     def _reset(self) -> None:
         if self._settings is not None:
