@@ -43,6 +43,11 @@ def add_parsers(sub: Any) -> None:
     chat.add_argument(
         "--json", action="store_true", help="print one JSON object with the reply and figures"
     )
+    chat.add_argument(
+        "--no-thinking",
+        action="store_true",
+        help="leave a reasoning model's thinking out (it is printed dimmed on a terminal)",
+    )
 
 
 class _Progress:
@@ -83,21 +88,59 @@ def cmd_chat(args: argparse.Namespace) -> int:
         messages: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
         if args.prompt is not None:
             messages.append({"role": "user", "content": args.prompt})
-            return _one_reply(engine, messages, sampling, args.json)
-        return _interactive(engine, messages, sampling, info)
+            return _one_reply(engine, messages, sampling, args.json, not args.no_thinking)
+        return _interactive(engine, messages, sampling, info, not args.no_thinking)
     finally:
         engine.close()
 
 
-def _reply(
-    engine: BlockingEngine, messages: list[dict[str, str]], sampling: SamplingOptions, stream: bool
-) -> tuple[str, GenerationStats]:
-    """One reply; Ctrl+C stops it (the partial reply is kept)."""
+DIM, RESET = "\x1b[2m", "\x1b[0m"
 
-    def on_token(text: str) -> None:
-        if stream:
+
+class _Printer:
+    """Writes a streamed reply: thinking first (dimmed on a terminal, or left out), a blank line,
+    then the answer. Keeps the answer's text, which is the reply."""
+
+    def __init__(self, stream: bool, thinking: bool) -> None:
+        self.stream = stream
+        self.thinking = thinking and stream
+        self.dim = sys.stdout.isatty()
+        self.answer: list[str] = []
+        self._in_thinking = False
+
+    def on_reasoning(self, text: str) -> None:
+        if not self.thinking:
+            return
+        if not self._in_thinking:
+            self._in_thinking = True
+            if self.dim:
+                sys.stdout.write(DIM)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def on_token(self, text: str) -> None:
+        self.end_thinking()
+        self.answer.append(text)
+        if self.stream:
             sys.stdout.write(text)
             sys.stdout.flush()
+
+    def end_thinking(self) -> None:
+        if self._in_thinking:
+            self._in_thinking = False
+            sys.stdout.write((RESET if self.dim else "") + "\n\n")
+
+
+def _reply(
+    engine: BlockingEngine,
+    messages: list[dict[str, str]],
+    sampling: SamplingOptions,
+    stream: bool,
+    thinking: bool = True,
+) -> tuple[str, GenerationStats]:
+    """One reply (the answer, without thinking, and the figures); Ctrl+C stops it (the partial
+    reply is kept)."""
+    printer = _Printer(stream, thinking)
 
     def on_started(event: StartedEvent) -> None:
         if event.get("dropped_messages"):
@@ -113,7 +156,15 @@ def _reply(
 
     def run() -> None:
         try:
-            result.append(engine.chat(messages, sampling.to_dict(), on_token, on_started))
+            result.append(
+                engine.chat(
+                    messages,
+                    sampling.to_dict(),
+                    printer.on_token,
+                    on_started,
+                    on_reasoning=printer.on_reasoning,
+                )
+            )
         except BaseException as exc:
             error.append(exc)
         finally:
@@ -138,13 +189,18 @@ def _reply(
                 EXIT_ENGINE if exc.code in (ErrorCode.CRASHED, ErrorCode.INTERNAL) else EXIT_INPUT,
             )
         raise exc
-    return result[0]
+    printer.end_thinking()
+    return "".join(printer.answer), result[0][1]
 
 
 def _one_reply(
-    engine: BlockingEngine, messages: list[dict[str, str]], sampling: SamplingOptions, as_json: bool
+    engine: BlockingEngine,
+    messages: list[dict[str, str]],
+    sampling: SamplingOptions,
+    as_json: bool,
+    thinking: bool = True,
 ) -> int:
-    text, stats = _reply(engine, messages, sampling, stream=not as_json)
+    text, stats = _reply(engine, messages, sampling, not as_json, thinking)
     if as_json:
         print(
             json.dumps(
@@ -158,6 +214,8 @@ def _one_reply(
                     "n_ctx": stats["n_ctx"],
                     "prompt_s": stats.get("prompt_s"),
                     "seed": stats.get("seed"),
+                    "reasoning": stats.get("reasoning"),
+                    "reasoning_tokens": stats.get("reasoning_tokens", 0),
                 },
                 ensure_ascii=False,
             )
@@ -172,6 +230,7 @@ def _interactive(
     messages: list[dict[str, str]],
     sampling: SamplingOptions,
     info: ModelInfo,
+    thinking: bool = True,
 ) -> int:
     tty = sys.stdin.isatty()
     if tty:
@@ -198,7 +257,7 @@ def _interactive(
             messages = list(base)
             continue
         messages.append({"role": "user", "content": line})
-        reply, stats = _reply(engine, messages, sampling, stream=True)
+        reply, stats = _reply(engine, messages, sampling, True, thinking)
         sys.stdout.write("\n")
         sys.stdout.flush()
         messages.append({"role": "assistant", "content": reply})

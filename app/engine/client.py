@@ -252,11 +252,16 @@ class BlockingEngine:
         sampling: dict[str, Any] | None = None,
         on_token: Callable[[str], None] | None = None,
         on_started: Callable[[StartedEvent], None] | None = None,
+        on_reasoning: Callable[[str], None] | None = None,
     ) -> tuple[str, GenerationStats]:
+        """A reply; with ``on_reasoning``, thinking goes there and ``on_token`` gets the answer
+        only (without it, ``on_token`` gets both, as the window shows them)."""
         req = self.client.request(Op.GENERATE, messages=messages, sampling=sampling or {})
         self._generating = req
         for event in self._until(req, Event.DONE):
-            if event["event"] == Event.TOKEN and on_token:
+            if event["event"] == Event.TOKEN and on_reasoning and "channel" in event:
+                on_reasoning(event["text"])
+            elif event["event"] == Event.TOKEN and on_token:
                 on_token(event["text"])
             elif event["event"] == Event.STARTED and on_started:
                 on_started(event)

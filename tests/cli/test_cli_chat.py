@@ -291,3 +291,80 @@ def test_sigint_reaches_a_background_chat(smollm_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- reasoning: a template whose generation prompt opens a think block -------------------------
+
+THINK_TEMPLATE = (
+    "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + "
+    "m['content'].split('</think>')[-1] + '<|im_end|>\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{'<|im_start|>assistant\\n<think>\\n'}}{% endif %}"
+)
+THINK_ARGS = ("-p", "What is 2+2?", "--max-tokens", "24", "--temperature", "0", "--ctx", "512")
+
+
+@pytest.fixture
+def thinking_model(smollm_path: Path, tmp_path: Path) -> Path:
+    from tests.gguf_factory import with_chat_template
+
+    return with_chat_template(smollm_path, tmp_path / "think.gguf", THINK_TEMPLATE)
+
+
+def test_json_gives_thinking_apart_from_the_reply(thinking_model: Path) -> None:
+    proc = hearth("chat", str(thinking_model), *THINK_ARGS, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    # The reply starts inside the think block: everything up to </think> is thinking.
+    assert data["reasoning"] and data["reasoning"] == data["reasoning"].strip()
+    assert 0 < data["reasoning_tokens"] <= data["completion_tokens"]
+    if "</think>" not in data["reasoning"] and not data["reply"]:
+        assert data["reasoning_tokens"] == data["completion_tokens"]
+    for text in (data["reply"], data["reasoning"]):
+        assert "<think>" not in text and "</think>" not in text
+
+
+def test_a_model_that_does_not_think_has_no_reasoning(smollm_path: Path) -> None:
+    proc = hearth("chat", str(smollm_path), *THINK_ARGS, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["reasoning"] is None and data["reasoning_tokens"] == 0
+    assert data["reply"].strip()
+
+
+def test_plain_output_shows_thinking_or_leaves_it_out(thinking_model: Path) -> None:
+    reasoning = json.loads(hearth("chat", str(thinking_model), *THINK_ARGS, "--json").stdout)[
+        "reasoning"
+    ]
+    shown = hearth("chat", str(thinking_model), *THINK_ARGS)
+    assert shown.returncode == 0, shown.stderr
+    assert reasoning in shown.stdout
+    assert "\x1b[" not in shown.stdout  # not a terminal: no escape codes
+    hidden = hearth("chat", str(thinking_model), *THINK_ARGS, "--no-thinking")
+    assert hidden.returncode == 0, hidden.stderr
+    assert reasoning[:20] not in hidden.stdout
+
+
+def test_thinking_is_dimmed_on_a_terminal(thinking_model: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "chat", str(thinking_model), *THINK_ARGS],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process ended
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    text = out.decode("utf-8", errors="replace")
+    assert "\x1b[2m" in text and "\x1b[0m" in text
