@@ -192,3 +192,15 @@ def _run(fmt: ReasoningFormat, pieces: list[str]) -> tuple[str, str]:
     for channel, text in parser.finish():
         out[channel].append(text)
     return "".join(out[REASONING]), "".join(out[ANSWER])
+
+
+@pytest.mark.model
+def test_the_end_of_turn_token_ends_the_reply(smol_vocab) -> None:  # type: ignore[no-untyped-def]
+    """The token loop stops on llama.cpp's end-of-generation set (``llama_vocab_is_eog``), which
+    holds <|im_end|>, <|eot_id|>, <end_of_turn>, and harmony's <|return|> and <|call|> but not
+    its <|end|> (a message's end, not the turn's)."""
+    import llama_cpp as L
+
+    (im_end,) = _tokens(smol_vocab, "<|im_end|>")
+    assert L.llama_vocab_is_eog(smol_vocab, im_end)
+    assert not any(L.llama_vocab_is_eog(smol_vocab, t) for t in _tokens(smol_vocab, "</think>"))
