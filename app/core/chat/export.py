@@ -1,4 +1,7 @@
-"""Export a conversation to Markdown or JSON."""
+"""Export a conversation to Markdown or JSON.
+
+A reply's thinking is kept apart from its answer: in Markdown it is a quote block above the
+answer, in JSON the message's ``reasoning`` field (null when the model did not think)."""
 
 from __future__ import annotations
 
@@ -28,7 +31,11 @@ def to_markdown(conv: Conversation, messages: list[Message], system_prompt: str 
         title = ROLE_TITLES.get(m.role, m.role)
         if m.role == "assistant" and m.model:
             title += f" ({Path(m.model).name})"
-        lines += [f"## {title}", "", m.content, ""]
+        lines += [f"## {title}", ""]
+        if m.reasoning:
+            quoted = [f"> {ln}" if ln.strip() else ">" for ln in m.reasoning.strip().splitlines()]
+            lines += ["> **Thinking**", ">", *quoted, ""]
+        lines += [m.content, ""]
         if m.state not in ("done",):
             lines += [f"_(reply {m.state})_", ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -48,6 +55,7 @@ def to_json(conv: Conversation, messages: list[Message], system_prompt: str = ""
             {
                 "role": m.role,
                 "content": m.content,
+                "reasoning": m.reasoning,
                 "state": m.state,
                 "created_at": _when(m.created_at),
                 "model": m.model,

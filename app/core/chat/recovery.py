@@ -44,6 +44,7 @@ MESSAGE_COLUMNS = (
     "model",
     "created_at",
     "updated_at",
+    "reasoning",  # added by schema 2: rows written before it have one column less
 )
 ROLES = ("system", "user", "assistant")
 STATES = ("done", "streaming", "stopped", "error", "interrupted")
@@ -186,7 +187,13 @@ def _read_table(
     budget: list[int],
 ) -> bool:
     """Read ``table`` in rowid ranges, halving those that fail; True if any failed."""
-    sql = f"SELECT rowid, {', '.join(columns[1:])} FROM {table} WHERE rowid BETWEEN ? AND ?"
+    try:
+        have = {str(r[1]) for r in db.execute(f"PRAGMA table_info({table})")}
+    except ReadErrors:
+        have = set(columns)
+    # A column a store of an older schema lacks reads as NULL.
+    names = [c if c in have else f"NULL AS {c}" for c in columns[1:]]
+    sql = f"SELECT rowid, {', '.join(names)} FROM {table} WHERE rowid BETWEEN ? AND ?"
     sql += " ORDER BY rowid"
     failed = False
     stack = [(-(1 << 63), (1 << 63) - 1)]
@@ -276,6 +283,9 @@ def _conversation(rowid: int, v: list[Any]) -> tuple[Any, ...] | None:
 
 
 def _message(rowid: int, v: list[Any]) -> tuple[Any, ...] | None:
+    # A record written before the reasoning column was added has one value less (it reads NULL).
+    if len(v) == len(MESSAGE_COLUMNS) - 1:
+        v = [*v, None]
     if len(v) != len(MESSAGE_COLUMNS) or v[0] is not None:
         return None
     if not (isinstance(v[1], int) and isinstance(v[2], int) and v[3] in ROLES):
@@ -309,7 +319,7 @@ def clean_conversation(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def clean_message(row: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """A message row made safe to insert, or None when what makes it a message is unreadable."""
-    mid, conv, seq, role, content, state, stats, model, created, updated = row
+    mid, conv, seq, role, content, state, stats, model, created, updated, reasoning = row
     if not (isinstance(conv, int) and isinstance(seq, int) and role in ROLES):
         return None
     if not isinstance(content, str):
@@ -330,6 +340,7 @@ def clean_message(row: tuple[Any, ...]) -> tuple[Any, ...] | None:
         model if isinstance(model, str) else None,
         created if _number(created) else 0.0,
         updated if _number(updated) else 0.0,
+        reasoning if isinstance(reasoning, str) and reasoning else None,
     )
 
 

@@ -19,7 +19,8 @@ class ChatSession:
     """The messages of one conversation (``conversation`` is None until the store creates it).
 
     At most one reply is written at a time (``reply``); its text grows in pieces and becomes the
-    message's content when it is finished.
+    message's content when it is finished. Its thinking (pieces on the ``"reasoning"`` channel)
+    grows apart and becomes the message's ``reasoning``.
     """
 
     def __init__(
@@ -30,6 +31,7 @@ class ChatSession:
         self.reply: Message | None = None
         self.left_out = 0  # how many of the oldest messages the context rule left out
         self._parts: list[str] = []
+        self._thinking: list[str] = []
 
     @property
     def conv_id(self) -> int | None:
@@ -48,14 +50,16 @@ class ChatSession:
         self.resume_reply(msg, initial)
         return msg
 
-    def resume_reply(self, msg: Message, text: str) -> None:
-        """Take up a reply that is still being written (its text so far: ``text``)."""
+    def resume_reply(self, msg: Message, text: str, reasoning: str = "") -> None:
+        """Take up a reply that is still being written (its text and thinking so far)."""
         self.reply = msg
         self._parts = [text] if text else []
+        self._thinking = [reasoning] if reasoning else []
 
-    def append(self, piece: str) -> None:
+    def append(self, piece: str, channel: str | None = None) -> None:
+        """Add a streamed piece: the answer's, or the thinking's when ``channel`` is "reasoning"."""
         if self.reply is not None and piece:
-            self._parts.append(piece)
+            (self._thinking if channel == "reasoning" else self._parts).append(piece)
 
     @property
     def reply_text(self) -> str:
@@ -63,19 +67,30 @@ class ChatSession:
             self._parts = ["".join(self._parts)]
         return self._parts[0] if self._parts else ""
 
+    @property
+    def reply_reasoning(self) -> str:
+        if len(self._thinking) > 1:
+            self._thinking = ["".join(self._thinking)]
+        return self._thinking[0] if self._thinking else ""
+
     def finish_reply(
-        self, state: str, text: str | None = None, stats: dict[str, Any] | None = None
+        self,
+        state: str,
+        text: str | None = None,
+        stats: dict[str, Any] | None = None,
+        reasoning: str | None = None,
     ) -> Message | None:
-        """End the reply: ``text`` replaces what was streamed when given; ``state`` is done,
-        stopped, error or interrupted."""
+        """End the reply: ``text`` and ``reasoning`` replace what was streamed when given;
+        ``state`` is done, stopped, error or interrupted."""
         msg = self.reply
         if msg is None:
             return None
         msg.content = self.reply_text if text is None else text
+        msg.reasoning = (self.reply_reasoning if reasoning is None else reasoning) or None
         msg.state = state
         if stats is not None:
             msg.stats = stats
-        self.reply, self._parts = None, []
+        self.reply, self._parts, self._thinking = None, [], []
         return msg
 
     def edit(self, msg: Message, text: str) -> None:
@@ -89,7 +104,7 @@ class ChatSession:
         dropped = self.messages[keep:]
         del self.messages[keep:]
         if self.reply in dropped:
-            self.reply, self._parts = None, []
+            self.reply, self._parts, self._thinking = None, [], []
         self.left_out = min(self.left_out, len(self.messages))
 
     def before(self, msg: Message) -> Message | None:
@@ -116,7 +131,8 @@ class ChatSession:
 
     def history(self, system_prompt: str) -> list[dict[str, str]]:
         """What the engine is sent: the system prompt, then the user and assistant turns, without
-        the reply being written, failed replies and empty ones."""
+        the reply being written, failed replies and empty ones. A reply is sent as its answer
+        only: its thinking stays out of later prompts (as most templates would drop it)."""
         out: list[dict[str, str]] = []
         if system_prompt.strip():
             out.append({"role": "system", "content": system_prompt})

@@ -25,7 +25,7 @@ from app.core.chat import recovery as store_recovery
 from app.core.chat.recovery import Recovery
 from app.core.sqlite_damage import is_damage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # MIGRATIONS[n] brings a database at user_version n to n + 1.
 MIGRATIONS: list[str] = [
@@ -53,6 +53,10 @@ MIGRATIONS: list[str] = [
         UNIQUE (conversation_id, seq)
     );
     CREATE INDEX conversations_updated ON conversations(updated_at DESC);
+    """,
+    # A reply's thinking, apart from its answer (NULL: none, and every message saved before).
+    """
+    ALTER TABLE messages ADD COLUMN reasoning TEXT;
     """,
 ]
 
@@ -93,6 +97,7 @@ class Message:
     model: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+    reasoning: str | None = None  # a reply's thinking, apart from its answer (content)
 
 
 @dataclass
@@ -141,6 +146,7 @@ def _msg(row: sqlite3.Row) -> Message:
         model=row["model"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        reasoning=row["reasoning"],
     )
 
 
@@ -276,7 +282,7 @@ class ChatStore:
             before = db.total_changes
             db.executemany(
                 f"INSERT OR IGNORE INTO messages ({', '.join(store_recovery.MESSAGE_COLUMNS)})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f" VALUES ({', '.join('?' * len(store_recovery.MESSAGE_COLUMNS))})",
                 sorted(messages),
             )
             recovery.messages = db.total_changes - before
@@ -432,6 +438,7 @@ class ChatStore:
         state: str = DONE,
         model: str | None = None,
         stats: dict[str, Any] | None = None,
+        reasoning: str | None = None,
     ) -> Message:
         now = time.time()
         with self._tx() as db:
@@ -441,7 +448,7 @@ class ChatStore:
             ).fetchone()[0]
             cur = db.execute(
                 "INSERT INTO messages (conversation_id, seq, role, content, state, stats, model,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conv_id,
                     seq,
@@ -452,11 +459,22 @@ class ChatStore:
                     model,
                     now,
                     now,
+                    reasoning,
                 ),
             )
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conv_id))
         return Message(
-            cur.lastrowid or 0, conv_id, seq, role, content, state, stats, model, now, now
+            cur.lastrowid or 0,
+            conv_id,
+            seq,
+            role,
+            content,
+            state,
+            stats,
+            model,
+            now,
+            now,
+            reasoning,
         )
 
     def update_message(
@@ -465,7 +483,9 @@ class ChatStore:
         content: str | None = None,
         state: str | None = None,
         stats: dict[str, Any] | None = None,
+        reasoning: str | None = None,
     ) -> None:
+        """Change the given fields (None: keep); ``reasoning=""`` clears the thinking."""
         sets: list[str] = ["updated_at = ?"]
         args: list[Any] = [time.time()]
         if content is not None:
@@ -477,6 +497,9 @@ class ChatStore:
         if stats is not None:
             sets.append("stats = ?")
             args.append(json.dumps(stats))
+        if reasoning is not None:
+            sets.append("reasoning = ?")
+            args.append(reasoning or None)
         with self._tx() as db:
             db.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", (*args, msg_id))
 

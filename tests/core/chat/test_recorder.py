@@ -51,3 +51,22 @@ def test_text_survives_any_timer_rate() -> None:
             for n, t in appended_at.items():
                 if clock.t - t >= 1.0:
                     assert len(saved[-1]) >= n
+
+
+def test_thinking_is_kept_apart_from_the_answer_and_saved_with_it() -> None:
+    saves: list[tuple[str, str, str | None]] = []
+    clock = Clock()
+    rec: ReplyRecorder
+
+    def save(text: str, state: str | None) -> None:
+        saves.append((text, rec.reasoning, state))
+
+    rec = ReplyRecorder(save, interval=1.0, clock=clock)
+    rec.append("The user ", "reasoning")
+    rec.append("greets.", "reasoning")
+    clock.t = 0.5
+    assert rec.flush_if_due()  # thinking alone is worth saving
+    assert saves == [("", "The user greets.", None)]
+    rec.append("Hi!")
+    rec.finish("done", "Hi there!", "The user greets me.")
+    assert saves[-1] == ("Hi there!", "The user greets me.", "done")

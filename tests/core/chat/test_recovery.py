@@ -330,3 +330,56 @@ def test_any_damage_still_opens_and_reads(tmp_path: Path, seed: int) -> None:
         store.add_message(store.create_conversation("after").id, "user", "still works")
     finally:
         store.close()
+
+
+def test_thinking_is_recovered_with_its_message_and_old_rows_have_none(tmp_path: Path) -> None:
+    """Rows written before the reasoning column (one value less on their page) and after it both
+    come back, through SQLite and through the page reader."""
+    from app.core.chat.recovery import read_with_sqlite
+    from app.core.chat.store import MIGRATIONS
+
+    path = tmp_path / "chats.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("INSERT INTO conversations VALUES (1, 'Old', 1.0, 1.0, NULL, NULL, '{}')")
+    db.execute(
+        "INSERT INTO messages VALUES (1, 1, 0, 'user', 'Before thinking', 'done', NULL, NULL,"
+        " 1.0, 1.0)"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = ChatStore(path)
+    store.add_message(1, "assistant", "Blue.", reasoning="Light scatters.")
+    store.close()
+    want = {1: ("Before thinking", None), 2: ("Blue.", "Light scatters.")}
+    pages = read_pages(path.read_bytes()).messages
+    assert {k: (v[4], v[10]) for k, v in pages.items()} == want
+    read = read_with_sqlite(path)
+    assert read is not None
+    assert {k: (v[4], v[10]) for k, v in read[0].messages.items()} == want
+
+    with open(path, "r+b") as f:
+        f.write(bytes(100))
+    store, report = open_and_check(path)
+    try:
+        assert report is not None and report.messages == 2
+        assert [(m.content, m.reasoning) for m in store.messages(1)] == list(want.values())
+    finally:
+        store.close()
+
+
+def test_a_schema_1_file_is_read_back_by_sqlite_without_the_column(tmp_path: Path) -> None:
+    from app.core.chat.recovery import read_with_sqlite
+    from app.core.chat.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("INSERT INTO conversations VALUES (1, 'Old', 1.0, 1.0, NULL, NULL, '{}')")
+    db.execute("INSERT INTO messages VALUES (1, 1, 0, 'user', 'Hi', 'done', NULL, NULL, 1.0, 1.0)")
+    db.commit()
+    db.close()
+    read = read_with_sqlite(path)
+    assert read is not None and not read[1]
+    assert read[0].messages[1][4:] == ("Hi", "done", None, None, 1.0, 1.0, None)

@@ -111,3 +111,32 @@ def test_a_reply_taken_up_again_keeps_its_text_so_far() -> None:
     s.append(" and more")
     assert s.reply_text == "so far and more"
     assert s.conv_id == 7 and ChatSession().conv_id is None
+
+
+def test_thinking_streams_apart_and_stays_out_of_the_next_prompt() -> None:
+    s = ChatSession()
+    s.add_user("Why?")
+    reply = s.start_reply("m.gguf")
+    s.append("The user ", "reasoning")
+    s.append("asks.", "reasoning")
+    s.append("Because.")
+    assert (s.reply_text, s.reply_reasoning) == ("Because.", "The user asks.")
+    s.finish_reply(S.DONE)
+    assert (reply.content, reply.reasoning) == ("Because.", "The user asks.")
+    s.add_user("And?")
+    assert s.history("") == [
+        {"role": "user", "content": "Why?"},
+        {"role": "assistant", "content": "Because."},
+        {"role": "user", "content": "And?"},
+    ]
+    # The engine's final figures replace what streamed; no thinking is kept as None.
+    again = s.start_reply("m.gguf")
+    s.append("hm", "reasoning")
+    s.finish_reply(S.DONE, "Yes.", reasoning="")
+    assert (again.content, again.reasoning) == ("Yes.", None)
+    # A reply taken up again keeps its thinking so far.
+    third = s.start_reply("m.gguf")
+    s.resume_reply(third, "An", "Thinking")
+    s.append("swer")
+    s.finish_reply(S.STOPPED)
+    assert (third.content, third.reasoning) == ("Answer", "Thinking")

@@ -167,3 +167,63 @@ def test_a_message_with_broken_utf8_still_reads(tmp_path: Path) -> None:
         assert [m.content for m in s.messages(c.id)] == ["first", "caf\ufffd"]
     finally:
         s.close()
+
+
+def test_a_reply_keeps_its_thinking_apart_from_its_answer(store: ChatStore) -> None:
+    c = store.create_conversation("Think")
+    plain = store.add_message(c.id, "user", "Why is the sky blue?")
+    m = store.add_message(c.id, "assistant", "", STREAMING, reasoning="Rayleigh")
+    assert (plain.reasoning, m.reasoning) == (None, "Rayleigh")
+    store.update_message(m.id, content="Scattering.", reasoning="Rayleigh scattering.")
+    store.update_message(m.id, state="done")  # None keeps the thinking
+    got = store.messages(c.id)
+    assert [(g.content, g.reasoning) for g in got] == [
+        ("Why is the sky blue?", None),
+        ("Scattering.", "Rayleigh scattering."),
+    ]
+    store.update_message(m.id, reasoning="")  # "" clears it
+    assert store.messages(c.id)[1].reasoning is None
+
+
+def test_a_schema_1_database_gains_the_reasoning_column(tmp_path: Path) -> None:
+    from app.core.chat.store import MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("INSERT INTO conversations VALUES (1, 'Old', 1.0, 1.0, NULL, NULL, '{}')")
+    db.execute(
+        "INSERT INTO messages VALUES (1, 1, 0, 'assistant', 'An old reply', 'done', NULL, NULL,"
+        " 1.0, 1.0)"
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    s = ChatStore(path)
+    try:
+        (old,) = s.messages(1)
+        assert (old.content, old.reasoning) == ("An old reply", None)
+        new = s.add_message(1, "assistant", "A new reply", reasoning="Thinking first.")
+        assert s.messages(1)[1].reasoning == "Thinking first." and new.seq == 1
+    finally:
+        s.close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    db.close()
+
+
+def test_export_gives_thinking_as_a_quote_above_the_answer_and_a_json_field(
+    store: ChatStore,
+) -> None:
+    c = store.create_conversation("Sky")
+    store.add_message(c.id, "user", "Why blue?")
+    store.add_message(c.id, "assistant", "Scattering.", reasoning="Short waves\n\nscatter more.")
+    msgs = store.messages(c.id)
+    md = export.to_markdown(c, msgs)
+    assert "> **Thinking**\n>\n> Short waves\n>\n> scatter more.\n\nScattering.\n" in md
+    assert md.index("Why blue?") < md.index("> Short waves") < md.index("Scattering.")
+    data = json.loads(export.to_json(c, msgs))
+    assert [(m["content"], m["reasoning"]) for m in data["messages"]] == [
+        ("Why blue?", None),
+        ("Scattering.", "Short waves\n\nscatter more."),
+    ]
