@@ -19,6 +19,7 @@ Signals:
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,12 @@ class ActiveReply:
     ids: dict[str, int | None] = field(default_factory=lambda: {"msg": None, "conv": None})
     stats: dict[str, Any] | None = None
     waiting_for_load: bool = False
+    think_start: float | None = None  # when the first piece of thinking came
+    think_s: float | None = None  # from then to the first piece of the answer
+
+    def end_thinking(self) -> None:
+        if self.think_start is not None and self.think_s is None:
+            self.think_s = time.monotonic() - self.think_start
 
     @property
     def conv_id(self) -> int | None:
@@ -112,6 +119,7 @@ class ChatController(QObject):
         bridge.loadFailed.connect(self._on_load_failed)
         bridge.replyStarted.connect(self._on_started)
         bridge.tokenReceived.connect(self._on_token)
+        bridge.reasoningReceived.connect(self._on_reasoning)
         bridge.replyDone.connect(self._on_done)
         bridge.replyFailed.connect(self._on_failed)
         bridge.crashed.connect(self._on_crashed)
@@ -400,17 +408,35 @@ class ChatController(QObject):
         a = self.active
         if a is None:
             return
+        if text:
+            a.end_thinking()
         a.recorder.append(text)
         a.session.append(text)
         if self._shows(a):
             self.view.stream_append(text)
+
+    def _on_reasoning(self, text: str) -> None:
+        a = self.active
+        if a is None:
+            return
+        if a.think_start is None:
+            a.think_start = time.monotonic()
+        a.recorder.append(text, "reasoning")
+        a.session.append(text, "reasoning")
+        if self._shows(a):
+            self.view.stream_reasoning(text)
 
     def _on_done(self, text: str, stats: dict[str, Any]) -> None:
         a = self.active
         if a is None:
             return
         state = S.STOPPED if stats.get("stop_reason") == "stopped" else S.DONE
-        self._finish(a, state, text, stats)
+        reasoning = stats.get("reasoning")
+        if isinstance(reasoning, str):
+            # done's text holds the thinking too (with its tags): the answer is what streamed.
+            self._finish(a, state, None, stats, reasoning=reasoning)
+        else:
+            self._finish(a, state, text, stats, reasoning="")
         self.statsChanged.emit(format_stats(stats))
         if stats.get("stop_reason") == "context_full":
             self.notice.show_notice(
@@ -440,11 +466,22 @@ class ChatController(QObject):
             self.notice.show_notice(text + " A new engine starts with your next message.", "error")
 
     def _finish(
-        self, a: ActiveReply, state: str, text: str, stats: dict[str, Any] | None, error: str = ""
+        self,
+        a: ActiveReply,
+        state: str,
+        text: str | None,
+        stats: dict[str, Any] | None,
+        error: str = "",
+        reasoning: str | None = None,
     ) -> None:
+        """End the reply; ``text`` and ``reasoning`` (the engine's final ones) replace what
+        streamed when given."""
+        a.end_thinking()
+        if a.think_s is not None:
+            stats = {**(stats or {}), "thinking_s": round(a.think_s, 1)}
         a.stats = stats or None
-        a.recorder.finish(state, text)
-        msg = a.session.finish_reply(state, text, stats)
+        a.recorder.finish(state, text, reasoning)
+        msg = a.session.finish_reply(state, text, stats, reasoning)
         if msg is not None and self._shows(a):
             self.view.finish_stream(msg, error)
         self.active = None
@@ -463,11 +500,14 @@ class ChatController(QObject):
 
     def _save_reply(self, a: ActiveReply, text: str, state: str | None) -> None:
         stats = a.stats if state is not None else None
+        reasoning = a.recorder.reasoning  # "" saves no thinking
 
         def job(store: ChatStore) -> None:
             msg_id = a.ids["msg"]
             if msg_id is not None:
-                store.update_message(msg_id, content=text, state=state, stats=stats)
+                store.update_message(
+                    msg_id, content=text, state=state, stats=stats, reasoning=reasoning
+                )
 
         self.db.submit(job, None, self._on_store_error)
 

@@ -9,8 +9,10 @@ Signals:
     modelLoaded(dict)          model info from the worker (events.ModelInfo)
     loadFailed(str, str)       code, message
     replyStarted(dict)         prompt_tokens, reused_tokens, dropped_messages, n_ctx, template...
-    tokenReceived(str)
-    replyDone(str, dict)       full text, stats (events.GenerationStats)
+    tokenReceived(str)         a piece of the answer
+    reasoningReceived(str)     a piece of the model's thinking (a token on the "reasoning" channel)
+    replyDone(str, dict)       the answer's full text, stats (events.GenerationStats: its
+                               ``reasoning`` is the thinking's full text, or None)
     replyFailed(str, str)      code, message
     crashed(str)               the worker died; the message says how
     buildReady(dict)           what the worker's llama.cpp build is and which devices it sees
@@ -52,6 +54,7 @@ class EngineBridge(QObject):
     loadFailed = Signal(str, str)
     replyStarted = Signal(dict)
     tokenReceived = Signal(str)
+    reasoningReceived = Signal(str)
     replyDone = Signal(str, dict)
     replyFailed = Signal(str, str)
     crashed = Signal(str)
@@ -168,7 +171,10 @@ class EngineBridge(QObject):
         elif ev["event"] == Event.STARTED and ev["id"] == self._gen_req:
             self.replyStarted.emit(ev)
         elif ev["event"] == Event.TOKEN and ev["id"] == self._gen_req:
-            self.tokenReceived.emit(ev["text"])
+            if ev.get("channel") == "reasoning":
+                self.reasoningReceived.emit(ev["text"])
+            else:
+                self.tokenReceived.emit(ev["text"])
         elif ev["event"] == Event.DONE and ev["id"] == self._gen_req:
             self._gen_req = None
             self._set_state(EngineState.IDLE)

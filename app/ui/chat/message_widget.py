@@ -5,6 +5,10 @@ and a tail (the block still being written, re-rendered on each repaint tick). Th
 token therefore depends on the size of the last block, not on the length of the reply or of the
 conversation.
 
+A reply's thinking (``Message.reasoning``) is a collapsible "Thinking" section above the answer:
+it streams open while the model thinks, folds away when the answer starts, and its header then
+says how long the model thought; a click opens it again. Copy gives the answer only.
+
 MessageWidget signals:
     editRequested(object)    this widget (a user's message)
     regenerateRequested()
@@ -15,6 +19,7 @@ MessageWidget signals:
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
@@ -170,6 +175,24 @@ class MessageWidget(QFrame):
         self.retry_btn.hide()
         lay.addLayout(head)
 
+        self.thinking_btn = QToolButton(self)
+        self.thinking_btn.setObjectName("thinkingHeader")
+        self.thinking_btn.setCheckable(True)
+        self.thinking_btn.setAutoRaise(True)
+        self.thinking_btn.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.thinking_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.thinking_btn.setToolTip("Show or hide the model's thinking")
+        self.thinking_btn.toggled.connect(self._set_thinking_open)
+        self.thinking_btn.hide()
+        self.thinking = MessageBody(self)
+        self.thinking.setObjectName("thinkingBody")
+        self.thinking.setStyleSheet(
+            "QTextBrowser { background: transparent; color: palette(placeholder-text); }"
+        )
+        self.thinking.hide()
+        lay.addWidget(self.thinking_btn)
+        lay.addWidget(self.thinking)
+
         self.body = MessageBody(self)
         self.tail = MessageBody(self)
         self.tail.hide()
@@ -191,6 +214,10 @@ class MessageWidget(QFrame):
         self._tail_text = ""
         self._streaming = False
         self._dirty = False
+        self._reasoning = ""  # the thinking shown (streamed so far, or the message's)
+        self._reasoning_new = ""  # streamed and not yet drawn
+        self._think_start: float | None = None
+        self.thought_s: float | None = None  # from the first thinking piece to the first answer's
         self.refresh()
 
     def _action(self, text: str, tip: str) -> QToolButton:
@@ -209,10 +236,67 @@ class MessageWidget(QFrame):
             return "".join(self._frozen_parts) + self._tail_text
         return self.message.content
 
+    @property
+    def reasoning(self) -> str:
+        return self._reasoning + self._reasoning_new
+
     def refresh(self, error: str = "") -> None:
         """Draw the message's text and state again (after the session changed it)."""
         self.show_text(self.message.content)
+        self.show_reasoning(self.message.reasoning or "")
         self.show_state(error)
+
+    # -- thinking -------------------------------------------------------------------------------
+
+    def show_reasoning(self, text: str, seconds: float | None = None) -> None:
+        """Show ``text`` as the finished thinking, folded (none: no section)."""
+        self._reasoning, self._reasoning_new = text, ""
+        if seconds is None:
+            stats = self.message.stats or {}
+            got = stats.get("thinking_s")
+            seconds = float(got) if isinstance(got, (int, float)) else self.thought_s
+        self.thought_s = seconds
+        self.thinking.setPlainText(text)
+        self.thinking_btn.setVisible(bool(text))
+        self._header()
+        self.thinking_btn.setChecked(False)
+        self._set_thinking_open(False)
+
+    def append_reasoning(self, piece: str) -> None:
+        if not piece:
+            return
+        if self._think_start is None:
+            self._think_start = time.monotonic()
+            self.thinking_btn.show()
+            self.thinking_btn.setChecked(True)  # open while the model thinks
+            self._header()
+        self._reasoning_new += piece
+        self._dirty = True
+
+    def _end_thinking(self) -> None:
+        """The answer started (or the reply ended): fold the thinking and say how long it took."""
+        if self._think_start is None or self.thought_s is not None:
+            return
+        self.thought_s = time.monotonic() - self._think_start
+        self._header()
+        self.thinking_btn.setChecked(False)
+
+    @property
+    def thinking_now(self) -> bool:
+        return self._think_start is not None and self.thought_s is None
+
+    def _header(self) -> None:
+        if self.thinking_now:
+            label = "Thinking…"
+        elif self.thought_s is not None:
+            label = f"Thought for {max(1, round(self.thought_s))} s"
+        else:
+            label = "Thinking"
+        self.thinking_btn.setText(label)
+
+    def _set_thinking_open(self, open_: bool) -> None:
+        self.thinking_btn.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
+        self.thinking.setVisible(open_ and self.thinking_btn.isVisible())
 
     def show_text(self, text: str) -> None:
         if self.message.role == "user":
@@ -223,7 +307,7 @@ class MessageWidget(QFrame):
             self.body.setHtml(rendered.html)
             self._code_blocks = rendered.code_blocks
 
-    def begin_stream(self, initial: str = "") -> None:
+    def begin_stream(self, initial: str = "", reasoning: str = "") -> None:
         self._streaming = True
         self._frozen_parts = []
         self._tail_text = initial
@@ -234,10 +318,18 @@ class MessageWidget(QFrame):
         self.tail.show()
         self.footer.setText("Reading the prompt…" if not initial else "")
         self.footer.setVisible(not initial)
+        self._think_start, self.thought_s = None, None
+        self.show_reasoning("", None)
+        if reasoning:
+            self.append_reasoning(reasoning)
+            if initial:
+                self._end_thinking()
         self._dirty = True
         self.render_pending()
 
     def append(self, piece: str) -> None:
+        if piece and self.thinking_now:
+            self._end_thinking()
         self._tail_text += piece
         self._dirty = True
 
@@ -246,8 +338,14 @@ class MessageWidget(QFrame):
         if not self._streaming or not self._dirty:
             return
         self._dirty = False
-        if self._tail_text and self.footer.isVisible():
+        if (self._tail_text or self._reasoning_new) and self.footer.isVisible():
             self.footer.hide()
+        if self._reasoning_new:
+            cursor = QTextCursor(self.thinking.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertText(self._reasoning_new)
+            self._reasoning += self._reasoning_new
+            self._reasoning_new = ""
         n = split_stable(self._tail_text)
         if n:
             chunk, self._tail_text = self._tail_text[:n], self._tail_text[n:]
@@ -260,14 +358,17 @@ class MessageWidget(QFrame):
         self._tail_blocks = tail.code_blocks
         self.tail.setHtml(tail.html)
 
-    def end_stream(self, text: str, error: str = "") -> None:
-        """The reply is complete: render it (``text``) whole, once."""
+    def end_stream(self, text: str, error: str = "", reasoning: str | None = None) -> None:
+        """The reply is complete: render it (``text``) whole, once, with its thinking
+        (``reasoning``; None: what streamed) folded."""
+        self._end_thinking()
         self._streaming = False
         self._dirty = False
         self.tail.clear()
         self.tail.hide()
         self.body.show()
         self.show_text(text)
+        self.show_reasoning(self.reasoning if reasoning is None else reasoning, self.thought_s)
         self.show_state(error)
 
     def show_state(self, error: str = "") -> None:

@@ -112,7 +112,7 @@ class ChatView(QScrollArea):
         for m in session.messages:
             self.add_message(m)
         if session.reply is not None:
-            self.start_stream(session.reply, session.reply_text)
+            self.start_stream(session.reply, session.reply_text, session.reply_reasoning)
         self.mark_out_of_context(session.out_of_context())
         self._stick = True
         self._update_actions()
@@ -190,7 +190,7 @@ class ChatView(QScrollArea):
 
     # -- streaming --------------------------------------------------------------------------------
 
-    def start_stream(self, message: Message, initial: str = "") -> None:
+    def start_stream(self, message: Message, initial: str = "", reasoning: str = "") -> None:
         widget = self.widget_for(message)
         if widget is None:
             return
@@ -199,13 +199,17 @@ class ChatView(QScrollArea):
             self._hist_layout.removeWidget(widget)
             self._live_layout.addWidget(widget)
             widget.show()  # a moved widget is hidden until shown again
-        widget.begin_stream(initial)
+        widget.begin_stream(initial, reasoning)
         self._update_actions()
         self._timer.start()
 
     def stream_append(self, piece: str) -> None:
         if self.streaming is not None:
             self.streaming.append(piece)
+
+    def stream_reasoning(self, piece: str) -> None:
+        if self.streaming is not None:
+            self.streaming.append_reasoning(piece)
 
     def _repaint_stream(self) -> None:
         if self.streaming is not None:
@@ -223,7 +227,7 @@ class ChatView(QScrollArea):
         w = self.streaming
         self._timer.stop()
         if w is not None and w.message is message:
-            w.end_stream(message.content, error)
+            w.end_stream(message.content, error, message.reasoning or "")
             self._settle(w)
         self.streaming = None
         self._update_actions()
