@@ -62,8 +62,8 @@ def test_a_model_downloads_with_progress_speed_and_eta(hub_server, smollm_path, 
     dl = queue.add(
         files.repo, files.groups[0].quant, hub.jobs_for(files, files.groups[0], tmp_path / "models")
     )
-    wait_for(lambda: dl.state == DONE)
-    assert rec.completed == [dl.id]
+    wait_for(lambda: bool(rec.completed))  # told once the state is done and saved
+    assert dl.state == DONE and rec.completed == [dl.id]
     assert [p.name for p in dl.paths] == [
         "SmolLM2-135M-Instruct-Q4_1.gguf",
         "mmproj-SmolVLM-f16.gguf",
@@ -136,8 +136,8 @@ def test_a_failure_is_kept_with_its_reason_and_can_be_retried(hub_server, tmp_pa
     assert rec.completed == []
     smol_fault(hub_server).corrupt = False
     queue.resume(dl.id)
-    wait_for(lambda: dl.state == DONE)
-    assert dl.error is None and rec.completed == [dl.id]
+    wait_for(lambda: bool(rec.completed))
+    assert dl.state == DONE and dl.error is None and rec.completed == [dl.id]
     queue.close()
 
 
