@@ -33,10 +33,21 @@ class _Relay(QObject):
 
     @Slot(object, object)
     def _on_deliver(self, callback: Callable[[Any], None], value: Any) -> None:
-        owner = getattr(callback, "__self__", None)
-        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+        if _gone(callback):
             return  # its window closed while the work ran: nobody is left to show it
         callback(value)
+
+
+def _gone(callback: Callable[[Any], None]) -> bool:
+    """Whether a Qt object the callback belongs to or uses (a bound method's object, or one a
+    closure holds, such as the widget a result is shown in) has been deleted."""
+    held = [getattr(callback, "__self__", None)]
+    for cell in getattr(callback, "__closure__", None) or ():
+        try:
+            held.append(cell.cell_contents)
+        except ValueError:  # a name the closure has not been given yet
+            continue
+    return any(isinstance(o, QObject) and not shiboken6.isValid(o) for o in held)
 
 
 _relay: _Relay | None = None
