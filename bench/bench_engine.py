@@ -8,10 +8,15 @@ worker process through BlockingEngine, as the app uses it. Each round runs the t
 another (never two models loaded at once; the order alternates between rounds) and ratios are
 paired by round, so that a machine whose speed drifts favours none. Then the worker's time to
 first token at turns 1 and 10 of a conversation (the KV cache is reused, so turn 10 should cost
-about what turn 1 does). Every measurement waits for other programs to leave the CPU alone and
+about what turn 1 does). With --thinking, only that conversation, with a copy of the model whose
+template opens a think block and drops earlier thinking, as Qwen3's and DeepSeek-R1's do: each
+reply thinks, the answer alone goes back into the history (as the app sends it), and the turns'
+prompt and reused tokens show how much of the KV cache survives the dropped thinking. Every
+measurement waits for other programs to leave the CPU alone and
 is repeated if they did not. Targets are reported, not asserted. From the repository root:
 
     .venv/bin/python bench/bench_engine.py [--model PATH] [--both] [--json FILE] [--skip-llama-bench]
+    .venv/bin/python bench/bench_engine.py --thinking [--model PATH]
 """
 
 from __future__ import annotations
@@ -55,6 +60,16 @@ QUESTIONS = (
         for plant in ("tomatoes", "lettuce", "carrots", "beans", "basil", "peas", "onions", "mint")
     ]
     + ["Thanks! Can you sum the plan up in three lines?"]
+)
+THINK_TOKENS = 64  # a thinking reply's cap: each turn stays quick
+# ChatML whose generation prompt opens a think block and which drops the thinking (everything up
+# to </think>) from earlier assistant messages, as Qwen3's and DeepSeek-R1's templates do.
+THINKING_CHATML = (
+    "{% for message in messages %}{% set content = message['content'] %}"
+    "{% if message['role'] == 'assistant' and '</think>' in content %}"
+    "{% set content = content.split('</think>')[-1].lstrip() %}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + content + '<|im_end|>\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<think>\\n' }}{% endif %}"
 )
 Messages = list[dict[str, str]]
 _KEEP: list[Any] = []  # the runtime whose log callback llama.cpp keeps for the whole run
@@ -278,6 +293,75 @@ def run_ttft(model: Path, fa: str) -> dict:
     return {"first_s": first, "last_s": last, "ratio": last / first, "conversations": chats}
 
 
+def run_thinking_ttft(model: Path, fa: str) -> dict:
+    """As run_ttft, with replies that think: each reply's answer alone goes back as the assistant
+    message (the app's history()), so the template's prompt differs from what the cache holds
+    from the thinking on: the cache is reused up to the last reply's header."""
+    keys = ("prompt_tokens", "reused_tokens", "completion_tokens", "prompt_s", "ttft_s")
+    keys += ("reasoning_tokens",)
+    chats = []
+    with start_worker() as engine:
+        for _ in range(CHATS):
+            engine.load(str(model), load_options(fa))
+            chat: Messages = []
+            turns = []
+            for question in QUESTIONS[:TURNS]:
+                chat.append({"role": "user", "content": question})
+                answer: list[str] = []
+                _, s = engine.chat(
+                    chat,
+                    {**GREEDY, "max_tokens": THINK_TOKENS},
+                    on_token=answer.append,
+                    on_reasoning=lambda _t: None,
+                )
+                if "".join(answer).strip():  # the app leaves empty replies out of the history
+                    chat.append({"role": "assistant", "content": "".join(answer).strip()})
+                turns.append({k: s[k] for k in keys} | {"answer_chars": len("".join(answer))})
+            chats.append(turns)
+    first = statistics.median(c[0]["ttft_s"] for c in chats)
+    last = statistics.median(c[-1]["ttft_s"] for c in chats)
+    return {"first_s": first, "last_s": last, "ratio": last / first, "conversations": chats}
+
+
+def bench_thinking(model: Path, fa: str, wait_s: float) -> dict:
+    import tempfile
+
+    from tests.gguf_factory import with_chat_template
+
+    name = model.name.removesuffix(".gguf")
+    print(
+        f"\n== {name} with a thinking template: {CHATS} conversations of {TURNS} turns", flush=True
+    )
+    with tempfile.TemporaryDirectory(prefix="hearth-bench-") as tmp:
+        thinker = with_chat_template(model, Path(tmp) / f"{name}-thinking.gguf", THINKING_CHATML)
+        run = lambda: run_thinking_ttft(thinker, fa)  # noqa: E731
+        # --wait-quiet 0: one run, however busy the machine is (flagged below)
+        ttft = measure_quietly(run, wait_s) if wait_s > 0 else measure_others(run)
+    turns = ttft["conversations"][0]
+    cols = ["turn", "TTFT s", "prompt tok", "reused tok", "decoded tok", "thinking tok", "answer"]
+    rows = [cols, ["-" * len(c) for c in cols]]
+    for i, t in enumerate(turns, 1):
+        ttft_med = statistics.median(c[i - 1]["ttft_s"] for c in ttft["conversations"])
+        rows.append([
+            str(i), f"{ttft_med:.3f}", str(t["prompt_tokens"]), str(t["reused_tokens"]),
+            str(t["prompt_tokens"] - t["reused_tokens"]), str(t["reasoning_tokens"]),
+            f"{t['answer_chars']} chars",
+        ])  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    print(f"model: {name} + thinking template · threads {THREADS} · machine: {machine()}")
+    print(f"replies capped at {THINK_TOKENS} tokens, greedy; TTFT: median of {CHATS} conversations")
+    for row in rows:
+        print("| " + " | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    print(
+        f"TTFT turn 1: {ttft['first_s']:.3f} s, turn {TURNS}: {ttft['last_s']:.3f} s "
+        f"(ratio {ttft['ratio']:.2f}, target <= {TARGET_TTFT}: "
+        f"{ok(ttft['ratio'], TARGET_TTFT, at_most=True)})"
+    )
+    if ttft["other_cores"] > 0.1:
+        print("warning: other programs used the CPU meanwhile; these numbers are unreliable")
+    return {"model": name, "machine": machine(), "threads": THREADS, "thinking_ttft": ttft}
+
+
 # -- report -------------------------------------------------------------------------------------
 
 
@@ -392,7 +476,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="rounds of pp and tg (default 5)")
     wait_help = "wait up to S seconds before a measurement for other programs to leave the CPU"
     ap.add_argument("--wait-quiet", type=float, default=300, metavar="S", help=wait_help)
+    think_help = "only the TTFT conversation, with replies that think (a thinking template)"
+    ap.add_argument("--thinking", action="store_true", help=think_help)
     args = ap.parse_args(argv)
+    if args.thinking:
+        if not args.model.exists():
+            ap.error(f"model not found: {args.model}")
+        r = bench_thinking(args.model, args.flash_attn, args.wait_quiet)
+        if args.json:
+            args.json.write_text(json.dumps(r, indent=2))
+        return 0
     models = [args.model]
     gemma = models_dir() / "gemma-3-270m-Q4_K_M.gguf"
     if args.both and gemma.resolve() != args.model.resolve():
