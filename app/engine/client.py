@@ -253,10 +253,13 @@ class BlockingEngine:
         on_token: Callable[[str], None] | None = None,
         on_started: Callable[[StartedEvent], None] | None = None,
         on_reasoning: Callable[[str], None] | None = None,
+        template_kwargs: dict[str, Any] | None = None,
     ) -> tuple[str, GenerationStats]:
         """A reply; with ``on_reasoning``, thinking goes there and ``on_token`` gets the answer
-        only (without it, ``on_token`` gets both, as the window shows them)."""
-        req = self.client.request(Op.GENERATE, messages=messages, sampling=sampling or {})
+        only (without it, ``on_token`` gets both, as the window shows them). ``template_kwargs``:
+        template options (``enable_thinking``, ``reasoning_effort``; see protocol.py)."""
+        extra: dict[str, Any] = {"template_kwargs": template_kwargs} if template_kwargs else {}
+        req = self.client.request(Op.GENERATE, messages=messages, sampling=sampling or {}, **extra)
         self._generating = req
         for event in self._until(req, Event.DONE):
             if event["event"] == Event.TOKEN and on_reasoning and "channel" in event:

@@ -44,6 +44,8 @@ class ModelInfo(TypedDict):
     template: str
     template_note: str | None
     system_prompt: Literal["native", "merged"]  # merged: put in front of the first user message
+    thinking_switch: bool  # the template reads enable_thinking (Qwen3 style)
+    reasoning_efforts: bool  # the template reads reasoning_effort (gpt-oss: low / medium / high)
     notes: list[str]
     buffers_mib: dict[str, float]
     estimate: dict[str, Any]

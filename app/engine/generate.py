@@ -76,14 +76,17 @@ class Generator:
         emit: Callable[[str, str | None], None],
         should_stop: Callable[[], bool],
         on_started: Callable[[StartedInfo], None],
+        template_kwargs: dict[str, Any] | None = None,
     ) -> tuple[str, GenerationStats]:
         """Reply to ``messages``; ``emit(text, channel)`` gets text as it is produced (channel
-        ``"reasoning"`` for thinking, None for the answer). Returns (text, stats)."""
+        ``"reasoning"`` for thinking, None for the answer); ``template_kwargs`` are template
+        variables (``enable_thinking``, ``reasoning_effort``). Returns (text, stats)."""
+        kwargs = dict(template_kwargs or {})
         t_request = time.monotonic()
         render_cache: dict[int, tuple[str, list[int]]] = {}
 
         def count(msgs: list[dict[str, str]]) -> int:
-            text = lm.template.render(msgs, add_generation_prompt=True)
+            text = lm.template.render(msgs, add_generation_prompt=True, **kwargs)
             render_cache[len(msgs)] = (text, tokenize(lm, text))
             return len(render_cache[len(msgs)][1])
 
@@ -97,7 +100,7 @@ class Generator:
         if len(plan.messages) in render_cache:
             prompt_text, tokens = render_cache[len(plan.messages)]
         else:
-            prompt_text = lm.template.render(plan.messages, add_generation_prompt=True)
+            prompt_text = lm.template.render(plan.messages, add_generation_prompt=True, **kwargs)
             tokens = tokenize(lm, prompt_text)
         fmt = detect_format(lm.template.source, prompt_text)
 

@@ -179,6 +179,9 @@ def load_model(
         "template": template.name,
         "template_note": note,
         "system_prompt": template.system_prompt,
+        # Which template options the chat can offer: the template text reads the variable.
+        "thinking_switch": "enable_thinking" in template.source,
+        "reasoning_efforts": "reasoning_effort" in template.source,
         "notes": [n for n in (note_ctx, note) if n],
         "buffers_mib": buffer_sizes(log.since(mark)),
         "estimate": estimate_result.to_dict(),

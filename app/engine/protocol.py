@@ -4,7 +4,8 @@ Requests (app -> worker) carry ``op`` and an integer ``id``::
 
     {"op": "load", "id": 1, "path": "/m/model.gguf", "options": {LoadOptions fields}}
     {"op": "generate", "id": 2, "messages": [{"role": "user", "content": "Hi"}],
-     "sampling": {SamplingOptions fields}}
+     "sampling": {SamplingOptions fields},
+     "template_kwargs": {"enable_thinking": false}}   optional template options
     {"op": "stop", "id": 2}            stop request 2 (a load or a generation) now
     {"op": "unload", "id": 3}
     {"op": "status", "id": 4}          answered at once, even while busy
@@ -28,6 +29,12 @@ Events (worker -> app) carry ``event`` and the ``id`` of the request they answer
 generation_s, tokens_per_second, prompt_tokens_per_second, stop_reason (eos, max_tokens,
 stop_string, stopped, context_full), n_ctx, context_used, dropped_messages, seed, reasoning (the
 thinking's text, or null) and reasoning_tokens.
+
+``template_kwargs`` of ``generate`` (optional) passes options to the chat template:
+``enable_thinking`` (true or false; Qwen3-style templates write an empty think block when it is
+false) and ``reasoning_effort`` ("low", "medium" or "high"; gpt-oss). Any other key or value is a
+``bad_request``. ``loaded``'s model says which the template takes: ``thinking_switch`` (it reads
+``enable_thinking``) and ``reasoning_efforts`` (it reads ``reasoning_effort``).
 
 Reasoning models: the worker tells thinking from the answer as tokens stream (think tags such as
 ``<think>…</think>``, gpt-oss's harmony channels; app/core/chat/reasoning.py). A ``token`` event
@@ -114,6 +121,29 @@ class StopReason(WireName):
     STOP_STRING = "stop_string"
     STOPPED = "stopped"
     CONTEXT_FULL = "context_full"
+
+
+REASONING_EFFORTS = ("low", "medium", "high")
+
+
+def template_kwargs(obj: Any) -> dict[str, Any]:
+    """The ``template_kwargs`` of a generate request, checked (ValueError says what is wrong)."""
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict):
+        raise ValueError("template_kwargs must be an object")
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key == "enable_thinking":
+            if not isinstance(value, bool):
+                raise ValueError("enable_thinking must be true or false")
+        elif key == "reasoning_effort":
+            if value not in REASONING_EFFORTS:
+                raise ValueError("reasoning_effort must be one of " + ", ".join(REASONING_EFFORTS))
+        else:
+            raise ValueError(f"unknown template option {key!r}")
+        out[key] = value
+    return out
 
 
 def encode(obj: Any) -> bytes:

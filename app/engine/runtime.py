@@ -8,6 +8,7 @@ the KV cache's shared prefix, the sampler and the token loop); llama_log.py keep
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import llama_cpp as L
 
@@ -60,11 +61,14 @@ class Runtime:
         emit: Callable[[str, str | None], None],
         should_stop: Callable[[], bool],
         on_started: Callable[[StartedInfo], None] = lambda info: None,
+        template_kwargs: dict[str, Any] | None = None,
     ) -> tuple[str, GenerationStats]:
         """Reply to ``messages``; ``emit(text, channel)`` gets text as it is produced (channel
         ``"reasoning"`` for thinking, None for the answer). Returns (text, stats)."""
         lm = self._need_model()
-        return self._generator.generate(lm, messages, sampling, emit, should_stop, on_started)
+        return self._generator.generate(
+            lm, messages, sampling, emit, should_stop, on_started, template_kwargs
+        )
 
     def _need_model(self) -> LoadedModel:
         if self.loaded is None:

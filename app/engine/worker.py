@@ -189,7 +189,8 @@ class Worker:
             return
         try:
             sampling = SamplingOptions.from_dict(msg.get("sampling"))
-        except (OptionError, TypeError) as exc:
+            kwargs = P.template_kwargs(msg.get("template_kwargs"))
+        except (OptionError, TypeError, ValueError) as exc:
             self._error(req_id, ErrorCode.BAD_REQUEST, str(exc))
             return
         send = self.send
@@ -207,6 +208,7 @@ class Worker:
             emit=tokens.add,
             should_stop=self._should_stop,
             on_started=lambda info: send({"event": Event.STARTED, "id": req_id, **info}),
+            template_kwargs=kwargs,
         )
         tokens.flush()
         self.send({"event": Event.DONE, "id": req_id, "text": text, "stats": stats})
