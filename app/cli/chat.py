@@ -22,7 +22,7 @@ from app.core.options import SamplingOptions
 from app.core.settings import load_settings
 from app.engine.client import BlockingEngine
 from app.engine.events import GenerationStats, ModelInfo, StartedEvent
-from app.engine.protocol import EngineError, ErrorCode, StopReason
+from app.engine.protocol import REASONING_EFFORTS, EngineError, ErrorCode, StopReason
 
 
 def add_parsers(sub: Any) -> None:
@@ -47,6 +47,16 @@ def add_parsers(sub: Any) -> None:
         "--no-thinking",
         action="store_true",
         help="leave a reasoning model's thinking out (it is printed dimmed on a terminal)",
+    )
+    chat.add_argument(
+        "--think",
+        choices=("on", "off"),
+        help="let the model think before it answers, or not (templates that take it: Qwen3)",
+    )
+    chat.add_argument(
+        "--reasoning-effort",
+        choices=REASONING_EFFORTS,
+        help="how much the model thinks (templates that take it: gpt-oss)",
     )
 
 
@@ -82,16 +92,34 @@ def cmd_chat(args: argparse.Namespace) -> int:
             ) from None
         finally:
             progress.done()
+        kwargs = _template_kwargs(args, info)
         for note in info.get("notes", []):
             if not args.json:
                 print(f"note: {note}", file=sys.stderr)
         messages: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
         if args.prompt is not None:
             messages.append({"role": "user", "content": args.prompt})
-            return _one_reply(engine, messages, sampling, args.json, not args.no_thinking)
-        return _interactive(engine, messages, sampling, info, not args.no_thinking)
+            return _one_reply(engine, messages, sampling, args.json, not args.no_thinking, kwargs)
+        return _interactive(engine, messages, sampling, info, not args.no_thinking, kwargs)
     finally:
         engine.close()
+
+
+def _template_kwargs(args: argparse.Namespace, info: ModelInfo) -> dict[str, Any]:
+    """``--think`` and ``--reasoning-effort`` as template options, if this model's template
+    takes them (refused with one line otherwise)."""
+    kwargs: dict[str, Any] = {}
+    if args.think is not None:
+        if not info.get("thinking_switch"):
+            raise CliError(f"--think: {info['name']}'s chat template has no thinking switch")
+        kwargs["enable_thinking"] = args.think == "on"
+    if args.reasoning_effort is not None:
+        if not info.get("reasoning_efforts"):
+            raise CliError(
+                f"--reasoning-effort: {info['name']}'s chat template has no reasoning effort"
+            )
+        kwargs["reasoning_effort"] = args.reasoning_effort
+    return kwargs
 
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
@@ -137,6 +165,7 @@ def _reply(
     sampling: SamplingOptions,
     stream: bool,
     thinking: bool = True,
+    template_kwargs: dict[str, Any] | None = None,
 ) -> tuple[str, GenerationStats]:
     """One reply (the answer, without thinking, and the figures); Ctrl+C stops it (the partial
     reply is kept)."""
@@ -163,6 +192,7 @@ def _reply(
                     printer.on_token,
                     on_started,
                     on_reasoning=printer.on_reasoning,
+                    template_kwargs=template_kwargs,
                 )
             )
         except BaseException as exc:
@@ -199,8 +229,9 @@ def _one_reply(
     sampling: SamplingOptions,
     as_json: bool,
     thinking: bool = True,
+    template_kwargs: dict[str, Any] | None = None,
 ) -> int:
-    text, stats = _reply(engine, messages, sampling, not as_json, thinking)
+    text, stats = _reply(engine, messages, sampling, not as_json, thinking, template_kwargs)
     if as_json:
         print(
             json.dumps(
@@ -231,6 +262,7 @@ def _interactive(
     sampling: SamplingOptions,
     info: ModelInfo,
     thinking: bool = True,
+    template_kwargs: dict[str, Any] | None = None,
 ) -> int:
     tty = sys.stdin.isatty()
     if tty:
@@ -257,7 +289,7 @@ def _interactive(
             messages = list(base)
             continue
         messages.append({"role": "user", "content": line})
-        reply, stats = _reply(engine, messages, sampling, True, thinking)
+        reply, stats = _reply(engine, messages, sampling, True, thinking, template_kwargs)
         sys.stdout.write("\n")
         sys.stdout.flush()
         messages.append({"role": "assistant", "content": reply})

@@ -368,3 +368,35 @@ def test_thinking_is_dimmed_on_a_terminal(thinking_model: Path) -> None:
     assert proc.wait(timeout=120) == 0
     text = out.decode("utf-8", errors="replace")
     assert "\x1b[2m" in text and "\x1b[0m" in text
+
+
+# -- the thinking switch: a Qwen3-style template writes an empty think block when it is off -----
+
+QWEN3_TEMPLATE = (
+    "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + "
+    "m['content'].split('</think>')[-1] + '<|im_end|>\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{'<|im_start|>assistant\\n'}}"
+    "{%- if enable_thinking is defined and enable_thinking is false %}"
+    "{{'<think>\\n\\n</think>\\n\\n'}}{% else %}{{'<think>\\n'}}{% endif %}{% endif %}"
+)
+
+
+def test_think_off_gives_an_answer_without_thinking(smollm_path: Path, tmp_path: Path) -> None:
+    from tests.gguf_factory import with_chat_template
+
+    model = with_chat_template(smollm_path, tmp_path / "q3.gguf", QWEN3_TEMPLATE)
+    on = json.loads(hearth("chat", str(model), *THINK_ARGS, "--json", "--think", "on").stdout)
+    off = json.loads(hearth("chat", str(model), *THINK_ARGS, "--json", "--think", "off").stdout)
+    assert on["reasoning"] and on["reasoning_tokens"] > 0
+    assert off["reasoning"] is None and off["reasoning_tokens"] == 0 and off["reply"]
+    assert off["prompt_tokens"] > on["prompt_tokens"]  # the empty think block
+
+
+def test_template_options_the_model_does_not_take_are_refused(smollm_path: Path) -> None:
+    for flag in (("--think", "off"), ("--reasoning-effort", "high")):
+        proc = hearth("chat", str(smollm_path), "-p", "hi", *flag)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and flag[0] in lines[0] and "Traceback" not in proc.stderr
+    bad = hearth("chat", str(smollm_path), "-p", "hi", "--reasoning-effort", "max")
+    assert bad.returncode == 2
