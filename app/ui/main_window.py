@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, info: dict[str, Any]) -> None:
         self.panel.set_system_route(info.get("system_prompt"))
+        self.chat_page.think.set_model(info)  # the Think switch, if the template takes it
 
     # -- menus and shortcuts ----------------------------------------------------------------------
 
@@ -432,6 +433,7 @@ class MainWindow(QMainWindow):
         self.state_label.setText(text)
         if self.bridge.loaded_info is None:
             self.panel.set_system_route(None)
+            self.chat_page.think.set_model(None)
 
     def _on_user_message(self, msg: messages.UserMessage) -> None:
         if msg.level == "info":

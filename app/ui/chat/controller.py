@@ -32,6 +32,7 @@ from app.core.chat.store import ChatStore, Conversation, Message
 from app.core.options import split_overrides
 from app.core.settings import Settings
 from app.ui.chat.composer import Composer
+from app.ui.chat.conversation_panel import TEMPLATE_KEYS
 from app.ui.chat.engine_bridge import EngineBridge
 from app.ui.chat.message_widget import format_stats
 from app.ui.chat.model_picker import ModelPicker
@@ -57,6 +58,7 @@ class ActiveReply:
     model: str
     history: list[dict[str, str]]
     sampling: dict[str, Any]
+    template: dict[str, Any] = field(default_factory=dict)  # the Think switch's overrides
     recorder: ReplyRecorder = field(init=False)
     ids: dict[str, int | None] = field(default_factory=lambda: {"msg": None, "conv": None})
     stats: dict[str, Any] | None = None
@@ -102,6 +104,7 @@ class ChatController(QObject):
         self.session = ChatSession()
         self.active: ActiveReply | None = None
         self._showing: int | None = None  # conversation id whose messages the view shows
+        self._draft: dict[str, Any] = {}  # the Think switch set in a new chat not saved yet
         self._tick = QTimer(self)
         self._tick.setInterval(SAVE_TICK_MS)
         self._tick.timeout.connect(self._flush)
@@ -146,6 +149,21 @@ class ChatController(QObject):
             self.settings.sampling.merged(samp_over).to_dict(),
         )
 
+    def template_overrides(self, conv: Conversation | None) -> dict[str, Any]:
+        """The conversation's Think switch values (enable_thinking, reasoning_effort)."""
+        over = conv.overrides if conv is not None else self._draft
+        return {k: over[k] for k in TEMPLATE_KEYS if k in over}
+
+    def _generate(self, a: ActiveReply) -> None:
+        """Ask for the reply, with the template options the loaded model's template takes."""
+        info = self.bridge.loaded_info or {}
+        takes = {
+            "enable_thinking": info.get("thinking_switch"),
+            "reasoning_effort": info.get("reasoning_efforts"),
+        }
+        kwargs = {k: v for k, v in a.template.items() if takes.get(k)}
+        self.bridge.generate(a.history, a.sampling, kwargs or None)
+
     def system_prompt_for(self, conv: Conversation | None) -> str:
         if conv is not None and conv.system_prompt is not None:
             return conv.system_prompt
@@ -159,6 +177,7 @@ class ChatController(QObject):
 
     def new_chat(self) -> None:
         self.session = ChatSession()
+        self._draft = {}
         self._showing = None
         self.view.clear()
         self.composer.cancel_edit()
@@ -199,6 +218,7 @@ class ChatController(QObject):
     def update_conversation(self, system_prompt: str | None, overrides: dict[str, Any]) -> None:
         conv = self.conv
         if conv is None:
+            self._draft = {k: overrides[k] for k in TEMPLATE_KEYS if k in overrides}
             return
         conv.system_prompt = system_prompt
         conv.overrides = overrides
@@ -243,7 +263,7 @@ class ChatController(QObject):
         a = self.active
         if a is not None and a.waiting_for_load:
             a.waiting_for_load = False
-            self.bridge.generate(a.history, a.sampling)
+            self._generate(a)
 
     def _on_load_failed(self, code: str, message: str) -> None:
         self.picker.set_loading(None)
@@ -331,7 +351,8 @@ class ChatController(QObject):
         self.view.add_message(reply)
         self.view.start_stream(reply)
         self.view.scroll_to_bottom()
-        a = ActiveReply(session, reply, model, history, sampling)
+        a = ActiveReply(session, reply, model, history, sampling, self.template_overrides(conv))
+        draft = dict(a.template) if conv is None else {}
         a.recorder = ReplyRecorder(lambda text, state: self._save_reply(a, text, state))
         a.ids["conv"] = a.conv_id
         self.active = a
@@ -346,6 +367,9 @@ class ChatController(QObject):
             if a.ids["conv"] is None:
                 created = store.create_conversation(title, model)
                 a.ids["conv"] = created.id
+                if draft:  # the Think switch set before the chat was saved
+                    store.update_conversation(created.id, overrides=draft)
+                    created.overrides = dict(draft)
             cid = a.ids["conv"]
             assert cid is not None
             um = store.add_message(cid, "user", user_text) if user_text is not None else None
@@ -370,7 +394,7 @@ class ChatController(QObject):
 
         key = self._key(model, load)
         if self.bridge.loaded_key == key and self.bridge.state != "loading":
-            self.bridge.generate(history, sampling)
+            self._generate(a)
         else:
             a.waiting_for_load = True
             if not (self.bridge.state == "loading" and self.bridge.pending_key == key):

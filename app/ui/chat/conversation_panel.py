@@ -6,7 +6,7 @@ ConversationPanel signals:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -21,6 +21,11 @@ from PySide6.QtWidgets import (
 
 from app.core.settings import Settings
 from app.ui.common.options_form import OptionsForm
+
+if TYPE_CHECKING:
+    from app.ui.chat.page import ThinkControls
+
+TEMPLATE_KEYS = ("enable_thinking", "reasoning_effort")  # the Think switch's overrides
 
 SYSTEM_ROUTES = {
     "native": "The loaded model's chat template takes the system prompt as a message of its own.",
@@ -68,6 +73,7 @@ class ConversationPanel(QScrollArea):
         lay.addStretch(1)
         self.setWidget(body)
         self._settings: Settings | None = None
+        self._think: ThinkControls | None = None
         self._loading = False
         self._emit_timer = QTimer(self)
         self._emit_timer.setSingleShot(True)
@@ -91,8 +97,19 @@ class ConversationPanel(QScrollArea):
             self.form.set_values(
                 settings.load.merged(overrides), settings.sampling.merged(overrides)
             )
+            if self._think is not None:
+                self._think.set_values(overrides)
         finally:
             self._loading = False
+
+    def attach_think_controls(self, controls: ThinkControls) -> None:
+        """The chat header's Think switch: its values are this conversation's overrides too."""
+        self._think = controls
+        controls.changed.connect(self._emit_now)
+
+    def _emit_now(self) -> None:
+        self._emit_timer.stop()
+        self._emit()
 
     def _on_toggle(self, use_default: bool) -> None:
         self.system_prompt.setEnabled(not use_default)
@@ -121,6 +138,7 @@ class ConversationPanel(QScrollArea):
         if self._settings is None:
             return
         prompt = None if self.use_default_prompt.isChecked() else self.system_prompt.toPlainText()
-        self.changed.emit(
-            prompt, self.form.overrides_against(self._settings.load, self._settings.sampling)
-        )
+        overrides = self.form.overrides_against(self._settings.load, self._settings.sampling)
+        if self._think is not None:
+            overrides.update(self._think.overrides())
+        self.changed.emit(prompt, overrides)

@@ -123,10 +123,20 @@ class EngineBridge(QObject):
         self._load_req = self._client.request(Op.LOAD, path=path, options=options)
         self._set_state(EngineState.LOADING)
 
-    def generate(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> None:
+    def generate(
+        self,
+        messages: list[dict[str, str]],
+        sampling: dict[str, Any],
+        template_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Ask for a reply; ``template_kwargs``: the chat template's options (enable_thinking,
+        reasoning_effort)."""
         self.start()
         assert self._client is not None
-        self._gen_req = self._client.request(Op.GENERATE, messages=messages, sampling=sampling)
+        extra: dict[str, Any] = {"template_kwargs": template_kwargs} if template_kwargs else {}
+        self._gen_req = self._client.request(
+            Op.GENERATE, messages=messages, sampling=sampling, **extra
+        )
         self._set_state(EngineState.GENERATING)
 
     def stop(self) -> None:
