@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.core.gguf.quants import PRESETS, preset_for
 from app.core.library.index import OK, LibraryEntry
-from app.core.safe_text import clean_text
+from app.core.safe_text import clean_line, clean_text
 from app.core.units import format_params, human_bytes
 from app.ui.fit.meter import FitMeter
 from app.ui.library.model import EntryRole, LibraryFilter, LibraryTableModel
@@ -74,7 +74,12 @@ def details_html(e: LibraryEntry) -> str:
             ("Vocabulary", f"{i.vocab_size:,} tokens" if i.vocab_size else "?"),
             (
                 "Chat template",
-                "yes" if i.has_chat_template else "none (Hearth uses a plain transcript)",
+                ("yes" if i.has_chat_template else "none (Hearth uses a plain transcript)")
+                + (
+                    "; also " + ", ".join(esc(clean_line(n)) for n in sorted(i.chat_templates))
+                    if i.chat_templates
+                    else ""
+                ),
             ),
             ("License", esc(i.license or "?")),
         ]
@@ -105,6 +110,9 @@ def details_html(e: LibraryEntry) -> str:
     if i.chat_template:
         out.append("<h4>Chat template</h4>")
         out.append(f"<pre style='white-space:pre-wrap'>{esc(clean_text(i.chat_template))}</pre>")
+    for name, text in sorted(i.chat_templates.items()):
+        out.append(f"<h4>Chat template “{esc(clean_line(name))}”</h4>")
+        out.append(f"<pre style='white-space:pre-wrap'>{esc(clean_text(text))}</pre>")
     if i.metadata:
         out.append("<h4>Metadata</h4><table cellspacing='0' cellpadding='2'>")
         for k, v in sorted(i.metadata.items()):

@@ -225,3 +225,30 @@ def test_a_fifo_in_a_model_folder_neither_hangs_the_scan_nor_the_exit(
     wait_names(d, ["SmolLM2-135M-Instruct.Q4_1", "Fine-1B-Q4_0"])
     d.w.close()  # returns: no scan thread is left waiting on the pipe
     assert not d.w.isVisible()
+
+
+def test_details_show_a_files_alternate_templates(tmp_path: Path, smollm_path: Path) -> None:
+    """A file's named alternate templates (``tokenizer.chat_template.tool_use``) are shown with
+    the main one."""
+    import struct
+
+    from app.core.gguf.header import read_header
+    from app.core.gguf.info import info_from_headers
+    from app.core.library.index import OK, LibraryEntry
+    from app.ui.library.page import details_html
+
+    # A real model's header with one more key, a named template, as the first metadata entry
+    # (only the header is read here, so the shifted tensor data does not matter).
+    raw = F.with_chat_template(smollm_path, tmp_path / "base.gguf", "{{ messages }}").read_bytes()
+    key, text = b"tokenizer.chat_template.tool_use", b"TOOLS {{ tools | tojson }}"
+    entry = struct.pack("<Q", len(key)) + key + struct.pack("<IQ", F.STRING, len(text)) + text
+    n_kv = struct.unpack_from("<Q", raw, 16)[0]
+    path = tmp_path / "with-tool-use.gguf"
+    path.write_bytes(raw[:16] + struct.pack("<Q", n_kv + 1) + entry + raw[24:])
+    with path.open("rb") as f:
+        header = read_header(f, path.stat().st_size)
+    info = info_from_headers(str(path), [header], path.stat().st_size)
+    assert info.chat_templates == {"tool_use": text.decode()}
+    html = details_html(LibraryEntry(str(path), info, OK, None, False))
+    assert "also tool_use" in html and "Chat template “tool_use”" in html
+    assert "TOOLS {{ tools | tojson }}" in html
