@@ -55,10 +55,7 @@ def test_unticking_think_gives_the_next_reply_an_empty_think_block(
     settings = make_settings(max_tokens=16)
     settings.remember_model(str(model))
     d = open_window(settings)
-    d.qtbot.waitUntil(
-        lambda: d.w.bridge.loaded_key is not None and d.w.bridge.loaded_key[0] == str(model),
-        timeout=60_000,
-    )
+    d.wait_loaded(model)
     think = d.w.chat_page.think
     d.qtbot.waitUntil(lambda: think.think.isVisible())
     assert think.think.isChecked() and not think.effort.isVisible()

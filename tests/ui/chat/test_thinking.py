@@ -82,10 +82,7 @@ def test_a_model_that_thinks_streams_its_thinking_into_the_section(
     settings = make_settings(max_tokens=32)
     settings.remember_model(str(thinker))
     d = open_window(settings)
-    d.qtbot.waitUntil(
-        lambda: d.w.bridge.loaded_key is not None and d.w.bridge.loaded_key[0] == str(thinker),
-        timeout=60_000,
-    )
+    d.wait_loaded(thinker)
     d.send("Why is the sky blue?")
     d.qtbot.waitUntil(
         lambda: d.controller.active is not None and len(d.controller.active.recorder.reasoning) > 5,
