@@ -41,14 +41,14 @@ class Driver:
 
     def wait_loaded(self, path: Path | None = None, timeout: int = 60_000) -> None:
         """Until a model (``path``, when given) is loaded."""
-        key = lambda: self.w.bridge.loaded_key  # noqa: E731
-        self.qtbot.waitUntil(
-            lambda: (
-                self.w.bridge.loaded_info is not None
-                and (path is None or (key() is not None and key()[0] == str(path)))
-            ),
-            timeout=timeout,
-        )
+
+        def loaded() -> bool:
+            key = self.w.bridge.loaded_key
+            return self.w.bridge.loaded_info is not None and (
+                path is None or (key is not None and key[0] == str(path))
+            )
+
+        self.qtbot.waitUntil(loaded, timeout=timeout)
 
     def send(self, text: str) -> None:
         self.w.composer.set_text(text)
