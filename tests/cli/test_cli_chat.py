@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chat_templates import OPENS_THINKING, QWEN3_STYLE
 from tests.cli import hearth
 
 pytestmark = pytest.mark.model
@@ -295,11 +296,6 @@ def test_sigint_reaches_a_background_chat(smollm_path: Path) -> None:
 
 # -- reasoning: a template whose generation prompt opens a think block -------------------------
 
-THINK_TEMPLATE = (
-    "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + "
-    "m['content'].split('</think>')[-1] + '<|im_end|>\\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{'<|im_start|>assistant\\n<think>\\n'}}{% endif %}"
-)
 THINK_ARGS = ("-p", "What is 2+2?", "--max-tokens", "24", "--temperature", "0", "--ctx", "512")
 
 
@@ -307,7 +303,7 @@ THINK_ARGS = ("-p", "What is 2+2?", "--max-tokens", "24", "--temperature", "0", 
 def thinking_model(smollm_path: Path, tmp_path: Path) -> Path:
     from tests.gguf_factory import with_chat_template
 
-    return with_chat_template(smollm_path, tmp_path / "think.gguf", THINK_TEMPLATE)
+    return with_chat_template(smollm_path, tmp_path / "think.gguf", OPENS_THINKING)
 
 
 def test_json_gives_thinking_apart_from_the_reply(thinking_model: Path) -> None:
@@ -372,19 +368,11 @@ def test_thinking_is_dimmed_on_a_terminal(thinking_model: Path) -> None:
 
 # -- the thinking switch: a Qwen3-style template writes an empty think block when it is off -----
 
-QWEN3_TEMPLATE = (
-    "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + "
-    "m['content'].split('</think>')[-1] + '<|im_end|>\\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{'<|im_start|>assistant\\n'}}"
-    "{%- if enable_thinking is defined and enable_thinking is false %}"
-    "{{'<think>\\n\\n</think>\\n\\n'}}{% else %}{{'<think>\\n'}}{% endif %}{% endif %}"
-)
-
 
 def test_think_off_gives_an_answer_without_thinking(smollm_path: Path, tmp_path: Path) -> None:
     from tests.gguf_factory import with_chat_template
 
-    model = with_chat_template(smollm_path, tmp_path / "q3.gguf", QWEN3_TEMPLATE)
+    model = with_chat_template(smollm_path, tmp_path / "q3.gguf", QWEN3_STYLE)
     on = json.loads(hearth("chat", str(model), *THINK_ARGS, "--json", "--think", "on").stdout)
     off = json.loads(hearth("chat", str(model), *THINK_ARGS, "--json", "--think", "off").stdout)
     assert on["reasoning"] and on["reasoning_tokens"] > 0

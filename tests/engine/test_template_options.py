@@ -9,17 +9,10 @@ import pytest
 from app.engine.client import BlockingEngine, EngineError
 from app.engine.protocol import ErrorCode
 from tests import gguf_factory as F
+from tests.chat_templates import QWEN3_STYLE
 
 pytestmark = pytest.mark.model
 
-# Qwen3's rule: thinking off writes an empty think block into the generation prompt.
-QWEN3_STYLE = (
-    "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + "
-    "m['content'].split('</think>')[-1] + '<|im_end|>\\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{'<|im_start|>assistant\\n'}}"
-    "{%- if enable_thinking is defined and enable_thinking is false %}"
-    "{{'<think>\\n\\n</think>\\n\\n'}}{% else %}{{'<think>\\n'}}{% endif %}{% endif %}"
-)
 # gpt-oss's rule, reduced: the effort goes into the system header.
 EFFORT_STYLE = (
     "{{'<|im_start|>system\\nReasoning: ' + (reasoning_effort | default('medium')) + "

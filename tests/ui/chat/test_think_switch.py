@@ -11,16 +11,8 @@ from app.core import paths
 from app.core.chat.store import ChatStore
 from app.ui.chat.page import ThinkControls
 from tests import gguf_factory as F
+from tests.chat_templates import QWEN3_STYLE
 from tests.ui.conftest import stored_messages
-
-# Qwen3's rule: thinking off writes an empty think block into the generation prompt.
-QWEN3_STYLE = (
-    "{% for m in messages %}{{'<|im_start|>' + m['role'] + '\\n' + "
-    "m['content'].split('</think>')[-1] + '<|im_end|>\\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{'<|im_start|>assistant\\n'}}"
-    "{%- if enable_thinking is defined and enable_thinking is false %}"
-    "{{'<think>\\n\\n</think>\\n\\n'}}{% else %}{{'<think>\\n'}}{% endif %}{% endif %}"
-)
 
 
 def test_the_controls_show_what_the_template_takes_and_give_overrides(qtbot: Any) -> None:

@@ -11,14 +11,10 @@ from app.core.chat.store import Message
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.common.markdown_html import MarkdownRenderer, Palette
 from tests import gguf_factory as F
+from tests.chat_templates import OPENS_THINKING
 from tests.ui.conftest import stored_messages
 
 # ChatML whose generation prompt opens a think block: the model's first tokens are thinking.
-THINKING_CHATML = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
-    "message['content'] + '<|im_end|>\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<think>\\n' }}{% endif %}"
-)
 
 
 def reply_widget(qtbot: Any) -> MessageWidget:
@@ -78,7 +74,7 @@ def test_a_saved_reply_shows_its_thinking_folded_with_its_time(qtbot: Any) -> No
 def test_a_model_that_thinks_streams_its_thinking_into_the_section(
     open_window: Any, make_settings: Any, tmp_path: Path, smollm_path: Path
 ) -> None:
-    thinker = F.with_chat_template(smollm_path, tmp_path / "thinker.gguf", THINKING_CHATML)
+    thinker = F.with_chat_template(smollm_path, tmp_path / "thinker.gguf", OPENS_THINKING)
     settings = make_settings(max_tokens=32)
     settings.remember_model(str(thinker))
     d = open_window(settings)
