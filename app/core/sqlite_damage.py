@@ -5,6 +5,7 @@ Shared by the chat store's recovery and the library's index (a cache, rebuilt wh
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -25,24 +26,33 @@ def is_damage(exc: BaseException) -> bool:
     return "malformed" in text or "not a database" in text or "corrupt" in text
 
 
-def salvage_tables(path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple]]:
-    """The rows of ``tables`` that still read in a damaged database file.
+def readable_copy(src: Path, dst: Path) -> None:
+    """Copy a damaged database (and its WAL) to ``dst`` so SQLite reads as much as it can.
 
     A truncated file still claims its old page count in its header, and SQLite then refuses
-    every page; a copy with the count set to the pages really there reads up to the cut.
+    every page; the copy's count is set to the pages really there, so it reads up to the cut.
+    The damaged file itself is never written.
     """
+    raw = bytearray(src.read_bytes())
+    page_size = int.from_bytes(raw[16:18], "big") if len(raw) >= 100 else 0
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size >= 512 and page_size & (page_size - 1) == 0:
+        raw[28:32] = (len(raw) // page_size).to_bytes(4, "big")
+    dst.write_bytes(bytes(raw))
+    wal = Path(f"{src}-wal")
+    if wal.exists():
+        shutil.copyfile(wal, f"{dst}-wal")
+
+
+def salvage_tables(path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple]]:
+    """The rows of ``tables`` that still read in a damaged database file (see readable_copy)."""
     kept: dict[str, list[tuple]] = {}
     with tempfile.TemporaryDirectory(prefix="hearth-salvage-") as tmp:
         copy = Path(tmp) / "copy.sqlite3"
         try:
-            raw = bytearray(path.read_bytes())
+            readable_copy(path, copy)
         except OSError:
             return kept
-        page_size = int.from_bytes(raw[16:18], "big") if len(raw) >= 100 else 0
-        page_size = 65536 if page_size == 1 else page_size
-        if page_size >= 512 and page_size & (page_size - 1) == 0:
-            raw[28:32] = (len(raw) // page_size).to_bytes(4, "big")
-        copy.write_bytes(bytes(raw))
         for table in tables:
             try:
                 db = sqlite3.connect(f"file:{copy}?mode=ro", uri=True, timeout=1)

@@ -23,6 +23,7 @@ from typing import Any
 
 from app.core import paths
 from app.core.chat.sqlite_pages import Pages, leaf_cells, walk
+from app.core.sqlite_damage import readable_copy
 
 CONVERSATION_COLUMNS = (
     "id",
@@ -153,13 +154,11 @@ def quick_check(db: sqlite3.Connection) -> str | None:
 def read_with_sqlite(damaged: Path) -> tuple[Salvage, bool] | None:
     """Rows SQLite can still read, and whether some range failed; None when the schema is unreadable.
 
-    Works on a copy (with its WAL) so the damaged file is kept exactly as it was found.
+    Works on a readable copy (with its WAL) so the damaged file is kept exactly as it was found.
     """
     with tempfile.TemporaryDirectory(dir=damaged.parent, prefix=".recovering-") as tmp:
         copy = Path(tmp) / "copy.sqlite3"
-        shutil.copyfile(damaged, copy)
-        if Path(f"{damaged}-wal").exists():
-            shutil.copyfile(f"{damaged}-wal", f"{copy}-wal")
+        readable_copy(damaged, copy)
         db = sqlite3.connect(str(copy), isolation_level=None)
         try:
             try:
