@@ -155,6 +155,7 @@ class _ErrorFields(TypedDict):
 
 class ErrorEvent(_ErrorFields, total=False):
     detail: str  # the traceback of an ``internal`` error
+    loaded: ModelInfo | None  # a failed load's: the model loaded now (the previous one, or none)
 
 
 class CrashedEvent(TypedDict):

@@ -17,6 +17,8 @@ from app.core.chat.template import ChatTemplate, TemplateError
 from app.core.fit.hardware import devices_for, probe_build
 from app.core.fit.placement import Device, FitOptions, estimate, plan_offload
 from app.core.fit.shape import shape_from_info, tensors_from_headers
+from app.core.gguf.header import GGUFHeader
+from app.core.gguf.info import ModelInfo as CoreModelInfo
 from app.core.gguf.info import inspect_model_headers
 from app.core.options import LoadOptions
 from app.engine.devices import build_info
@@ -37,6 +39,7 @@ class LoadedModel:
     """A model, its context and what the context's KV cache holds."""
 
     path: str
+    options: LoadOptions
     model: Any
     ctx: Any
     vocab: Any
@@ -69,14 +72,32 @@ def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-def load_model(
-    path: str, options: LoadOptions, log: LogCapture, progress: Callable[[float], bool]
-) -> LoadedModel:
-    """Load ``path``; ``progress(fraction)`` returning False cancels the load."""
+Checked = tuple[CoreModelInfo, list[GGUFHeader]]
+
+
+def check_model(path: str) -> Checked:
+    """Read the file's header(s) before anything is unloaded: a file that is not a model, or an
+    incomplete one, is refused here while the loaded model stays loaded."""
     name = Path(path).name
     model_info, headers = inspect_model_headers(path)
     if not model_info.valid:
-        raise EngineError(ErrorCode.LOAD_FAILED, f"Cannot load {name}: {model_info.error}")
+        reason = model_info.error or "it is not a GGUF model"
+        if reason.startswith(f"{name}: "):  # the name is said once
+            reason = reason[len(name) + 2 :]
+        raise EngineError(ErrorCode.LOAD_FAILED, f"Cannot load {name}: {reason}")
+    return model_info, headers
+
+
+def load_model(
+    path: str,
+    options: LoadOptions,
+    log: LogCapture,
+    progress: Callable[[float], bool],
+    checked: Checked | None = None,
+) -> LoadedModel:
+    """Load ``path``; ``progress(fraction)`` returning False cancels the load."""
+    name = Path(path).name
+    model_info, headers = checked or check_model(path)
     header = headers[0]
     shape = shape_from_info(model_info, tensors_from_headers(headers), "file")
     started = time.monotonic()
@@ -192,6 +213,7 @@ def load_model(
     }
     return LoadedModel(
         path,
+        options,
         model,
         ctx,
         vocab,

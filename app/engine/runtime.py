@@ -16,8 +16,12 @@ from app.core.options import LoadOptions, SamplingOptions
 from app.engine import generate as G
 from app.engine.events import GenerationStats, ModelInfo, StartedInfo
 from app.engine.llama_log import LogCapture
-from app.engine.loader import LoadedModel, load_model
+from app.engine.loader import LoadedModel, check_model, load_model
 from app.engine.protocol import EngineError, ErrorCode
+
+
+def _go_on(_fraction: float) -> bool:
+    return True
 
 
 class Runtime:
@@ -40,11 +44,29 @@ class Runtime:
         options: LoadOptions,
         progress: Callable[[float], bool] = lambda f: True,
     ) -> ModelInfo:
-        """Load ``path`` (after unloading what was loaded); ``progress(fraction)`` returning
-        False cancels the load."""
+        """Load ``path`` in place of what was loaded; ``progress(fraction)`` returning False
+        cancels the load.
+
+        A file that is not a whole model is refused before anything is unloaded. When llama.cpp
+        itself fails (or the load is cancelled) after the previous model was unloaded, that model
+        is loaded again (``loaded_info`` says what is loaded afterwards).
+        """
+        checked = check_model(path)
+        previous = self.loaded
         self.unload()
-        self.loaded = load_model(path, options, self.log, progress)
+        try:
+            self.loaded = load_model(path, options, self.log, progress, checked)
+        except EngineError:
+            if previous is not None:
+                try:
+                    self.loaded = load_model(previous.path, previous.options, self.log, _go_on)
+                except EngineError:
+                    self.loaded = None
+            raise
         return self.loaded.info
+
+    def loaded_info(self) -> ModelInfo | None:
+        return self.loaded.info if self.loaded is not None else None
 
     def unload(self) -> None:
         if self.loaded is not None:

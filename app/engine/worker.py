@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from app.core.chat.reasoning import REASONING
 from app.core.options import LoadOptions, OptionError, SamplingOptions
 from app.engine import protocol as P
-from app.engine.events import EngineEvent, TokenEvent
+from app.engine.events import EngineEvent, ModelInfo, TokenEvent
 from app.engine.protocol import EngineError, ErrorCode, Event, Op
 from app.engine.streaming import TokenBatcher
 
@@ -56,6 +56,17 @@ class Worker:
 
     def _error(self, req_id: int | None, code: ErrorCode, message: str) -> None:
         self.send({"event": Event.ERROR, "id": req_id, "code": code, "message": message})
+
+    def _load_error(self, req_id: int | None, exc: EngineError, loaded: ModelInfo | None) -> None:
+        self.send(
+            {
+                "event": Event.ERROR,
+                "id": req_id,
+                "code": exc.code,
+                "message": str(exc),
+                "loaded": loaded,
+            }
+        )
 
     # -- input ------------------------------------------------------------------------------
 
@@ -122,7 +133,10 @@ class Worker:
             try:
                 self._dispatch(runtime, req_id, msg)
             except EngineError as exc:
-                self._error(req_id, exc.code, str(exc))
+                if msg.get("op") == Op.LOAD:  # the model loaded after a failed load, if any
+                    self._load_error(req_id, exc, runtime.loaded_info())
+                else:
+                    self._error(req_id, exc.code, str(exc))
             except Exception as exc:
                 self.send(
                     {

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.engine.client import BlockingEngine, EngineClient, EngineError
+from app.engine.protocol import Op
 from tests import gguf_factory as F
 
 pytestmark = pytest.mark.model
@@ -165,6 +166,35 @@ def test_llama_cpp_rejection_is_explained(tmp_path: Path) -> None:
     assert info.value.code == "load_failed"
     assert "Cannot load tiny.gguf:" in str(info.value)
     assert "llama.cpp gave no reason" not in str(info.value)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "refused_by_llama_cpp"])
+def test_a_failed_load_keeps_the_model_that_was_loaded(
+    tmp_path: Path, smollm_path: Path, damage: str
+) -> None:
+    """Opening a broken file does not cost the user the model they were chatting with: a file
+    cut short is refused before anything is unloaded, and a file llama.cpp refuses after the
+    unload gets the previous model loaded again (the error event says which is loaded)."""
+    bad = tmp_path / "bad.gguf"
+    if damage == "truncated":
+        with smollm_path.open("rb") as f:
+            bad.write_bytes(f.read(40_000_000))
+    else:
+        F.write(bad, F.small_model_bytes())
+    with BlockingEngine() as engine:
+        engine.load(str(smollm_path), {"n_ctx": 512})
+        req = engine.client.request(Op.LOAD, path=str(bad), options={"n_ctx": 1024})
+        error = engine._next(timeout=60)
+        while error.get("id") != req or error["event"] == "progress":
+            error = engine._next(timeout=60)
+        assert error["event"] == "error"
+        assert error["code"] == "load_failed" and "bad.gguf" in error["message"]
+        assert error["loaded"] is not None and error["loaded"]["path"] == str(smollm_path)
+        assert engine.status()["loaded"]["n_ctx"] == 512
+        text, stats = engine.chat(
+            [{"role": "user", "content": "Hi"}], {"max_tokens": 4, "temperature": 0}
+        )
+        assert stats["completion_tokens"] > 0
 
 
 def test_hostile_template_in_a_model_file(tmp_path: Path, smollm_path: Path) -> None:
