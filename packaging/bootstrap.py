@@ -200,13 +200,6 @@ def ensure_packages() -> None:
     stamp_file.write_text(stamp + "\n")
 
 
-def _debian_package(soname: str) -> str:
-    """libxcb-icccm.so.4 -> libxcb-icccm4; libxkbcommon-x11.so.0 -> libxkbcommon-x11-0."""
-    base, _, ver = soname.partition(".so.")
-    ver = ver.split(".")[0]
-    return base + ("-" if base[-1:].isdigit() else "") + ver
-
-
 def _apt_install(pkgs: list[str], why: str) -> None:
     if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
         log(f"{why}; installing {' '.join(pkgs)} with apt-get")
@@ -239,11 +232,13 @@ def ensure_qt_runs(for_display: bool) -> None:
     ).stdout.strip()
     if not plugin or not Path(plugin).exists():
         return
-    ldd = subprocess.run(["ldd", plugin], capture_output=True, text=True).stdout
-    missing = sorted({line.split()[0] for line in ldd.splitlines() if "not found" in line})
+    sys.path.insert(0, str(REPO))
+    from app.ui.common.qt_libs import debian_package, missing_libraries  # standard library only
+
+    missing = missing_libraries(Path(plugin))
     if missing:
         _apt_install(
-            [_debian_package(m) for m in missing], "Qt's X11 plugin misses " + ", ".join(missing)
+            [debian_package(m) for m in missing], "Qt's X11 plugin misses " + ", ".join(missing)
         )
 
 

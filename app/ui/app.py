@@ -18,7 +18,7 @@ from app.core.chat.store import ChatStore, StoreError
 from app.core.resources import resource_path
 from app.core.settings import Settings, load_settings
 from app.ui.chat.engine_bridge import EngineBridge
-from app.ui.common import messages
+from app.ui.common import messages, qt_libs
 from app.ui.common.tasks import DbQueue, call_in_gui
 from app.ui.common.theme import apply_theme
 from app.ui.main_window import MainWindow
@@ -83,6 +83,10 @@ def run_app(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.basedir:
         paths.set_base_dir(args.basedir)
+    problem = None if QApplication.instance() else qt_libs.xcb_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Hearth")
