@@ -191,7 +191,7 @@ def test_a_failed_load_keeps_the_model_that_was_loaded(
         assert error["code"] == "load_failed" and "bad.gguf" in error["message"]
         assert error["loaded"] is not None and error["loaded"]["path"] == str(smollm_path)
         assert engine.status()["loaded"]["n_ctx"] == 512
-        text, stats = engine.chat(
+        _text, stats = engine.chat(
             [{"role": "user", "content": "Hi"}], {"max_tokens": 4, "temperature": 0}
         )
         assert stats["completion_tokens"] > 0
