@@ -90,6 +90,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         raise CliError(f"cannot read {args.path}: {info.error}")
     lines = [
         ("name", info.display_name),
+        ("name in the header", info.name if info.name != info.display_name else None),
         ("architecture", info.architecture),
         (
             "parameters",
@@ -115,7 +116,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         ("tensor types", ", ".join(f"{k} {human_bytes(v)}" for k, v in info.tensor_types.items())),
     ]
     for key, value in lines:
-        print(f"{key:>17}: {clean_line(str(value))}")
+        if value is not None:
+            print(f"{key:>18}: {clean_line(str(value))}")
     return EXIT_OK
 
 

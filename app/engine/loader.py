@@ -184,7 +184,7 @@ def load_model(
     estimate_result = estimate(shape, fit_opts, devices, cpu_flags)
     info: ModelInfo = {
         "path": path,
-        "name": model_info.name or name,
+        "name": model_info.display_name,
         "architecture": model_info.architecture,
         "n_ctx": L.llama_n_ctx(ctx),
         "n_ctx_requested": options.n_ctx,

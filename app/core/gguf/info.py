@@ -15,7 +15,7 @@ from typing import Any
 
 from app.core.gguf.header import ArrayInfo, GGUFError, GGUFHeader
 from app.core.gguf.local_file import read_header_file
-from app.core.gguf.names import split_names, split_of
+from app.core.gguf.names import display_name, split_names, split_of
 from app.core.gguf.quants import TENSOR_TYPES_BY_ID, preset_name_for_file_type
 from app.core.safe_text import clean_line, clean_text
 
@@ -77,7 +77,7 @@ class ModelInfo:
 
     @property
     def display_name(self) -> str:
-        return self.name or Path(self.path).stem
+        return display_name(self.path)
 
 
 def split_parts(path: Path) -> list[Path] | None:

@@ -10,6 +10,7 @@ counts, ``30B-A3B`` active parameters, ``17B-16E`` expert counts after the size,
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -66,6 +67,14 @@ def split_names(stem: str, total: int) -> list[str]:
 def unsplit(name: str) -> str:
     """The name without its ``-0000N-of-0000M`` part number (``.gguf`` kept)."""
     return SPLIT_FILE.sub(".gguf", name) if SPLIT_FILE.search(name) else name
+
+
+def display_name(path: str) -> str:
+    """What Hearth calls a model everywhere (picker, status bar, library, CLI): its file name
+    without ``.gguf`` and a split part number. The header's ``general.name`` is not used: it is
+    often a converter's tag soup ("Smollm2 135M 8k Lc100K Mix1 Ep2") or another model's name."""
+    name = unsplit(os.path.basename(path))
+    return name[: -len(".gguf")] if name.lower().endswith(".gguf") else name
 
 
 def is_projector_name(name: str) -> bool:

@@ -9,17 +9,12 @@ ModelPicker signals:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
+from app.core.gguf.names import display_name
+
 OPEN_FILE = "__open__"
-
-
-def display_name(path: str) -> str:
-    p = Path(path)
-    return p.stem
 
 
 class ModelPicker(QWidget):

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+from app.core.gguf.names import display_name
 from app.core.library.index import INVALID, MISSING, LibraryEntry
 from app.core.units import format_params, human_bytes
 
@@ -105,11 +106,7 @@ class LibraryTableModel(RowsModel):
     def _display(e: LibraryEntry, col: int) -> str:
         i = e.info
         if col == 0:
-            return (
-                Path(e.path).name[: -len(".gguf")]
-                if e.path.lower().endswith(".gguf")
-                else Path(e.path).name
-            )
+            return display_name(e.path)
         if col == 1:
             return i.architecture or ""
         if col == 2:
