@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -92,10 +92,17 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.setAcceptDrops(True)
 
+        # The status bar: the engine's state (or, for a few seconds, a passing message) on the
+        # left, the shown chat's last reply figures on the right; the two never overlap.
         self.state_label = QLabel("Starting the engine…")
+        self.state_label.setMinimumWidth(1)  # long text is cut, never pushed over the figures
         self.figures_label = QLabel("")
         self.statusBar().addWidget(self.state_label, 1)
         self.statusBar().addPermanentWidget(self.figures_label)
+        self._state_text = self.state_label.text()
+        self._passing = QTimer(self)
+        self._passing.setSingleShot(True)
+        self._passing.timeout.connect(lambda: self.state_label.setText(self._state_text))
 
         self._settings_writer = SettingsWriter(on_error=self._on_settings_error)
         # Before the controllers: what they say while starting (a damaged download queue) is shown.
@@ -332,9 +339,7 @@ class MainWindow(QMainWindow):
     def chat_with(self, path: str) -> None:
         """Start a new chat with ``path`` (from the library)."""
         self.show_page(0)
-        self.controller.new_chat()
-        self.controller.choose_model(path)
-        self.composer.input.setFocus()
+        self.controller.new_chat_with(path)
 
     def _on_app_state(self, state: Qt.ApplicationState) -> None:
         if state == Qt.ApplicationState.ApplicationActive:
@@ -356,7 +361,7 @@ class MainWindow(QMainWindow):
 
     def _on_load_measured(self, text: str) -> None:
         self.picker.status.setToolTip(text)
-        self.statusBar().showMessage(text, 10000)
+        self.show_passing(text, 10000)
 
     # -- drag and drop ----------------------------------------------------------------------------
 
@@ -391,9 +396,9 @@ class MainWindow(QMainWindow):
 
     def open_model(self, path: str) -> None:
         """Chat with a model file given by the user (a dialog, or ``hearth FILE.gguf`` from a file
-        manager); it joins the library where it is."""
+        manager) in a new chat; it joins the library where it is."""
         self.show_page(0)
-        self.controller.choose_model(path)
+        self.controller.new_chat_with(path)
         self.library_ctl.import_files([Path(path)], "keep")
 
     def _open_settings(self) -> None:
@@ -430,16 +435,24 @@ class MainWindow(QMainWindow):
             "crashed": "The engine stopped",
             "stopped": "Engine stopped",
         }.get(state, state)
-        self.state_label.setText(text)
+        self._state_text = text
+        if not self._passing.isActive():
+            self.state_label.setText(text)
         if self.bridge.loaded_info is None:
             self.panel.set_system_route(None)
             self.chat_page.think.set_model(None)
 
     def _on_user_message(self, msg: messages.UserMessage) -> None:
         if msg.level == "info":
-            self.statusBar().showMessage(msg.text, 8000)
+            self.show_passing(msg.text, 8000)
         else:
             self.notice.show_notice(msg.text, msg.level)
+
+    def show_passing(self, text: str, ms: int) -> None:
+        """A message in the status bar for ``ms`` milliseconds, in place of the engine's state."""
+        self.state_label.setText(text)
+        self.state_label.setToolTip(text)
+        self._passing.start(ms)
 
     def _open_link(self, url: str) -> None:
         if url.startswith(("http://", "https://", "mailto:")):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,28 @@ ROLE_TITLES = {"system": "System", "user": "You", "assistant": "Assistant"}
 
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds")
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+def close_fences(text: str) -> str:
+    """``text`` with a code block left open (a reply stopped inside one) closed, so what follows
+    it in a Markdown file is not swallowed into the code (CommonMark's fence rules)."""
+    open_fence = ""
+    for line in text.splitlines():
+        m = _FENCE.match(line)
+        if not m:
+            continue
+        fence, rest = m.group(1), m.group(2)
+        if not open_fence:
+            if not (fence[0] == "`" and "`" in rest):  # a backtick fence's info has no backtick
+                open_fence = fence
+        elif fence[0] == open_fence[0] and len(fence) >= len(open_fence) and not rest.strip():
+            open_fence = ""
+    if not open_fence:
+        return text
+    return text.rstrip("\n") + "\n" + open_fence
 
 
 def to_markdown(conv: Conversation, messages: list[Message], system_prompt: str = "") -> str:
@@ -35,7 +58,7 @@ def to_markdown(conv: Conversation, messages: list[Message], system_prompt: str 
         if m.reasoning:
             quoted = [f"> {ln}" if ln.strip() else ">" for ln in m.reasoning.strip().splitlines()]
             lines += ["> **Thinking**", ">", *quoted, ""]
-        lines += [m.content, ""]
+        lines += [close_fences(m.content), ""]
         if m.state not in ("done",):
             lines += [f"_(reply {m.state})_", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -104,7 +104,12 @@ class ChatController(QObject):
         self.session = ChatSession()
         self.active: ActiveReply | None = None
         self._showing: int | None = None  # conversation id whose messages the view shows
-        self._draft: dict[str, Any] = {}  # the Think switch set in a new chat not saved yet
+        # A new chat's settings before it is saved (its first message saves them with it).
+        self._draft: dict[str, Any] = {}  # overrides, the Think switch's included
+        self._draft_prompt: str | None = None  # None: the default system prompt
+        # Called before every request, so that settings still being typed are the ones used.
+        self.settings_flush: Any = lambda: None
+        self._load_for: ChatSession | None = None  # the chat whose model is being loaded
         self._tick = QTimer(self)
         self._tick.setInterval(SAVE_TICK_MS)
         self._tick.timeout.connect(self._flush)
@@ -143,15 +148,19 @@ class ChatController(QObject):
         return self.picker.current() or self.settings.last_model
 
     def options_for(self, conv: Conversation | None) -> tuple[dict[str, Any], dict[str, Any]]:
-        load_over, samp_over = split_overrides(conv.overrides if conv else {})
+        load_over, samp_over = split_overrides(self.overrides_of(conv))
         return (
             self.settings.load.merged(load_over).to_dict(),
             self.settings.sampling.merged(samp_over).to_dict(),
         )
 
+    def overrides_of(self, conv: Conversation | None) -> dict[str, Any]:
+        """The conversation's overrides (None: the new chat's, not saved yet)."""
+        return conv.overrides if conv is not None else self._draft
+
     def template_overrides(self, conv: Conversation | None) -> dict[str, Any]:
         """The conversation's Think switch values (enable_thinking, reasoning_effort)."""
-        over = conv.overrides if conv is not None else self._draft
+        over = self.overrides_of(conv)
         return {k: over[k] for k in TEMPLATE_KEYS if k in over}
 
     def _generate(self, a: ActiveReply) -> None:
@@ -164,10 +173,13 @@ class ChatController(QObject):
         kwargs = {k: v for k, v in a.template.items() if takes.get(k)}
         self.bridge.generate(a.history, a.sampling, kwargs or None)
 
+    def own_system_prompt(self, conv: Conversation | None) -> str | None:
+        """The conversation's own system prompt (None: the default from Settings)."""
+        return conv.system_prompt if conv is not None else self._draft_prompt
+
     def system_prompt_for(self, conv: Conversation | None) -> str:
-        if conv is not None and conv.system_prompt is not None:
-            return conv.system_prompt
-        return self.settings.system_prompt
+        own = self.own_system_prompt(conv)
+        return own if own is not None else self.settings.system_prompt
 
     @staticmethod
     def _key(model: str, load: dict[str, Any]) -> tuple[str, str]:
@@ -176,15 +188,20 @@ class ChatController(QObject):
     # -- conversations ----------------------------------------------------------------------------
 
     def new_chat(self) -> None:
+        self.new_chat_with(self.settings.last_model or self.picker.current())
+
+    def new_chat_with(self, model: str | None) -> None:
+        """A new, empty chat with ``model`` (loaded ahead of the first message)."""
         self.session = ChatSession()
-        self._draft = {}
+        self._draft, self._draft_prompt = {}, None
         self._showing = None
         self.view.clear()
+        self._show_figures()
         self.composer.cancel_edit()
-        self.picker.set_current(self.settings.last_model or self.picker.current())
         self.notice.hide()
         self.conversationChanged.emit(None)
         self.composer.input.setFocus()
+        self.picker.set_current(model)
         self.preload()
 
     def open_conversation(self, conv_id: int) -> None:
@@ -210,6 +227,7 @@ class ChatController(QObject):
         self.composer.cancel_edit()
         self.notice.hide()
         self.view.show_session(self.session)
+        self._show_figures()
         self.picker.set_current(conv.model_path or self.settings.last_model)
         self.view.set_busy(self.bridge.busy)
         self.conversationChanged.emit(conv)
@@ -218,7 +236,8 @@ class ChatController(QObject):
     def update_conversation(self, system_prompt: str | None, overrides: dict[str, Any]) -> None:
         conv = self.conv
         if conv is None:
-            self._draft = {k: overrides[k] for k in TEMPLATE_KEYS if k in overrides}
+            self._draft, self._draft_prompt = dict(overrides), system_prompt
+            self.preload()  # a new context length or other load option applies at once
             return
         conv.system_prompt = system_prompt
         conv.overrides = overrides
@@ -231,8 +250,7 @@ class ChatController(QObject):
     # -- models -----------------------------------------------------------------------------------
 
     def choose_model(self, path: str) -> None:
-        self.settings.remember_model(path)
-        self._save_settings()
+        """Use ``path`` in the chat shown; it becomes the last model used once it loads."""
         if self.conv is not None:
             self.conv.model_path = path
             conv_id = self.conv.id
@@ -248,7 +266,14 @@ class ChatController(QObject):
         load, _ = self.options_for(self.conv)
         key = self._key(model, load)
         if self.bridge.loaded_key != key:
+            self._load_for = self.session
             self.bridge.load(model, load, key)
+        else:
+            self._show_loaded(self.bridge.loaded_info or {})
+
+    def _show_loaded(self, info: dict[str, Any]) -> None:
+        self.picker.set_loading(None)
+        self.picker.set_status(f"{info.get('n_ctx', 0):,}-token context", loaded=True)
 
     def unload_model(self) -> None:
         if self.active is None:
@@ -256,23 +281,31 @@ class ChatController(QObject):
             self.picker.set_status("Not loaded", loaded=False)
 
     def _on_loaded(self, info: dict[str, Any]) -> None:
-        self.picker.set_loading(None)
-        self.picker.set_status(f"{info.get('n_ctx', 0):,}-token context", loaded=True)
+        self._show_loaded(info)
+        path = info.get("path")
+        if isinstance(path, str) and path != self.settings.last_model:
+            self.settings.remember_model(path)  # a file that failed to load is never "last"
+            self._save_settings()
         for note in info.get("notes") or []:
             self.notice.show_notice(note, "info")
         a = self.active
         if a is not None and a.waiting_for_load:
             a.waiting_for_load = False
             self._generate(a)
+        elif a is None:
+            self.preload()  # the chat shown changed its model while this one loaded
 
     def _on_load_failed(self, code: str, message: str) -> None:
+        """The chat that asked for the model shows the error; the model loaded before stays."""
         self.picker.set_loading(None)
         self.picker.set_status("Not loaded", loaded=False)
+        asked, self._load_for = self._load_for, None
         a = self.active
         if a is not None and a.waiting_for_load:
+            asked = a.session
             state = S.STOPPED if code == "cancelled" else S.ERROR
             self._finish(a, state, "", {"error": message} if state == S.ERROR else {}, message)
-        if code != "cancelled":
+        if code != "cancelled" and asked is self.session:
             self.notice.show_notice(message, "error")
 
     # -- sending ----------------------------------------------------------------------------------
@@ -280,6 +313,7 @@ class ChatController(QObject):
     def send(self, text: str) -> None:
         if self.active is not None:
             return
+        self.settings_flush()
         model = self.model_for_current()
         if not model:
             messages.warning("Choose a model first (the Model list above the chat).")
@@ -332,6 +366,7 @@ class ChatController(QObject):
         model = self.model_for_current()
         if not model:
             return
+        self.settings_flush()
         prev = self.session.before(msg)
         seq, conv_id = msg.seq, self.conv.id
         self.session.truncate_after(prev)
@@ -352,10 +387,12 @@ class ChatController(QObject):
         self.view.start_stream(reply)
         self.view.scroll_to_bottom()
         a = ActiveReply(session, reply, model, history, sampling, self.template_overrides(conv))
-        draft = dict(a.template) if conv is None else {}
+        draft = dict(self._draft) if conv is None else {}
+        draft_prompt = self._draft_prompt if conv is None else None
         a.recorder = ReplyRecorder(lambda text, state: self._save_reply(a, text, state))
         a.ids["conv"] = a.conv_id
         self.active = a
+        self._show_figures()
         self._set_busy(True)
         self._tick.start()
 
@@ -367,9 +404,11 @@ class ChatController(QObject):
             if a.ids["conv"] is None:
                 created = store.create_conversation(title, model)
                 a.ids["conv"] = created.id
-                if draft:  # the Think switch set before the chat was saved
-                    store.update_conversation(created.id, overrides=draft)
-                    created.overrides = dict(draft)
+                if draft or draft_prompt is not None:  # set before the chat was saved
+                    store.update_conversation(
+                        created.id, overrides=draft, system_prompt=draft_prompt
+                    )
+                    created.overrides, created.system_prompt = dict(draft), draft_prompt
             cid = a.ids["conv"]
             assert cid is not None
             um = store.add_message(cid, "user", user_text) if user_text is not None else None
@@ -461,7 +500,8 @@ class ChatController(QObject):
             self._finish(a, state, None, stats, reasoning=reasoning)
         else:
             self._finish(a, state, text, stats, reasoning="")
-        self.statsChanged.emit(format_stats(stats))
+        if self._shows(a):
+            self._show_figures()
         if stats.get("stop_reason") == "context_full":
             self.notice.show_notice(
                 "The context is full, so the reply was cut off. Raise the context length in this "
@@ -511,6 +551,13 @@ class ChatController(QObject):
         self.active = None
         self._tick.stop()
         self._set_busy(False)
+
+    def _show_figures(self) -> None:
+        """The status bar's figures: the last reply of the chat shown (none while one is written)."""
+        a = self.active
+        last = self.session.last_reply()
+        writing = a is not None and self._shows(a)
+        self.statsChanged.emit("" if writing or last is None else format_stats(last.stats))
 
     def _set_busy(self, busy: bool) -> None:
         self.composer.set_busy(busy)

@@ -107,6 +107,11 @@ class ConversationPanel(QScrollArea):
         self._think = controls
         controls.changed.connect(self._emit_now)
 
+    def flush_pending(self) -> None:
+        """Send a change still waiting for the typing pause now (before a request is made)."""
+        if self._emit_timer.isActive():
+            self._emit_now()
+
     def _emit_now(self) -> None:
         self._emit_timer.stop()
         self._emit()

@@ -54,18 +54,20 @@ class ConversationActions(QObject):
         sidebar.exportRequested.connect(self.export)
         sidebar.searchChanged.connect(self.search)
         panel.changed.connect(controller.update_conversation)
+        controller.settings_flush = panel.flush_pending
 
     def _on_conversation_changed(self, conv: Conversation | None) -> None:
         self.sidebar.select(conv.id if conv else None)
         self.titleChanged.emit(window_title(conv))
         self.show_settings()
-        self.panel.setEnabled(conv is not None)
 
     def show_settings(self) -> None:
-        """Show the conversation's system prompt and options in the panel (after a change)."""
-        conv = self.controller.conv
+        """Show the conversation's system prompt and options in the panel (after a change); a
+        new chat's can be set before its first message."""
+        ctl = self.controller
+        conv = ctl.conv
         self.panel.show_conversation(
-            self.settings, conv.system_prompt if conv else None, conv.overrides if conv else {}
+            self.settings, ctl.own_system_prompt(conv), ctl.overrides_of(conv)
         )
 
     def _on_conversation_touched(self, conv_id: int) -> None:

@@ -7,7 +7,8 @@ Signals:
     stateChanged(str)          an EngineState: starting, idle, loading, generating, crashed, stopped
     loadProgress(float)        0..1
     modelLoaded(dict)          model info from the worker (events.ModelInfo)
-    loadFailed(str, str)       code, message
+    loadFailed(str, str)       code, message; the model loaded before stays loaded (the worker
+                               loads it again if llama.cpp failed after unloading it)
     replyStarted(dict)         prompt_tokens, reused_tokens, dropped_messages, n_ctx, template...
     tokenReceived(str)         a piece of the answer
     reasoningReceived(str)     a piece of the model's thinking (a token on the "reasoning" channel)
@@ -194,8 +195,11 @@ class EngineBridge(QObject):
             if req is not None and req == self._load_req:
                 log.warning("loading a model failed (%s): %s", code, message)
                 self._load_req = None
-                self.loaded_info = None
-                self.loaded_key = None
+                if "loaded" in ev:  # what the worker has loaded now (the previous model, or none)
+                    after = ev.get("loaded")
+                    if not after or after.get("path") != (self.loaded_info or {}).get("path"):
+                        self.loaded_info = dict(after) if after else None
+                        self.loaded_key = None
                 self._set_state(EngineState.IDLE)
                 self.loadFailed.emit(code, message)
             elif req is not None and req == self._gen_req:

@@ -179,7 +179,7 @@ def test_remove_outside_file_keeps_it_and_app_file_is_deleted(
     assert "deleted from disk" in answer_ok(d, page.remove_btn.click)
     wait_names(d, ["SmolLM2-135M-Instruct.Q4_1"])
     assert not inside.exists()
-    d.qtbot.waitUntil(lambda: "freeing" in d.w.statusBar().currentMessage())
+    d.qtbot.waitUntil(lambda: "freeing" in d.w.state_label.text())
 
 
 def test_first_run_offers_other_apps_folders(
