@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = ap.parse_args(argv)
     os.environ["HEARTH_HOME"] = tempfile.mkdtemp(prefix="hearth-bench-stop-")
-    busy = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.load)
-    ]
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.load)]
     try:
         results = measure(args.model, args.rounds)
     finally:

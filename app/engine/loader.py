@@ -82,8 +82,6 @@ def check_model(path: str) -> Checked:
     model_info, headers = inspect_model_headers(path)
     if not model_info.valid:
         reason = model_info.error or "it is not a GGUF model"
-        if reason.startswith(f"{name}: "):  # the name is said once
-            reason = reason[len(name) + 2 :]
         raise EngineError(ErrorCode.LOAD_FAILED, f"Cannot load {name}: {reason}")
     return model_info, headers
 

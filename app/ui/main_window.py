@@ -399,7 +399,8 @@ class MainWindow(QMainWindow):
         manager) in a new chat; it joins the library where it is."""
         self.show_page(0)
         self.controller.new_chat_with(path)
-        self.library_ctl.import_files([Path(path)], "keep")
+        # A file that cannot load is not added; the chat says why it cannot load.
+        self.library_ctl.import_files([Path(path)], "keep", report=False)
 
     def _open_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self)

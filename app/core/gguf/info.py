@@ -210,12 +210,16 @@ def inspect_model_headers(path: str | os.PathLike[str]) -> tuple[ModelInfo, list
         try:
             h = read_header_file(part)
         except GGUFError as exc:
-            where = f"part {i + 1} of {len(parts)} ({part.name})" if len(parts) > 1 else part.name
+            # The reason, as a clause after the file's name (which the caller says): a split
+            # model's names its part.
+            where = f"part {i + 1} of {len(parts)} ({part.name})" if len(parts) > 1 else ""
             missing = not part.exists() and not part.is_symlink()
             info.error = (
                 f"{where} is missing: the split model is incomplete"
                 if missing and len(parts) > 1
                 else f"{where}: {exc}"
+                if where
+                else str(exc)
             )
             info.file_size = sum(x.stat().st_size for x in parts if x.exists())
             return info, []

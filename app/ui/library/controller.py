@@ -221,7 +221,10 @@ class LibraryController(QObject):
         if mode:
             self.import_files([Path(path)], mode)
 
-    def import_files(self, paths: list[Path], mode: str = "keep") -> None:
+    def import_files(self, paths: list[Path], mode: str = "keep", report: bool = True) -> None:
+        """Add ``paths`` to the library; ``report=False``: a failure is not said (the caller
+        already tells the user, as a model opened for a chat whose load fails)."""
+
         def progress(done: int, total: int) -> None:
             call_in_gui(self.page.summary.setText, f"Importing… {done * 100 // max(total, 1)}%")
 
@@ -234,7 +237,9 @@ class LibraryController(QObject):
             self.rescan()
 
         def failed(exc: BaseException) -> None:
-            messages.error(f"Could not import: {exc}")
+            if report:
+                text = str(exc)
+                messages.error(text[:1].upper() + text[1:])
             self.rescan()
 
         run_task(job, done, failed)
