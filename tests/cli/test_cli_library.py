@@ -126,7 +126,7 @@ def test_a_fifo_named_gguf_hangs_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert (
         proc.stderr
-        == f"hearth: error: cannot read {folder / 'x.gguf'}: x.gguf: it is a named pipe (FIFO), not a model file\n"
+        == f"hearth: error: cannot read {folder / 'x.gguf'}: it is a named pipe (FIFO), not a model file\n"
     )
     proc = hearth("library", "add-folder", str(folder), timeout=30)
     assert proc.returncode == 0, proc.stderr

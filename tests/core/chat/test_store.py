@@ -227,3 +227,38 @@ def test_export_gives_thinking_as_a_quote_above_the_answer_and_a_json_field(
         ("Why blue?", None),
         ("Scattering.", "Short waves\n\nscatter more."),
     ]
+
+
+def test_markdown_export_closes_a_code_block_a_stopped_reply_left_open(store: ChatStore) -> None:
+    """A reply stopped inside a code block: the export closes the block, so the "reply stopped"
+    note and the next message are Markdown again, not code."""
+    from markdown_it import MarkdownIt
+
+    c = store.create_conversation("Code", "m.gguf")
+    store.add_message(c.id, "user", "Write a loop")
+    a = store.add_message(
+        c.id, "assistant", "Here:\n\n````python\nfor i in range(3):\n    print(i)"
+    )
+    store.update_message(a.id, state="stopped")
+    store.add_message(c.id, "user", "Thanks, **bold** next")
+    md = export.to_markdown(c, store.messages(c.id))
+    assert "    print(i)\n````\n\n_(reply stopped)_" in md
+    tokens = MarkdownIt().parse(md)
+    fences = [t for t in tokens if t.type == "fence"]
+    assert len(fences) == 1 and fences[0].content == "for i in range(3):\n    print(i)\n"
+    assert any(t.type == "inline" and "reply stopped" in t.content for t in tokens)
+    assert any(t.type == "inline" and "**bold**" in t.content for t in tokens)
+
+
+@pytest.mark.parametrize(
+    ("text", "closed"),
+    [
+        ("a\n```\nb", "a\n```\nb\n```"),
+        ("```\nb\n```", "```\nb\n```"),  # already closed
+        ("~~~\n```\nstill code", "~~~\n```\nstill code\n~~~"),  # another fence char inside
+        ("```js\nx\n``` not a close", "```js\nx\n``` not a close\n```"),
+        ("`inline` and ``` x ` y", "`inline` and ``` x ` y"),  # not a fence
+    ],
+)
+def test_close_fences(text: str, closed: str) -> None:
+    assert export.close_fences(text) == closed
