@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
+    QLabel,
+    QLayoutItem,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -31,6 +34,30 @@ def _spin(lo: int, hi: int, step: int = 1, special: str = "", suffix: str = "") 
     if suffix:
         s.setSuffix(suffix)
     return s
+
+
+def _form(box: QGroupBox, note: str) -> QFormLayout:
+    """A group's form, its note first; OptionsForm puts the labels beside or above the fields."""
+    lay = QFormLayout(box)
+    lay.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    label = QLabel(note)
+    label.setObjectName("mutedLabel")
+    label.setWordWrap(True)
+    lay.addRow(label)
+    return lay
+
+
+def _items(form: QFormLayout, *roles: QFormLayout.ItemRole) -> list[QLayoutItem]:
+    """The form's items in these roles (all roles when none are given)."""
+    roles = roles or tuple(QFormLayout.ItemRole)
+    found = (form.itemAt(row, role) for row in range(form.rowCount()) for role in roles)
+    return [item for item in found if item is not None]
+
+
+def _sides(box: QGroupBox, form: QFormLayout) -> int:
+    """The width a group box and its form take around the rows: frame and margins."""
+    outer, inner = box.contentsMargins(), form.contentsMargins()
+    return outer.left() + outer.right() + inner.left() + inner.right()
 
 
 def _dspin(lo: float, hi: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
@@ -59,8 +86,9 @@ class OptionsForm(QWidget):
         self.kv_type.addItems(list(KV_TYPES))
         self.flash_attn = QComboBox()
         self.flash_attn.addItems(list(FLASH_ATTN))
-        load_box = QGroupBox("Model loading (takes effect on the next load)")
-        lf = QFormLayout(load_box)
+        # Short titles: a group box's title never wraps, so a long one sets the form's width.
+        load_box = QGroupBox("Model loading")
+        lf = _form(load_box, "Takes effect on the next load.")
         lf.addRow("Context length", self.n_ctx)
         lf.addRow("CPU threads", self.n_threads)
         lf.addRow("GPU layers", self.n_gpu_layers)
@@ -78,8 +106,8 @@ class OptionsForm(QWidget):
         self.repeat_penalty = _dspin(0.0, 10.0, 0.01)
         self.max_tokens = _spin(1, 1 << 20, 64, suffix=" tokens")
         self.seed = _spin(-1, 2_000_000_000, special="random")
-        samp_box = QGroupBox("Sampling (takes effect on the next reply)")
-        sf = QFormLayout(samp_box)
+        samp_box = QGroupBox("Sampling")
+        sf = _form(samp_box, "Takes effect on the next reply.")
         sf.addRow("Temperature", self.temperature)
         sf.addRow("Top-k", self.top_k)
         sf.addRow("Top-p", self.top_p)
@@ -88,6 +116,7 @@ class OptionsForm(QWidget):
         sf.addRow("Max tokens", self.max_tokens)
         sf.addRow("Seed", self.seed)
         outer.addWidget(samp_box)
+        self._groups = [(load_box, lf), (samp_box, sf)]
         for w in (
             self.n_ctx,
             self.n_threads,
@@ -101,6 +130,40 @@ class OptionsForm(QWidget):
             d.valueChanged.connect(self.changed)
         for c in (self.kv_type, self.flash_attn):
             c.currentIndexChanged.connect(self.changed)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange_rows()
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as the labels above the fields allow, whichever way they are now."""
+        hint = super().minimumSizeHint()
+        narrow = max(
+            _sides(box, form) + max(item.minimumSize().width() for item in _items(form))
+            for box, form in self._groups
+        )
+        return QSize(min(hint.width(), narrow), hint.height())
+
+    def _arrange_rows(self) -> None:
+        """Labels beside the fields where every field has its full width there (the Settings
+        dialog), else above them (the chat's side panel). Qt's own WrapLongRows measures each
+        row's label alone, so a short label ("Seed") could leave its field cut off."""
+        for box, form in self._groups:
+            labels = [
+                item.sizeHint().width() for item in _items(form, QFormLayout.ItemRole.LabelRole)
+            ]
+            fields = [
+                item.sizeHint().width() for item in _items(form, QFormLayout.ItemRole.FieldRole)
+            ]
+            beside = max(labels) + form.horizontalSpacing() + max(fields)
+            policy = (
+                QFormLayout.RowWrapPolicy.DontWrapRows
+                if beside <= self.width() - _sides(box, form)
+                else QFormLayout.RowWrapPolicy.WrapAllRows
+            )
+            if form.rowWrapPolicy() != policy:
+                form.setRowWrapPolicy(policy)
+                self.updateGeometry()
 
     def set_values(self, load: LoadOptions, sampling: SamplingOptions) -> None:
         blockers = [w.blockSignals(True) for w in self._widgets()]
