@@ -22,7 +22,7 @@ import psutil
 from app.core.fit.buffers import GiB
 from app.core.fit.placement import Device
 
-HOST_RESERVE = 2 * GiB  # RAM kept for the system when planning for another machine
+HOST_RESERVE = 2 * GiB  # RAM kept for the system when planning for another machine (at most)
 INTERESTING_FLAGS = (
     "sse3",
     "avx",
@@ -233,13 +233,19 @@ def probe(
     return hw
 
 
+def host_reserve(ram_bytes: int) -> int:
+    """RAM kept for the system of a machine planned for: 2 GiB, or a quarter of a smaller one's
+    RAM (a 2 GiB board runs its system in well under 2 GiB; keeping all of it leaves nothing)."""
+    return min(HOST_RESERVE, ram_bytes // 4)
+
+
 def devices_for(
     hw: Hardware, ram_gb: float | None = None, vram_gb: float | None = None
 ) -> list[Device]:
     """Estimator devices: this machine, or another machine with ``ram_gb`` / ``vram_gb``."""
     if ram_gb is not None or vram_gb is not None:
         ram = int((ram_gb if ram_gb is not None else hw.ram_total / GiB) * GiB)
-        devices = [Device("CPU", "cpu", ram, max(0, ram - HOST_RESERVE))]
+        devices = [Device("CPU", "cpu", ram, max(0, ram - host_reserve(ram)))]
         if vram_gb:
             vram = int(vram_gb * GiB)
             devices.append(Device("GPU", "gpu", vram, vram, "CUDA"))

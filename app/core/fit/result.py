@@ -58,7 +58,10 @@ def summarize(r: FitResult, shape: ModelShape) -> str:
     cpu = r.devices[0]
     if r.verdict == "no_fit":
         short = -r.margin_bytes
-        return f"Does not fit: {gib(r.total_bytes)} needed, {gib(short)} more than is free (keeping a safety margin)."
+        # What must stay in memory, as the bars show it: mapped file pages the system may drop
+        # after loading are not needed.
+        needed = sum(u.resident_bytes for u in r.devices)
+        return f"Does not fit: {gib(needed)} needed, {gib(short)} more than is free (keeping a safety margin)."
     if r.verdict == "cpu_only":
         return f"Runs on the CPU: {gib(cpu.resident_bytes)} of RAM, {gib(cpu.free_bytes - cpu.resident_bytes)} left."
     gpu = r.devices[1]

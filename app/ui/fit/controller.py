@@ -90,8 +90,8 @@ class FitController(QObject):
         if hardware is None:
             messages.info("Still looking at this machine; try again in a moment.")
             return
-        conv = self.chat.conv
-        load_over = {k: v for k, v in (conv.overrides if conv else {}).items() if k in LOAD_KEYS}
+        own = self.chat.overrides_of(self.chat.conv)  # a new chat's too, before its first message
+        load_over = {k: v for k, v in own.items() if k in LOAD_KEYS}
         load = self.settings.load.merged(load_over)
         measured = (
             calibration.describe(self.bridge.loaded_info)
@@ -111,15 +111,14 @@ class FitController(QObject):
         )
 
     def apply_load_options(self, overrides: dict[str, Any]) -> None:
-        """Use these load options for this conversation (or as the defaults with no conversation)."""
-        conv = self.chat.conv
-        if conv is not None:
-            self.chat.update_conversation(conv.system_prompt, {**conv.overrides, **overrides})
-            self.optionsApplied.emit()
-        else:
-            self.settings.load = self.settings.load.merged(overrides)
-            self._save_settings()
-        self.chat.preload()
+        """Use these load options for the chat shown, a new one (not saved yet) included; the
+        defaults stay as Settings has them."""
+        chat, conv = self.chat, self.chat.conv
+        chat.update_conversation(
+            chat.own_system_prompt(conv), {**chat.overrides_of(conv), **overrides}
+        )
+        self.optionsApplied.emit()
+        chat.preload()
 
     def _on_model_loaded(self, info: dict[str, Any]) -> None:
         text = calibration.describe(info)

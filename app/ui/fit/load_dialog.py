@@ -30,7 +30,7 @@ class LoadDialog(QDialog):
         self.setWindowTitle(f"Load {Path(path).stem}")
         self.resize(640, 520)
         lay = QVBoxLayout(self)
-        self.meter = FitMeter()
+        self.meter = FitMeter(planning=False)  # loading here is about this machine
         self.meter.set_hardware(hardware)
         self.meter.set_model(shape, FitOptions.from_load(load))
         lay.addWidget(self.meter)
@@ -39,6 +39,7 @@ class LoadDialog(QDialog):
             note.setObjectName("mutedLabel")
             note.setWordWrap(True)
             lay.addWidget(note)
+        lay.addStretch(1)  # spare height below the choices, not between them
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

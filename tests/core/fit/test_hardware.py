@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.fit.hardware import devices_for, metal_fraction, probe
+from app.core.fit.hardware import devices_for, host_reserve, metal_fraction, probe
 
 GiB = 1 << 30
 
@@ -31,3 +31,11 @@ def test_hardware_probe_and_devices() -> None:
     assert other[0].capacity_bytes == 32 * GiB and other[0].free_bytes == 30 * GiB
     assert other[1].free_bytes == 12 * GiB
     assert metal_fraction(16 * GiB) == pytest.approx(2 / 3) and metal_fraction(64 * GiB) == 0.75
+
+
+def test_a_small_planned_machine_keeps_part_of_its_ram_for_its_system() -> None:
+    hw = probe()
+    assert [d.free_bytes for d in devices_for(hw, ram_gb=2)] == [int(1.5 * GiB)]
+    assert devices_for(hw, ram_gb=1)[0].free_bytes == int(0.75 * GiB)
+    assert devices_for(hw, ram_gb=8)[0].free_bytes == 6 * GiB  # 2 GiB kept from 8 GiB up
+    assert host_reserve(64 * GiB) == 2 * GiB

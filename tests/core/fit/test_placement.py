@@ -156,3 +156,13 @@ def test_bad_input_is_refused_with_a_reason(
 ) -> None:
     with pytest.raises(FitError, match=message):
         estimate(shape_from_name(name, params), opts, big_cpu())
+
+
+def test_does_not_fit_names_the_memory_the_bars_show() -> None:
+    """Repacked weights' file pages may be dropped after loading: not counted as needed."""
+    shape = shape_from_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf")
+    small = [Device("CPU", "cpu", 2 * GiB, int(1.5 * GiB))]
+    r = estimate(shape, FitOptions(n_ctx=4096), small, {"avx2", "fma", "f16c"})
+    cpu = r.devices[0]
+    assert r.verdict == "no_fit" and cpu.evictable_bytes > 0
+    assert r.summary.startswith(f"Does not fit: {cpu.resident_bytes / GiB:.1f} GiB needed")

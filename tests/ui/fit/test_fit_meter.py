@@ -114,3 +114,26 @@ def test_meter_says_why_a_gpu_build_offloads_nothing(qtbot: Any) -> None:
     # A CPU build beside no GPU names the build once.
     meter.set_hardware(probe([cpu], "CPU", gpu_offload=False))
     assert meter.hw_note.text().startswith("llama.cpp build: CPU. No GPU found")
+
+
+def test_plan_for_a_small_machine_shows_its_free_memory(qtbot: Any) -> None:
+    meter = FitMeter()
+    qtbot.addWidget(meter)
+    meter.set_hardware(probe())
+    meter.set_model(shape_from_name("SmolLM2-135M-Instruct.Q4_1.gguf"))
+    meter.plan_other.setChecked(True)
+    meter.ram.setValue(2)
+    meter.vram.setValue(0)
+    # A 2 GiB board keeps a quarter for its system: the rest is free for the model.
+    [figures] = meter.bars.figures()
+    assert figures.endswith("of 1.5 GiB free (2.0 GiB total)"), figures
+    assert meter.result.verdict == "cpu_only" and "Runs on the CPU" in meter.verdict.text()
+    assert "2 GiB of RAM (0.5 GiB kept for its system)" in meter.details.text()
+    # A machine with no memory free says so in words.
+    busy = probe()
+    busy.ram_available = 0
+    meter.plan_other.setChecked(False)
+    meter.set_hardware(busy)
+    figures = meter.bars.figures()[0]
+    assert "none free" in figures and " of 0.0 GiB" not in figures, figures
+    assert meter.result.verdict == "no_fit"
