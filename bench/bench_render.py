@@ -20,6 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication
 
+from app.core.chat.session import ChatSession
 from app.core.chat.store import Message
 from app.ui.chat.view import ChatView
 
@@ -61,9 +62,10 @@ def pieces(text: str) -> list[str]:
 
 def stream(app: QApplication, view: ChatView, text: str) -> list[float]:
     """Stream ``text`` into a new reply; returns the seconds spent per token, per repaint tick."""
-    widget = view.add_message(Message(0, 0, -1, "assistant", "", "streaming"))
-    view.start_stream(widget)
-    view.stop_stream_timer()  # ticks are driven here, to time them
+    reply = Message(0, 0, -1, "assistant", "", "streaming")
+    widget = view.add_message(reply)
+    view.start_stream(reply)
+    view._timer.stop()  # ticks are driven here, to time them
     per_token: list[float] = []
     toks = pieces(text)
     for i in range(0, len(toks), 3):
@@ -73,7 +75,8 @@ def stream(app: QApplication, view: ChatView, text: str) -> list[float]:
         widget.render_pending()
         app.processEvents()  # layout and paint, as the event loop would
         per_token.append((time.perf_counter() - started) / len(toks[i : i + 3]))
-    view.finish_stream(text)
+    reply.content, reply.state = text, "done"
+    view.finish_stream(reply)
     app.processEvents()
     return per_token
 
@@ -119,7 +122,7 @@ def main() -> int:
             view.clear()
             app.processEvents()
             t0 = time.perf_counter()
-            view.set_messages(histories[n])
+            view.show_session(ChatSession(None, histories[n]))
             app.processEvents()
             if n == args.history_tokens:
                 load_s = time.perf_counter() - t0

@@ -1,9 +1,10 @@
 """One message of the chat view: who, the text (markdown for replies), actions, and figures.
 
-A streaming reply is held as a frozen part (complete markdown blocks, rendered once and appended)
-and a tail (the block still being written, re-rendered on each repaint tick). The cost of a
-token therefore depends on the size of the last block, not on the length of the reply or of the
-conversation.
+A streaming reply is one document: a frozen part (complete markdown blocks, rendered once and
+appended) and a tail (the block still being written, replaced on each repaint tick). The cost of
+a token therefore depends on the size of the last block, not on the length of the reply or of the
+conversation; a finished block never moves, and the reply is not rendered again when it ends
+(the text shown is already the whole reply's).
 
 A reply's thinking (``Message.reasoning``) is a collapsible "Thinking" section above the answer:
 it streams open while the model thinks, folds away when the answer starts, and its header then
@@ -23,7 +24,14 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QTextCursor, QTextOption
+from PySide6.QtGui import (
+    QGuiApplication,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -103,7 +111,9 @@ class MessageBody(QTextBrowser):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
-        self.document().setTextWidth(self.viewport().width())
+        width = self.viewport().width()
+        if self.document().textWidth() != width:  # a height change needs no new layout
+            self.document().setTextWidth(width)
         self._fit()
 
     def sizeHint(self) -> QSize:
@@ -120,9 +130,46 @@ class MessageBody(QTextBrowser):
             self.linkOpened.emit(text)
 
     def append_html(self, fragment: str) -> None:
-        cursor = QTextCursor(self.document())
+        """Add ``fragment``'s blocks after the document's, as they would be in one whole
+        document: its first block is not merged into the last one, and no empty block is left
+        between them."""
+        fragment = fragment.strip()
+        doc = self.document()
+        if doc.isEmpty():
+            self.setHtml(fragment)
+            return
+        cursor = QTextCursor(doc)
         cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        start = cursor.position()
         cursor.insertHtml(fragment)
+        block = doc.findBlock(start)
+        if block.length() == 1 and block.next().isValid():
+            # A list, table or code block starts a block of its own after the empty one.
+            cursor.setPosition(block.position() - 1)
+            cursor.deleteChar()
+        else:
+            # The first paragraph went into the new block, whose format it did not take: give
+            # it the format (margins) it has in a document of its own.
+            alone = QTextDocument()
+            alone.setHtml(fragment)
+            cursor.setPosition(start)
+            cursor.setBlockFormat(alone.begin().blockFormat())
+
+    def end_position(self) -> int:
+        """Where the next ``append_html`` starts (the tail's place)."""
+        return self.document().characterCount() - 1
+
+    def cut_from(self, position: int) -> None:
+        """Remove everything from ``position`` (an ``end_position``) to the end: the last tail,
+        with the block break before it, before it is drawn again."""
+        if position <= 0:
+            self.clear()  # nothing frozen: start from a clean document
+            return
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(position)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
 
 
 class MessageWidget(QFrame):
@@ -194,13 +241,9 @@ class MessageWidget(QFrame):
         lay.addWidget(self.thinking)
 
         self.body = MessageBody(self)
-        self.tail = MessageBody(self)
-        self.tail.hide()
-        for part in (self.body, self.tail):
-            part.copyBlock.connect(self._copy_block)
-            part.linkOpened.connect(self.linkOpened)
+        self.body.copyBlock.connect(self._copy_block)
+        self.body.linkOpened.connect(self.linkOpened)
         lay.addWidget(self.body)
-        lay.addWidget(self.tail)
         self.footer = QLabel()
         self.footer.setObjectName("mutedLabel")
         self.footer.setWordWrap(True)
@@ -212,6 +255,7 @@ class MessageWidget(QFrame):
         self._tail_blocks: list[str] = []
         self._frozen_parts: list[str] = []
         self._tail_text = ""
+        self._tail_at: int | None = None  # where the tail starts in the body's document
         self._streaming = False
         self._dirty = False
         self._reasoning = ""  # the thinking shown (streamed so far, or the message's)
@@ -304,18 +348,16 @@ class MessageWidget(QFrame):
             self._code_blocks = []
         else:
             rendered = self.renderer.render(text)
-            self.body.setHtml(rendered.html)
+            self.body.setHtml(rendered.html.strip())
             self._code_blocks = rendered.code_blocks
 
     def begin_stream(self, initial: str = "", reasoning: str = "") -> None:
         self._streaming = True
         self._frozen_parts = []
         self._tail_text = initial
+        self._tail_at = None
         self._code_blocks, self._tail_blocks = [], []
         self.body.clear()
-        self.body.hide()  # until the first complete block arrives
-        self.tail.clear()
-        self.tail.show()
         self.footer.setText("Reading the prompt…" if not initial else "")
         self.footer.setVisible(not initial)
         self._think_start, self.thought_s = None, None
@@ -346,28 +388,47 @@ class MessageWidget(QFrame):
             cursor.insertText(self._reasoning_new)
             self._reasoning += self._reasoning_new
             self._reasoning_new = ""
-        n = split_stable(self._tail_text)
-        if n:
-            chunk, self._tail_text = self._tail_text[:n], self._tail_text[n:]
+        self._draw_tail(split_stable(self._tail_text))
+
+    def _draw_tail(self, freeze: int) -> None:
+        """Replace the tail drawn last with the text not yet frozen; its first ``freeze``
+        characters (complete blocks) become frozen."""
+        batch = QTextCursor(self.body.document())
+        batch.beginEditBlock()  # one layout for the whole change
+        try:
+            self._replace_tail(freeze)
+        finally:
+            batch.endEditBlock()
+
+    def _replace_tail(self, freeze: int) -> None:
+        if self._tail_at is not None:
+            self.body.cut_from(self._tail_at)
+            self._tail_at = None
+        if freeze:
+            chunk, self._tail_text = self._tail_text[:freeze], self._tail_text[freeze:]
             rendered = self.renderer.render(chunk, block_base=len(self._code_blocks))
-            self.body.show()
             self.body.append_html(rendered.html)
             self._code_blocks += rendered.code_blocks
             self._frozen_parts.append(chunk)
-        tail = self.renderer.render(self._tail_text, block_base=len(self._code_blocks))
-        self._tail_blocks = tail.code_blocks
-        self.tail.setHtml(tail.html)
+        self._tail_blocks = []
+        if self._tail_text.strip():
+            tail = self.renderer.render(self._tail_text, block_base=len(self._code_blocks))
+            self._tail_blocks = tail.code_blocks
+            self._tail_at = self.body.end_position()
+            self.body.append_html(tail.html)
 
     def end_stream(self, text: str, error: str = "", reasoning: str | None = None) -> None:
         """The reply is complete: render it (``text``) whole, once, with its thinking
         (``reasoning``; None: what streamed) folded."""
         self._end_thinking()
+        if self._streaming and text == "".join(self._frozen_parts) + self._tail_text:
+            # What is shown is the whole reply: its last block is frozen where it stands.
+            self._draw_tail(len(self._tail_text))
+        else:
+            self.show_text(text)
         self._streaming = False
         self._dirty = False
-        self.tail.clear()
-        self.tail.hide()
-        self.body.show()
-        self.show_text(text)
+        self._tail_at = None
         self.show_reasoning(self.reasoning if reasoning is None else reasoning, self.thought_s)
         self.show_state(error)
 
