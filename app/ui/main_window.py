@@ -1,5 +1,5 @@
-"""The main window, a shell: its pages (chats, library, Hub), menus and status bar, and the wiring
-of the features' controllers in one place (``_connect_signals``).
+"""The main window, a shell: its pages (chats, library, Hub) behind a navigation rail, menus and
+status bar, and the wiring of the features' controllers in one place (``_connect_signals``).
 
 The chat page shows conversations on the left, the chat in the middle and this chat's settings on
 the right; what the user does there lives in app/ui/chat, memory fit in app/ui/fit. It is
@@ -25,10 +25,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QStackedWidget,
-    QToolBar,
+    QWidget,
 )
 
 from app.core import paths
@@ -51,6 +52,7 @@ from app.ui.hub.page import HubPage
 from app.ui.library.controller import LibraryController
 from app.ui.library.page import LibraryPage
 from app.ui.library.welcome_page import WelcomePage
+from app.ui.nav_rail import NavRail
 from app.ui.settings_dialog import SettingsDialog
 
 
@@ -89,7 +91,19 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomePage()  # in place of the chat page while there is no model
         self.pages.addWidget(self.welcome)
         self._model_paths: list[str] | None = None  # None until the first library scan
-        self.setCentralWidget(self.pages)
+        self.rail = NavRail(icon)
+        central = QWidget()
+        central.setObjectName("central")
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.rail)
+        row.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        # Widgets drawn by the stylesheet (backgrounds, borders) that are plain QWidgets.
+        for widget in (self.sidebar, self.composer):
+            widget.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.chat_page.setHandleWidth(1)  # the chat's columns meet at a line, not a gap
         self.setAcceptDrops(True)
 
         # The status bar: the engine's state (or, for a few seconds, a passing message) on the
@@ -136,9 +150,9 @@ class MainWindow(QMainWindow):
         self._offered_downloads = False
         self._connect_signals()
 
-        self._build_pages_bar()
-        self.hub_ctl.update_totals()  # "Hub · 1 paused" from the start
         self._build_menus()
+        self._build_rail()
+        self.hub_ctl.update_totals()  # "Hub · 1 paused" from the start
         self._restore_geometry()
 
     def _connect_signals(self) -> None:
@@ -177,24 +191,27 @@ class MainWindow(QMainWindow):
 
     # -- menus and shortcuts ----------------------------------------------------------------------
 
-    def _build_pages_bar(self) -> None:
-        bar = QToolBar("Pages")
-        bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    def _build_rail(self) -> None:
+        """The pages as checkable actions (Ctrl+1/2/3), drawn as the navigation rail's buttons,
+        with Settings at the rail's foot."""
         group = QActionGroup(self)
         self.chat_action = QAction("Chats", self, checkable=True, checked=True)
         self.chat_action.setShortcut("Ctrl+1")
+        self.chat_action.setToolTip("Your conversations")
         self.library_action = QAction("Library", self, checkable=True)
         self.library_action.setShortcut("Ctrl+2")
+        self.library_action.setToolTip("The models on this computer")
         self.hub_action = QAction("Hub", self, checkable=True)
         self.hub_action.setShortcut("Ctrl+3")
         self.hub_action.setToolTip("Find and download models on the Hugging Face Hub (goes online)")
         self.page_actions = [self.chat_action, self.library_action, self.hub_action]
-        for i, a in enumerate(self.page_actions):
+        icons = ("nav-chats", "nav-library", "nav-hub")
+        for i, (a, name) in enumerate(zip(self.page_actions, icons, strict=True)):
             group.addAction(a)
-            bar.addAction(a)
+            self.addAction(a)  # the shortcut works wherever the focus is in the window
             a.triggered.connect(lambda _=False, i=i: self.show_page(i))
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+            self.rail.add(a, name)
+        self.rail.add(self.settings_action, "nav-settings", bottom=True)
 
     def show_page(self, index: int) -> None:
         self.page_actions[index].setChecked(True)
@@ -218,7 +235,8 @@ class MainWindow(QMainWindow):
         self._add(file_menu, "Export chat as &Markdown…", None, lambda: convs.export_current("md"))
         self._add(file_menu, "Export chat as &JSON…", None, lambda: convs.export_current("json"))
         file_menu.addSeparator()
-        self._add(file_menu, "&Settings…", "Ctrl+,", self._open_settings)
+        self.settings_action = self._add(file_menu, "&Settings…", "Ctrl+,", self._open_settings)
+        self.settings_action.setToolTip("Settings: model folder, theme, defaults")
         self._add(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         chat_menu = self.menuBar().addMenu("&Chat")
         self._add(chat_menu, "&Find in chats", QKeySequence.StandardKey.Find, convs.focus_search)

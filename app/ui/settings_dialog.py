@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLineEdit,
     QMessageBox,
@@ -35,6 +36,9 @@ class SettingsDialog(QDialog):
 
         general = QWidget()
         gf = QFormLayout(general)
+        gf.setContentsMargins(16, 16, 16, 16)
+        gf.setHorizontalSpacing(14)
+        gf.setVerticalSpacing(10)
         folder_row = QHBoxLayout()
         self.models_dir = QLineEdit(settings.models_dir)
         self.models_dir.setPlaceholderText(str(paths.default_models_dir()))
@@ -56,6 +60,7 @@ class SettingsDialog(QDialog):
         self.form.set_values(settings.load, settings.sampling)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)  # the tab's pane is the frame
         scroll.setWidget(self.form)
         tabs.addTab(scroll, "Model and sampling")
 
@@ -70,6 +75,7 @@ class SettingsDialog(QDialog):
             self._defaults
         )
         lay = QVBoxLayout(self)
+        lay.setSpacing(12)
         lay.addWidget(tabs)
         lay.addWidget(buttons)
 

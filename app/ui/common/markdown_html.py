@@ -19,26 +19,60 @@ from pygments.lexers import get_lexer_by_name
 from pygments.lexers.special import TextLexer
 from pygments.styles import get_style_by_name
 from pygments.util import ClassNotFound
+from PySide6.QtGui import QGuiApplication, QPalette
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 MONO = "'JetBrains Mono', 'DejaVu Sans Mono', 'Menlo', 'Consolas', monospace"
 
 
+_LIGHT = {
+    "code_style": "default",
+    "code_bg": "#f5f6f8",
+    "inline_bg": "#eceef1",
+    "border": "#d0d4da",
+    "muted": "#6b7280",
+    "link": "#2563eb",
+}
+_DARK = {
+    "code_style": "monokai",
+    "code_bg": "#272822",
+    "inline_bg": "#34373d",
+    "border": "#4b5058",
+    "muted": "#9ca3af",
+    "link": "#7aa2f7",
+}
+
+
+def app_is_dark() -> bool:
+    """Whether the application's palette is a dark one (light when there is no application)."""
+    if QGuiApplication.instance() is None:
+        return False
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
 @dataclass
 class Palette:
-    dark: bool = False
-    code_style: str = "default"
-    code_bg: str = "#f5f6f8"
-    inline_bg: str = "#eceef1"
-    border: str = "#d0d4da"
-    muted: str = "#6b7280"
-    link: str = "#2563eb"
+    """The colours of rendered Markdown. ``Palette()`` follows the application's theme at the
+    time a renderer is made from it; ``for_theme`` fixes light or dark; a field given here wins
+    over the theme's."""
+
+    dark: bool | None = None
+    code_style: str = ""
+    code_bg: str = ""
+    inline_bg: str = ""
+    border: str = ""
+    muted: str = ""
+    link: str = ""
 
     @classmethod
     def for_theme(cls, dark: bool) -> Palette:
-        if dark:
-            return cls(True, "monokai", "#272822", "#3a3d41", "#4b5058", "#9ca3af", "#7aa2f7")
-        return cls()
+        return cls(dark).resolved()
+
+    def resolved(self) -> Palette:
+        """This palette with the theme's colours in every field left empty."""
+        dark = app_is_dark() if self.dark is None else self.dark
+        base = _DARK if dark else _LIGHT
+        return Palette(dark, **{k: getattr(self, k) or v for k, v in base.items()})
 
 
 @dataclass
@@ -49,7 +83,7 @@ class Rendered:
 
 class MarkdownRenderer:
     def __init__(self, palette: Palette | None = None) -> None:
-        self.palette = palette or Palette()
+        self.palette = (palette or Palette()).resolved()
         self._md = (
             MarkdownIt("commonmark", {"html": False, "breaks": False})
             .enable("table")
@@ -114,7 +148,8 @@ class MarkdownRenderer:
         return out.replace(
             "<table>",
             f'<table border="1" cellspacing="0" cellpadding="5" '
-            f'style="border-collapse:collapse; border-color:{p.border}; margin-top:6px; margin-bottom:6px">',
+            f'style="border-collapse:collapse; border-style:solid; border-color:{p.border}; '
+            'margin-top:6px; margin-bottom:6px">',
         )
 
 

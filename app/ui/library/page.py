@@ -160,6 +160,9 @@ class LibraryPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.doubleClicked.connect(self._on_double_click)
@@ -169,6 +172,7 @@ class LibraryPage(QWidget):
         rl.setContentsMargins(0, 0, 0, 0)
         actions = QHBoxLayout()
         self.chat_btn = QPushButton("Chat with it")
+        self.chat_btn.setObjectName("primaryButton")
         self.reveal_btn = QPushButton("Show in folder")
         self.remove_btn = QPushButton("Remove…")
         for b in (self.chat_btn, self.reveal_btn, self.remove_btn):
@@ -186,7 +190,7 @@ class LibraryPage(QWidget):
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
-        split.setSizes([800, 380])
+        split.setSizes([740, 440])
         lay.addWidget(split, 1)
 
         self.filter.textChanged.connect(self.proxy.set_text)

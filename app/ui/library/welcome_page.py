@@ -9,40 +9,60 @@ WelcomePage signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtCore import QSize, Qt, Signal, SignalInstance
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QShowEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.units import human_bytes
+from app.ui.common.theme import icon
 
 
 class ChoiceCard(QFrame):
-    """A large clickable choice: a title in bold and a wrapped line of explanation.
+    """A large clickable choice: an icon, a title in bold and a wrapped line of explanation.
 
     Signals: clicked()"""
 
     clicked = Signal()
 
-    def __init__(self, title: str, detail: str) -> None:
+    def __init__(self, title: str, detail: str, icon_name: str = "") -> None:
         super().__init__()
         self.setObjectName("choiceCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setStyleSheet(
-            "#choiceCard { border: 1px solid palette(mid); border-radius: 8px; }"
-            "#choiceCard:hover, #choiceCard:focus { border-color: palette(highlight); }"
-        )
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(14, 10, 14, 10)
-        lay.setSpacing(2)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(14, 12, 16, 12)
+        row.setSpacing(12)
+        if icon_name:
+            # A tool button only draws the icon (in the theme's colours); the card takes clicks.
+            mark = QToolButton()
+            mark.setObjectName("choiceIcon")
+            mark.setIcon(icon(icon_name))
+            mark.setIconSize(QSize(24, 24))
+            mark.setAutoRaise(True)
+            mark.setCheckable(True)
+            mark.setChecked(True)  # drawn in the accent colour
+            mark.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            mark.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            row.addWidget(mark, 0, Qt.AlignmentFlag.AlignTop)
+        text = QVBoxLayout()
+        text.setSpacing(2)
         self.title = QLabel(title)
-        self.title.setStyleSheet("font-weight: 600")
+        self.title.setObjectName("choiceTitle")
         self.detail = QLabel(detail)
         self.detail.setWordWrap(True)
         self.detail.setObjectName("mutedLabel")
-        lay.addWidget(self.title)
-        lay.addWidget(self.detail)
+        text.addWidget(self.title)
+        text.addWidget(self.detail)
+        row.addLayout(text, 1)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
@@ -73,7 +93,6 @@ class WelcomePage(QWidget):
         lay.setSpacing(10)
         title = QLabel("Welcome to Hearth")
         title.setObjectName("welcomeTitle")
-        title.setStyleSheet("font-size: 22px; font-weight: 600")
         lay.addWidget(title)
         intro = QLabel(
             "Chat with language models that run on this computer. What you write stays here. "
@@ -81,20 +100,24 @@ class WelcomePage(QWidget):
         )
         intro.setWordWrap(True)
         lay.addWidget(intro)
+        lay.addSpacing(6)
         self.starter = self._choice(
             "Chat with SmolLM2 135M",
             "Included with Hearth, works offline. Small and quick, good for trying things out.",
             self.starterRequested,
+            "nav-chats",
         )
         self.hub = self._choice(
             "Find a model on the Hugging Face Hub",
             "Search thousands of models; Hearth says which fit this computer before you download.",
             self.hubRequested,
+            "nav-hub",
         )
         self.folder = self._choice(
             "Add a folder of models…",
             "Use GGUF files you already have (from LM Studio, GPT4All, Jan…) where they are.",
             self.folderRequested,
+            "folder",
         )
         for w in (self.starter, self.hub, self.folder):
             lay.addWidget(w)
@@ -111,8 +134,10 @@ class WelcomePage(QWidget):
         outer.addStretch(2)
         self.set_starter(None)
 
-    def _choice(self, title: str, detail: str, signal: SignalInstance) -> ChoiceCard:
-        card = ChoiceCard(title, detail)
+    def _choice(
+        self, title: str, detail: str, signal: SignalInstance, icon_name: str
+    ) -> ChoiceCard:
+        card = ChoiceCard(title, detail, icon_name)
         card.clicked.connect(signal)
         return card
 
