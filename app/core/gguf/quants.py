@@ -254,3 +254,15 @@ def preset_for(quant: str | None) -> Preset | None:
 def preset_name_for_file_type(file_type: int | None) -> str | None:
     p = PRESETS_BY_FILE_TYPE.get(file_type) if file_type is not None else None
     return p.name if p else None
+
+
+def bits_per_weight(tensor_bytes: int | None, parameters: int | None) -> float | None:
+    """A model's bits per weight, the one rule everywhere (library, Hub, command line): the bytes
+    of its tensor data x 8 / its parameter count, to two decimals.
+
+    The header (metadata, vocabulary, chat template, tensor table) holds no weights: a small
+    model's file size alone overstates the figure (SmolLM2-135M Q4_1: 5.85 from the file size,
+    5.74 from its tensors). None when either count is unknown."""
+    if not tensor_bytes or not parameters or tensor_bytes <= 0 or parameters <= 0:
+        return None
+    return round(tensor_bytes * 8 / parameters, 2)

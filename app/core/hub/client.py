@@ -15,19 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from app.core.fit.families import find_family
 from app.core.gguf.header import GGUFHeader, read_header
 from app.core.gguf.names import parse_name
 from app.core.hub.connection import (
     API_BACKOFF,
-    HubError,
+    answered_error,
     as_hub_error,
     check_repo_id,
     configure,
     default_endpoint,
+    stopped_answering,
     transient,
 )
 from app.core.hub.download import Progress, Stop, download_file
-from app.core.hub.files import HubFile, QuantGroup, RepoFiles, group_files
+from app.core.hub.files import HubFile, QuantGroup, RepoFiles, estimated_overhead, group_files
 from app.core.hub.partial import FileJob
 from app.core.hub.remote_file import RemoteFile
 
@@ -59,6 +61,14 @@ class RepoHit:
             "updated": self.updated,
             "parameters": self.parameters,
         }
+
+
+def _vocab_guess(repo: str, parameters: int | None) -> int | None:
+    """The vocabulary size of a known model family (by the repo's name and size), before any
+    header is read; the Hub's model info does not carry it."""
+    parsed = parse_name(repo.split("/")[-1] + ".gguf")
+    family = find_family(parsed.base_name, parameters or parsed.parameters)
+    return family.n_vocab if family else None
 
 
 class Hub:
@@ -127,13 +137,12 @@ class Hub:
                     if error is None:
                         raise
                     raise error from None
-                reason, wait = why
+                status, wait = why
                 if attempt == tries - 1:
-                    times = f" {tries} times in a row" if tries > 1 else ""
-                    raise HubError(
-                        "offline" if "stopped" in reason else "unavailable",
-                        f"{reason}{times}; try again later (everything else in Hearth works "
-                        "offline)",
+                    raise (
+                        stopped_answering(tries)
+                        if status is None
+                        else answered_error(status, tries)
                     ) from None
                 time.sleep(self.backoff[attempt] if wait is None else wait)
         raise AssertionError("not reached")
@@ -207,8 +216,10 @@ class Hub:
         params = gguf.get("total") if isinstance(gguf, dict) else None
         if params is None:
             params = parse_name(repo.split("/")[-1] + ".gguf").parameters
+        vocab = _vocab_guess(repo, params)
         for g in groups:
             g.parameters = params or parse_name(PurePosixPath(g.files[0].path).name).parameters
+            g.overhead_bytes = estimated_overhead(g.size_bytes, vocab)
         return RepoFiles(
             repo,
             info.sha or revision or "main",
@@ -218,6 +229,7 @@ class Hub:
             params,
             gguf.get("architecture") if isinstance(gguf, dict) else None,
             gguf.get("context_length") if isinstance(gguf, dict) else None,
+            vocab,
         )
 
     def file_url(self, repo: str, path: str, revision: str = "main") -> str:

@@ -66,6 +66,28 @@ def retry_after(value: str | None, cap: float, now: float | None = None) -> floa
     return max(0.0, min(seconds, cap))
 
 
+def connection_problem(exc: BaseException) -> str:
+    """What went wrong with a connection, in words (never the exception's class name)."""
+    import httpx2
+
+    text = str(exc).lower()
+    if isinstance(exc, httpx2.ProxyError) or "proxy" in text:
+        return "the proxy did not let the connection through"
+    if isinstance(exc, httpx2.TimeoutException) or "timed out" in text:
+        return "the connection timed out"
+    if any(w in text for w in ("name or service", "nodename", "getaddrinfo", "name resolution")):
+        return "its address could not be looked up"
+    if "refused" in text:
+        return "the connection was refused"
+    if "ssl" in text or "certificate" in text:
+        return "the secure connection could not be set up"
+    if isinstance(exc, (httpx2.ReadError, httpx2.RemoteProtocolError, httpx2.WriteError)) or any(
+        w in text for w in ("reset", "closed", "broken pipe")
+    ):
+        return "the connection dropped"
+    return "no connection could be made"
+
+
 def _sleep(seconds: float, stop: Stop) -> str | None:
     """Wait, looking at the stop flag ten times a second."""
     end = time.monotonic() + seconds
@@ -91,17 +113,25 @@ def _check_status(r: Any, job: FileJob, done: int, cap: float) -> None:
     if status in (401, 403):
         raise DownloadError(
             "gated",
-            f"{job.repo} needs permission: accept its terms on the Hub, then add a Hugging Face "
-            f"token (Hub page > Hub settings, or `hearth token set`); the server said {status}",
+            f"The model {job.repo} needs permission (the Hub answered {status}): accept its "
+            "terms on huggingface.co, then add a Hugging Face token with access (Hub settings, "
+            "or `hearth token set`) and try again.",
         )
     if status == 404:
-        raise DownloadError("not_found", f"{job.filename} is not in {job.repo} (any more)")
+        raise DownloadError(
+            "not_found",
+            f"The file {job.filename} is no longer in {job.repo} on the Hub. Open the repository "
+            "again to see the files it has now.",
+        )
     if status == 416 and done:
         return
     if status == 429 or status >= 500:
         raise _Transient(status, retry_after(r.headers.get("retry-after"), cap))
     if status not in (200, 206):
-        raise DownloadError("http", f"the Hub answered {status} for {job.filename}")
+        raise DownloadError(
+            "http",
+            f"The Hugging Face Hub answered {status} for {job.filename}. Try again later.",
+        )
 
 
 def _complete(job: FileJob) -> bool:
@@ -135,8 +165,8 @@ def download_file(
         by = f" (process {exc.pid})" if exc.pid else ""
         raise DownloadError(
             "busy",
-            f"{job.filename} is already being downloaded by another Hearth{by}; "
-            "try again once it has finished",
+            f"The file {job.filename} is already being downloaded by another Hearth{by}. Try "
+            "again once it has finished.",
         ) from None
     transfer = None
     try:
@@ -189,8 +219,9 @@ def _fetch(
     if free_space(job.dest.parent) < job.size - t.done + MARGIN:
         raise DownloadError(
             "disk_full",
-            f"not enough disk space for {job.filename}: it needs {human_bytes(job.size - t.done)} "
-            f"more, {human_bytes(free_space(job.dest.parent))} are free in {job.dest.parent}",
+            f"There is not enough disk space for {job.filename}: it needs "
+            f"{human_bytes(job.size - t.done)} more, {human_bytes(free_space(job.dest.parent))} "
+            f"are free in {job.dest.parent}. Free some space, then try again.",
         )
     base_headers = {"user-agent": f"hearth/{__version__}", **(headers or {})}
     failures = 0  # connection errors and error answers in a row
@@ -263,8 +294,8 @@ def _fetch(
                 )
                 raise DownloadError(
                     "network",
-                    f"the Hub stopped sending {job.filename}; {human_bytes(t.done)} are kept and "
-                    "the download resumes from there",
+                    f"The Hub stopped sending {job.filename}. {human_bytes(t.done)} are kept: "
+                    "check the connection, then try again to resume from there.",
                 ) from None
             why = _sleep(min(0.5 * (stalls - 1), 5.0), stop)
             if why:
@@ -286,14 +317,16 @@ def _fetch(
                     t.done,
                 )
                 what = (
-                    f"the Hub kept answering {exc.status}"
+                    f"The Hub kept answering {exc.status} ("
+                    + ("too many requests" if exc.status == 429 else "a server error")
+                    + ")"
                     if isinstance(exc, _Transient)
-                    else f"the connection kept failing ({exc})"
+                    else f"The connection to the Hub kept failing ({connection_problem(exc)})"
                 )
                 raise DownloadError(
                     "network",
-                    f"{what}; {human_bytes(t.done)} of {job.filename} are kept and the download "
-                    "resumes from there",
+                    f"{what}. {human_bytes(t.done)} of {job.filename} are kept: try again in a "
+                    "few minutes to resume from there.",
                 ) from None
             wait = exc.wait if isinstance(exc, _Transient) and exc.wait is not None else None
             pause = backoff[failures - 1] if wait is None else wait

@@ -1,5 +1,12 @@
 """A repository's GGUF files as Hearth offers them: quant groups (a split model's parts together),
-vision projectors apart, and the group a ``REPO:QUANT`` or ``REPO/FILE`` request means."""
+vision projectors apart, and the group a ``REPO:QUANT`` or ``REPO/FILE`` request means.
+
+A quant's bits per weight follow the library's rule (``quants.bits_per_weight``: tensor data
+bytes x 8 / parameters). Before a download only the file sizes are listed, so the bytes that are
+not tensor data (the header: metadata, vocabulary, tensor table) are taken away: exactly once the
+quant's own header has been read, as measured on another quant's file of the repo once one has,
+else estimated from the vocabulary (``estimated_overhead``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,27 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from app.core.gguf.names import is_projector_name, parse_name, split_of, unsplit
-from app.core.gguf.quants import preset_for
+from app.core.gguf.quants import bits_per_weight, preset_for
 from app.core.hub.connection import HubError
+
+# Header bytes per vocabulary token: each token's text, score and type, plus the BPE merges where
+# the tokenizer has them. Measured: 36 for SmolLM2 (49,152 tokens, 48,900 merges: 1.79 MB),
+# 25 for Gemma 3 (262,144 tokens, no merges: 6.53 MB).
+HEADER_BYTES_PER_TOKEN = 30
+# The header of a model whose vocabulary is not known: vocabularies of current models are mostly
+# 128k-262k tokens (Llama 3, Qwen, Gemma 3), about 4-7 MB at the bytes per token above.
+TYPICAL_HEADER_BYTES = 5_000_000
+TABLE_BYTES = 64 * 1024  # the tensor table and the other metadata (a few hundred tensors)
+
+
+def estimated_overhead(size: int, vocab_size: int | None) -> int:
+    """Bytes of a GGUF file of ``size`` bytes that are not tensor data, before its header is
+    read: from the vocabulary size when known, else a typical header. Never more than a tenth of
+    the file (a header is a small part of any model)."""
+    guess = (
+        vocab_size * HEADER_BYTES_PER_TOKEN + TABLE_BYTES if vocab_size else TYPICAL_HEADER_BYTES
+    )
+    return min(guess, size // 10)
 
 
 @dataclass
@@ -28,14 +54,26 @@ class QuantGroup:
     recommended: bool = False
     fit: Any = None  # the FitResult, when estimated
     shape: Any = None  # the ModelShape it was estimated from
+    tensor_bytes: int | None = None  # exact, once this quant's header(s) have been read
+    overhead_bytes: int | None = None  # bytes besides tensor data, measured or estimated
 
     @property
     def size_bytes(self) -> int:
         return sum(f.size for f in self.files)
 
     @property
+    def weight_bytes(self) -> int:
+        """The bytes of tensor data: exact from the header, else the size less the header."""
+        if self.tensor_bytes is not None:
+            return self.tensor_bytes
+        overhead = self.overhead_bytes
+        if overhead is None:
+            overhead = estimated_overhead(self.size_bytes, None)
+        return max(self.size_bytes - overhead, 0)
+
+    @property
     def bits_per_weight(self) -> float | None:
-        return round(self.size_bytes * 8 / self.parameters, 2) if self.parameters else None
+        return bits_per_weight(self.weight_bytes, self.parameters)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +96,22 @@ class RepoFiles:
     parameters: int | None = None
     architecture: str | None = None
     context_length: int | None = None
+    vocab_size: int | None = None
+    reference: Any = None  # the ModelShape read from one quant's header, once read
+    reference_read: bool = False  # a header was tried (read or not): not again for these files
+
+    def note_header(self, group: QuantGroup, tensor_bytes: int, parameters: int) -> None:
+        """``group``'s header has been read: its tensor bytes are exact, and the other quants'
+        headers are about as large as its own (the same metadata and tensor names)."""
+        group.tensor_bytes = tensor_bytes
+        overhead = max(group.size_bytes - tensor_bytes, 0)
+        for g in self.groups:
+            if g is not group and g.tensor_bytes is None:
+                g.overhead_bytes = min(overhead, g.size_bytes // 10)
+            if parameters:
+                g.parameters = parameters  # the header's count is the model's own
+        if parameters:
+            self.parameters = parameters
 
 
 def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
@@ -93,13 +147,13 @@ def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
 def choose(files: RepoFiles, target: str | None) -> QuantGroup:
     """The group a ``REPO:QUANT`` or ``REPO/FILE`` request means (None: the recommended one)."""
     if not files.groups:
-        raise HubError("not_found", f"{files.repo} has no GGUF files")
+        raise HubError("not_found", f"The repository {files.repo} has no GGUF files.")
     if target is None:
         rec = [g for g in files.groups if g.recommended]
         if rec:
             return rec[0]
         raise HubError(
-            "not_found", "no quant of this model fits this machine; name one (REPO:QUANT)"
+            "not_found", "No quant of this model fits this machine: name one (REPO:QUANT)."
         )
     want = target.upper()
     for g in files.groups:
@@ -108,4 +162,4 @@ def choose(files: RepoFiles, target: str | None) -> QuantGroup:
         ):
             return g
     have = ", ".join(g.quant for g in files.groups)
-    raise HubError("not_found", f"{files.repo} has no {target!r}; it has {have}")
+    raise HubError("not_found", f"The repository {files.repo} has no {target!r}; it has {have}.")

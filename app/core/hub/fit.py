@@ -31,7 +31,19 @@ MAX_RECOMMENDED_BPW = 9.0  # Q8_0 and below (its small-model files reach ~8.6); 
 
 
 def reference_shape(hub: Hub, files: RepoFiles, tries: int = 3) -> ModelShape | None:
-    """The shape from the smallest readable quant's header(s), or None when none can be read."""
+    """The shape from the smallest readable quant's header(s), or None when none can be read.
+
+    Read once per ``files``: the read quant's tensor bytes become exact and the other quants'
+    header size is known (``RepoFiles.note_header``), so bits per weight follow the library's
+    rule."""
+    if files.reference_read:
+        return files.reference  # type: ignore[no-any-return]
+    shape = _read_reference(hub, files, tries)
+    files.reference, files.reference_read = shape, True
+    return shape
+
+
+def _read_reference(hub: Hub, files: RepoFiles, tries: int) -> ModelShape | None:
     for group in sorted(files.groups, key=lambda g: g.size_bytes)[:tries]:
         try:
             headers = [hub.read_header(files.repo, f, files.revision) for f in group.files]
@@ -43,6 +55,10 @@ def reference_shape(hub: Hub, files: RepoFiles, tries: int = 3) -> ModelShape | 
             continue
         except Exception:  # a damaged or unusual file: try the next quant
             continue
+        tensors = [t for h in headers for t in h.tensors]
+        files.note_header(
+            group, sum(t.n_bytes for t in tensors), sum(t.n_elements for t in tensors)
+        )
         name = PurePosixPath(group.files[0].path).name
         shape.assumptions = [f"shape read from the header of {name}"]
         return shape
@@ -54,7 +70,7 @@ def shape_for_group(reference: ModelShape | None, group: QuantGroup) -> ModelSha
     name = PurePosixPath(group.files[0].path).name
     if reference is None or not reference.tensors:
         return shape_from_name(name, group.parameters, None, group.size_bytes)
-    ratio = group.size_bytes / max(reference.weights_bytes, 1)
+    ratio = group.weight_bytes / max(reference.weights_bytes, 1)
     tensors = [
         Tensor(t.name, t.type_name, t.shape, int(t.n_bytes * ratio)) for t in reference.tensors
     ]

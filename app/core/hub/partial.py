@@ -192,8 +192,8 @@ class PartialFile:
             self.close()
             raise DownloadError(
                 "hash_mismatch",
-                f"the partial file of {job.filename} was moved or replaced while it downloaded; "
-                "nothing was renamed into place",
+                f"The partial file of {job.filename} was moved or replaced while it downloaded, "
+                "so nothing was put in place. Try again to download it afresh.",
             )
         if self.done != job.size or on_disk.st_size != job.size:
             got = on_disk.st_size if self.done == job.size else self.done
@@ -201,8 +201,9 @@ class PartialFile:
             self._discard()
             raise DownloadError(
                 "hash_mismatch",
-                f"{job.filename} came out {got:,} bytes long instead of {job.size:,} (something "
-                "else wrote to the partial file?): the download was damaged and has been deleted",
+                f"The download of {job.filename} came out {got:,} bytes long instead of "
+                f"{job.size:,} (did something else write to its partial file?), so it was "
+                "deleted. Try again to download it afresh.",
             )
         digest = self.hasher.hexdigest()
         if job.sha256 and digest != job.sha256.lower():
@@ -210,8 +211,9 @@ class PartialFile:
             self._discard()
             raise DownloadError(
                 "hash_mismatch",
-                f"{job.filename} does not match the Hub's checksum (SHA-256 {digest[:12]}…, "
-                f"expected {job.sha256[:12]}…): the download was damaged and has been deleted",
+                f"The download of {job.filename} does not match the Hub's checksum (SHA-256 "
+                f"{digest[:12]}…, expected {job.sha256[:12]}…): it was damaged on the way and "
+                "has been deleted. Try again to download it afresh.",
             )
 
     def _discard(self) -> None:
@@ -223,9 +225,9 @@ class PartialFile:
         job = self.job
         if why == "cancel":
             self._discard()
-            raise DownloadError("cancelled", f"the download of {job.filename} was cancelled")
+            raise DownloadError("cancelled", f"The download of {job.filename} was cancelled.")
         raise DownloadError(
-            "paused", f"the download of {job.filename} is paused at {human_bytes(self.done)}"
+            "paused", f"The download of {job.filename} is paused at {human_bytes(self.done)}."
         )
 
     def disk_full(self) -> DownloadError:
@@ -233,6 +235,6 @@ class PartialFile:
         log.warning("%s: the disk is full at %d of %d bytes", job.part, self.done, job.size)
         return DownloadError(
             "disk_full",
-            f"the disk holding {job.dest.parent} is full; {human_bytes(self.done)} of "
-            f"{job.filename} are kept and the download resumes when there is room",
+            f"The disk holding {job.dest.parent} is full. {human_bytes(self.done)} of "
+            f"{job.filename} are kept: free some space, then try again to resume from there.",
         )

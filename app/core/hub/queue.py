@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.core.errors import CodedError
 from app.core.hub.client import Hub
 from app.core.hub.partial import DownloadError, FileJob
 from app.core.hub.queue_state import (
@@ -260,7 +261,13 @@ class DownloadQueue:
         except Exception as exc:  # an unexpected failure stops this download, not the queue
             log.exception("download of %s stopped by an unexpected error", dl.title)
             with self._lock:
-                dl.state, dl.error, dl.error_code = FAILED, f"{type(exc).__name__}: {exc}", "error"
+                dl.state, dl.error_code = FAILED, getattr(exc, "code", "error")
+                dl.error = (
+                    str(exc)
+                    if isinstance(exc, CodedError)  # a sentence already (the Hub unreachable)
+                    else "The download stopped on an unexpected problem. Try again; if it "
+                    "happens again, hearth.log in Hearth's log folder has the details."
+                )
                 dl.paths.clear()
                 self._changed(dl)
             return

@@ -41,8 +41,18 @@ class RemoteFile:
                 follow_redirects=True,
                 timeout=15,
             )
+            if r.status_code in (401, 403):
+                raise HubError(
+                    "gated",
+                    "This model's files need a Hugging Face token with access: accept its terms "
+                    "on huggingface.co, then add the token in Hub settings.",
+                )
             if r.status_code not in (200, 206):
-                raise HubError("http", f"the Hub answered {r.status_code} reading a header")
+                raise HubError(
+                    "http",
+                    f"The Hugging Face Hub answered {r.status_code} when Hearth read a model "
+                    "file's header. Try again later.",
+                )
             data = r.content
             if r.status_code == 200:  # no range support: take our part of the whole file
                 data = data[start : end + 1]

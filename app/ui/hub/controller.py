@@ -1,7 +1,9 @@
 """Drives the Hub page: searches and repo reads off the GUI thread, the download queue, the token.
 
 Nothing goes online until ``activate`` (the user opened the Hub page) or the user resumes a
-download; huggingface_hub is imported only then, on a worker thread.
+download; huggingface_hub is imported only then, on a worker thread. The quants the user already
+has are marked (``refresh_library_marks``: when a repo is shown, when the page comes into view,
+when a download finishes, and through ``library_changed``).
 
 HubController signals:
     modelDownloaded(object)   the finished Download (its model is in the library)
@@ -11,6 +13,7 @@ HubController signals:
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,15 +22,16 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.core import paths
+from app.core.errors import CodedError
 from app.core.fit.hardware import Hardware, devices_for
 from app.core.fit.placement import FitOptions
 from app.core.hub import token as secrets
 from app.core.hub.client import Hub, open_hub
-from app.core.hub.connection import HubError
 from app.core.hub.files import QuantGroup, RepoFiles
-from app.core.hub.fit import estimate_groups, hit_verdict
-from app.core.hub.queue import ACTIVE, FAILED, Download, DownloadQueue
-from app.core.library.index import Library
+from app.core.hub.fit import estimate_groups, hit_verdict, reference_shape
+from app.core.hub.owned import library_copies
+from app.core.hub.queue import ACTIVE, DONE, FAILED, Download, DownloadQueue
+from app.core.library.index import OK, Library
 from app.core.settings import Settings
 from app.ui.common import messages
 from app.ui.common.tasks import call_in_gui, run_task
@@ -35,6 +39,7 @@ from app.ui.hub.page import HubPage
 from app.ui.hub.settings_dialog import HubSettingsDialog
 
 SEARCH_LIMIT = 100
+log = logging.getLogger(__name__)
 
 
 def verdicts_for(hits: list[Any], hw: Hardware, opts: FitOptions) -> dict[str, str | None]:
@@ -86,9 +91,12 @@ class HubController(QObject):
         self.update_totals()
         page.fit_options = FitOptions.from_load(settings.load)
         page.searchRequested.connect(self.search)
+        page.retryRequested.connect(self.retry)
         page.repoRequested.connect(self.open_repo)
         page.downloadRequested.connect(self.download)
+        page.chatRequested.connect(self.chatRequested)
         page.settingsRequested.connect(self.open_settings)
+        page.shown.connect(self.refresh_library_marks)
         panel = page.downloads
         panel.pauseRequested.connect(self.queue.pause)
         panel.resumeRequested.connect(self.resume)
@@ -151,26 +159,28 @@ class HubController(QObject):
                 self.page.notice.hide()
                 self.page.set_hits(*result, sort)
 
-        run_task(job, done, lambda exc: self._failed(exc, serial))
+        run_task(job, done, lambda exc: self._search_failed(exc, serial))
 
-    def _failed(self, exc: BaseException, serial: int | None = None) -> None:
-        if serial is not None and serial != self._search_serial:
+    def _search_failed(self, exc: BaseException, serial: int) -> None:
+        """Where the results go: what happened and what to do, with Try again."""
+        if serial != self._search_serial:
             return
-        if not isinstance(exc, HubError):
-            messages.report_exception(exc)
+        if isinstance(exc, CodedError):
+            self.page.show_results_message(str(exc), retry=exc.code != "invalid")
             return
-        if exc.code in ("offline", "unavailable"):
-            self.page.show_results_message(
-                "The Hugging Face Hub cannot be reached. Your models, chats and everything else "
-                "work offline."
-                if exc.code == "offline"
-                else f"The Hugging Face Hub is not answering as it should: {exc}"
-            )
-            self.page.notice.show_notice(str(exc), "warning", "Try again", self.retry)
-        else:
+        self.page.show_results_message(
+            "Searching the Hub stopped on an unexpected problem. Try again; if it happens again, "
+            "the report Hearth saved has the details.",
+            retry=True,
+        )
+        messages.report_exception(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        """A failure beside the main task (the fit estimates): a notice."""
+        if isinstance(exc, CodedError):
             self.page.notice.show_notice(str(exc), "warning")
-            if serial is not None:
-                self.page.show_results_message(str(exc))
+        else:
+            messages.report_exception(exc)
 
     def retry(self) -> None:
         query, sort = self.last_search or ("", self.page.sort_key())
@@ -190,13 +200,15 @@ class HubController(QObject):
             if serial != self._repo_serial:
                 return
             self.page.show_repo(files, estimating=hw is not None)
+            self.refresh_library_marks()
             run_task(lambda: self.hub().model_card(repo, files.revision), card, lambda e: None)
-            if hw is not None:
-                run_task(lambda: estimate(files), estimated, lambda e: self._failed(e))
+            run_task(lambda: estimate(files), estimated, lambda e: self._failed(e))
 
         def estimate(files: RepoFiles) -> RepoFiles:
-            assert hw is not None
-            estimate_groups(self.hub(), files, devices_for(hw), hw.flags, opts)
+            # The header of one quant: exact bits per weight, and the shape for the fit.
+            reference_shape(self.hub(), files)
+            if hw is not None:
+                estimate_groups(self.hub(), files, devices_for(hw), hw.flags, opts)
             return files
 
         def estimated(files: RepoFiles) -> None:
@@ -208,9 +220,21 @@ class HubController(QObject):
                 self.page.show_card(text)
 
         def failed(exc: BaseException) -> None:
-            if serial == self._repo_serial:
-                self.page.repo_facts.setText(str(exc))
-                self._failed(exc)
+            if serial != self._repo_serial:
+                return
+            if isinstance(exc, CodedError):
+                text, retry = str(exc), exc.code in ("offline", "unavailable", "http")
+            else:
+                text, retry = "Reading this repository stopped on an unexpected problem.", True
+                messages.report_exception(exc)
+            self.page.repo_facts.setText(text)
+            if retry:
+                self.page.notice.show_notice(
+                    f"The files of {repo} could not be read from the Hub.",
+                    "warning",
+                    "Try again",
+                    lambda: self.open_repo(repo),
+                )
 
         run_task(read, shown, failed)
 
@@ -275,7 +299,40 @@ class HubController(QObject):
             for p in models:
                 self.library.add_file(p)  # shown even if it was removed from the library before
 
-        run_task(add, lambda _r: self.modelDownloaded.emit(d))
+        def added(_r: object) -> None:
+            self.refresh_library_marks()
+            self.modelDownloaded.emit(d)
+
+        run_task(add, added)
+
+    # -- what the library holds already ---------------------------------------------------------
+
+    def library_changed(self, *_: object) -> None:
+        """The library changed (a scan, a removal): mark the shown repo's quants again."""
+        self.refresh_library_marks()
+
+    def refresh_library_marks(self) -> None:
+        """Mark the shown repo's quants that are already in the library (read off the GUI
+        thread: the library's index and the disk)."""
+        files = self.page.files
+        if files is None:
+            return
+        models_dir = self.settings.models_path()
+        # Finished downloads count before the library's next scan has listed them.
+        downloaded = [d.model_paths for d in self.queue.items if d.state == DONE and d.model_paths]
+
+        def job() -> dict[str, str]:
+            have = [(e.path, e.info.file_size) for e in self.library.entries() if e.status == OK]
+            for parts in downloaded:
+                if all(p.is_file() for p in parts):
+                    have.append((str(parts[0]), sum(p.stat().st_size for p in parts)))
+            return library_copies(files, models_dir, have)
+
+        def done(owned: dict[str, str]) -> None:
+            if self.page.files is files:
+                self.page.set_owned(owned)
+
+        run_task(job, done, lambda exc: log.warning("library marks: %s", exc))
 
     # -- settings ---------------------------------------------------------------------------------
 

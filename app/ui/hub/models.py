@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont
 
 from app.core.hub.client import RepoHit
 from app.core.hub.files import QuantGroup
+from app.core.hub.owned import group_key
 from app.core.units import format_params, human_bytes
 from app.ui.library.model import RowsModel
 
@@ -33,6 +34,9 @@ VERDICT_COLOR = {
     "no_fit": "#c62828",
 }
 FITS = ("gpu_full", "gpu_partial", "cpu_only")
+IN_LIBRARY_SIGN = "✓"  # before a quant in the list: it is in the library (its tooltip says where)
+IN_LIBRARY = f"{IN_LIBRARY_SIGN} In your library"
+IN_LIBRARY_COLOR = "#2e7d32"
 
 # Parameter ranges offered in the size filter: (label, min, max).
 SIZE_RANGES: list[tuple[str, int | None, int | None]] = [
@@ -154,6 +158,7 @@ class QuantsModel(RowsModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.estimating = False
+        self.owned: dict[str, str] = {}  # group_key -> the copy in the library
 
     @property
     def groups(self) -> list[QuantGroup]:
@@ -163,6 +168,23 @@ class QuantsModel(RowsModel):
         self.estimating = estimating
         self.set_rows(groups)
 
+    def header_tip(self, section: int) -> str | None:
+        if section == 2:
+            return (
+                "Bits per weight, as the library counts them: the tensor data's bytes × 8 / "
+                "parameters (the header is left out: exact once a file's header has been read)"
+            )
+        return None
+
+    def set_owned(self, owned: dict[str, str]) -> None:
+        """The quants already in the library (``group_key`` -> path); they are marked."""
+        self.owned = dict(owned)
+        if self.groups:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.groups) - 1, 0))
+
+    def copy_of(self, g: QuantGroup) -> str | None:
+        return self.owned.get(group_key(g)) if g.files else None
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
@@ -170,10 +192,13 @@ class QuantsModel(RowsModel):
         col = index.column()
         if role == ItemRole:
             return g
+        copy = self.copy_of(g)
         if role == Qt.ItemDataRole.DisplayRole:
             verdict = "estimating…" if self.estimating else VERDICT_TEXT[g.verdict]
             return [
-                g.quant + ("   ★ Recommended" if g.recommended else ""),
+                (f"{IN_LIBRARY_SIGN} " if copy else "")
+                + g.quant
+                + ("   ★ Recommended" if g.recommended else ""),
                 human_bytes(g.size_bytes),
                 f"{g.bits_per_weight:.2f}" if g.bits_per_weight else "?",
                 str(len(g.files)) if len(g.files) > 1 else "1",
@@ -185,10 +210,13 @@ class QuantsModel(RowsModel):
             return f
         if role == Qt.ItemDataRole.ForegroundRole and col == 4 and g.verdict in VERDICT_COLOR:
             return QColor(VERDICT_COLOR[g.verdict])
+        if role == Qt.ItemDataRole.ForegroundRole and col == 0 and copy:
+            return QColor(IN_LIBRARY_COLOR)
         if role == Qt.ItemDataRole.ToolTipRole:
             names = "\n".join(f.path for f in g.files)
             summary = g.fit.summary if g.fit is not None else ""
-            return f"{names}\n{summary}".strip()
+            have = f"\nIn your library: {copy}" if copy else ""
+            return f"{names}{have}\n{summary}".strip()
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (1, 2, 3):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -1,10 +1,16 @@
 """The Hub page: search GGUF models, look at a repo's quants and what fits, download, watch the queue.
 
+The notice (``notice``) floats over the foot of the page: showing or hiding it never moves the
+search box, the lists or the downloads.
+
 HubPage signals:
     searchRequested(str, str)        query, sort ("downloads", "likes", "recent")
+    retryRequested()                 the Try again button under a failed search
     repoRequested(str)               repo id picked in the results
     downloadRequested(object, bool)  the QuantGroup, and whether to take the vision projector
+    chatRequested(str)               the library copy of the picked quant, to chat with
     settingsRequested()
+    shown()                          the page came into view
 """
 
 from __future__ import annotations
@@ -13,13 +19,23 @@ import html
 import re
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QFontMetrics, QGuiApplication, QPainter
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QPainter,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QCheckBox,
     QComboBox,
+    QGraphicsDropShadowEffect,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -46,6 +62,8 @@ from app.ui.fit.meter import FitMeter
 from app.ui.hub.downloads_panel import DownloadsPanel
 from app.ui.hub.models import (
     DOWNLOADS_COLUMN,
+    IN_LIBRARY,
+    IN_LIBRARY_COLOR,
     LIKES_COLUMN,
     SIZE_RANGES,
     HitsFilter,
@@ -124,11 +142,17 @@ def _table(model: object) -> QTableView:
     return t
 
 
+NOTICE_MARGIN = 10  # between the floating notice and the page's edges
+
+
 class HubPage(QWidget):
     searchRequested = Signal(str, str)
+    retryRequested = Signal()
     repoRequested = Signal(str)
     downloadRequested = Signal(object, bool)
+    chatRequested = Signal(str)
     settingsRequested = Signal()
+    shown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -162,8 +186,14 @@ class HubPage(QWidget):
         bar.addWidget(self.settings_button)
         lay.addLayout(bar)
 
-        self.notice = NoticeBar()
-        lay.addWidget(self.notice)
+        # Not in the layout: it floats over the foot of the page (_place_notice).
+        self.notice = NoticeBar(self)
+        shadow = QGraphicsDropShadowEffect(self.notice)
+        shadow.setBlurRadius(18)
+        shadow.setOffset(0, 2)
+        shadow.setColor(QColor(0, 0, 0, 90))
+        self.notice.setGraphicsEffect(shadow)
+        self.notice.installEventFilter(self)
 
         # Results on the left.
         self.hits_model = HitsModel(self)
@@ -182,8 +212,18 @@ class HubPage(QWidget):
         self.results_state.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.results_state.setWordWrap(True)
         self.results_state.setObjectName("mutedLabel")
+        self.retry_button = QPushButton("Try again")
+        self.retry_button.setAutoDefault(False)
+        self.retry_button.hide()
+        self.results_message = QWidget()
+        ml_ = QVBoxLayout(self.results_message)
+        ml_.setContentsMargins(24, 0, 24, 0)
+        ml_.addStretch(1)
+        ml_.addWidget(self.results_state)
+        ml_.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        ml_.addStretch(1)
         self.results_stack = QStackedWidget()
-        self.results_stack.addWidget(self.results_state)
+        self.results_stack.addWidget(self.results_message)
         self.results_stack.addWidget(self.results)
         self.show_results_message(
             "Search the Hugging Face Hub for GGUF models. Hearth goes online only on this page."
@@ -208,11 +248,17 @@ class HubPage(QWidget):
         for col in range(1, len(QuantsModel.columns)):
             qh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         rl.addWidget(self.quants, 2)
-        row = QHBoxLayout()
+        # The projector on a line of its own: the mark and the button's text change with the
+        # quant picked, and must not widen the panel (the lists would move).
         self.projector = QCheckBox()
         self.projector.setChecked(True)
         self.projector.hide()
-        row.addWidget(self.projector)
+        rl.addWidget(self.projector)
+        row = QHBoxLayout()
+        self.library_mark = QLabel(IN_LIBRARY)
+        self.library_mark.setStyleSheet(f"color: {IN_LIBRARY_COLOR}; font-weight: 600;")
+        self.library_mark.hide()
+        row.addWidget(self.library_mark)
         row.addStretch(1)
         self.download_button = QPushButton("Download")
         self.download_button.setEnabled(False)
@@ -253,6 +299,7 @@ class HubPage(QWidget):
         self.size_filter.currentIndexChanged.connect(self._on_filter)
         self.fits_only.toggled.connect(self._on_filter)
         self.settings_button.clicked.connect(self.settingsRequested)
+        self.retry_button.clicked.connect(self.retryRequested)
         self.results.selectionModel().currentRowChanged.connect(self._on_hit)
         self.quants.selectionModel().currentRowChanged.connect(self._on_quant)
         self.download_button.clicked.connect(self._on_download)
@@ -273,9 +320,12 @@ class HubPage(QWidget):
         elif self.hits_model.hits:
             self.results_stack.setCurrentWidget(self.results)
 
-    def show_results_message(self, text: str) -> None:
+    def show_results_message(self, text: str, retry: bool = False) -> None:
+        """A sentence where the results go (searching, nothing found, a failure); ``retry``
+        offers Try again under it."""
         self.results_state.setText(text)
-        self.results_stack.setCurrentWidget(self.results_state)
+        self.retry_button.setVisible(retry)
+        self.results_stack.setCurrentWidget(self.results_message)
 
     def set_hits(self, hits: list, verdicts: dict, sort: str | None = None) -> None:
         self.hits_model.set_hits(hits, verdicts)
@@ -303,9 +353,10 @@ class HubPage(QWidget):
         self.files = None
         self.repo_title.setText(f"<b>{html.escape(repo)}</b>")
         self.repo_facts.setText("Reading the repository…")
+        self.quants_model.set_owned({})
         self.quants_model.set_groups([])
         self.projector.hide()
-        self.download_button.setEnabled(False)
+        self._update_action()
         self.card.setHtml("")
         self.meter.set_model(None)
 
@@ -352,21 +403,76 @@ class HubPage(QWidget):
         idx = self.quants.currentIndex()
         return idx.data(ItemRole) if idx.isValid() else None
 
+    def set_owned(self, owned: dict[str, str]) -> None:
+        """The quants of the shown repo already in the library (``group_key`` -> path): marked
+        in the list, and the button beside them opens a chat instead of downloading again."""
+        self.quants_model.set_owned(owned)
+        self._update_action()
+
+    def copy_of_selected(self) -> str | None:
+        g = self.selected_group()
+        return self.quants_model.copy_of(g) if g is not None else None
+
     def _on_quant(self, current: QModelIndex, _previous: QModelIndex) -> None:
         g = current.data(ItemRole) if current.isValid() else None
+        self._update_action()
+        if g is not None:
+            self.meter.set_model(g.shape, self.fit_options)
+
+    def _update_action(self) -> None:
+        g = self.selected_group()
+        copy = self.copy_of_selected()
         self.download_button.setEnabled(g is not None)
+        self.library_mark.setVisible(copy is not None)
         if g is None:
             self.download_button.setText("Download")
-            return
-        self.download_button.setText(f"Download {g.quant} ({human_bytes(g.size_bytes)})")
-        self.meter.set_model(g.shape, self.fit_options)
+            self.download_button.setToolTip("")
+        elif copy is not None:
+            self.library_mark.setText(f"{IN_LIBRARY}: {g.quant}")
+            self.library_mark.setToolTip(copy)
+            self.download_button.setText("Chat with it")
+            self.download_button.setToolTip(f"Open a new chat with {copy}")
+        else:
+            self.download_button.setText(f"Download {g.quant} ({human_bytes(g.size_bytes)})")
+            self.download_button.setToolTip("")
 
     def _on_download(self) -> None:
         g = self.selected_group()
-        if g is not None:
-            self.downloadRequested.emit(
-                g, self.projector.isVisible() and self.projector.isChecked()
-            )
+        if g is None:
+            return
+        copy = self.quants_model.copy_of(g)
+        if copy is not None:
+            self.chatRequested.emit(copy)  # it is here already: no second download
+            return
+        self.downloadRequested.emit(g, self.projector.isVisible() and self.projector.isChecked())
+
+    # -- the floating notice ----------------------------------------------------------------------
+
+    def _place_notice(self) -> None:
+        """Over the foot of the page, as wide as the page allows, as tall as its text needs."""
+        n = self.notice
+        width = max(self.width() - 2 * NOTICE_MARGIN, 100)
+        height = n.heightForWidth(width) if n.hasHeightForWidth() else n.sizeHint().height()
+        height = max(height, n.minimumSizeHint().height())
+        n.setGeometry(NOTICE_MARGIN, self.height() - height - NOTICE_MARGIN, width, height)
+        n.raise_()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.notice and event.type() in (
+            QEvent.Type.Show,
+            QEvent.Type.LayoutRequest,
+        ):
+            self._place_notice()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_notice()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not event.spontaneous():
+            self.shown.emit()
 
     def _on_card_link(self, url: QUrl) -> None:
         text = url.toString()

@@ -11,6 +11,7 @@ from app.core.hub.client import Hub
 from app.core.hub.connection import HubError, configure
 from app.core.hub.files import HubFile, group_files
 from app.core.hub.fit import estimate_groups, hit_verdict
+from tests.core.hub.sentences import assert_user_sentence
 from tests.hub_server import GEMMA_REPO, QUANTS_REPO, SMOL_FILE, SMOL_REPO, VISION_REPO
 
 GiB = 1 << 30
@@ -71,7 +72,7 @@ def test_quants_are_grouped_with_exact_sizes(hub):
         "SmolLM2-135M-Instruct-Q2_K-00002-of-00002.gguf",
     ]
     assert groups["Q2_K"].size_bytes == 88_000_000
-    assert groups["Q4_1"].size_bytes == 98_362_432 and groups["Q4_1"].bits_per_weight == 5.85
+    assert groups["Q4_1"].size_bytes == 98_362_432
     assert groups["Q3_K_L"].size_bytes == 80 * 1000**3
     assert [g.size_bytes for g in files.groups] == sorted(g.size_bytes for g in files.groups)
     assert all(len(f.sha256 or "") == 64 for g in files.groups for f in g.files)
@@ -160,6 +161,9 @@ def test_unknown_repo_and_offline_hub(hub):
     with pytest.raises(HubError) as err:
         hub.repo("nobody/nothing-GGUF")
     assert err.value.code == "not_found"
+    assert_user_sentence(str(err.value))
+    assert "nobody/nothing-GGUF was not found" in str(err.value)
+    assert "Check its name" in str(err.value)
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -167,6 +171,33 @@ def test_unknown_repo_and_offline_hub(hub):
     with pytest.raises(HubError) as err:
         offline.search("llama")
     assert err.value.code == "offline" and "cannot be reached" in str(err.value)
+    assert_user_sentence(str(err.value))
+    assert str(err.value).startswith(
+        "The Hugging Face Hub cannot be reached: the connection was refused. Check the internet "
+        "connection"
+    )
+
+
+def test_the_hub_s_failures_are_sentences_that_say_what_to_do(hub, hub_server):
+    from tests.hub_server import ApiFault
+
+    faults = hub_server.state.api_faults
+    faults.append(ApiFault("/api/models", 429, times=99, retry_after="0"))
+    with pytest.raises(HubError) as err:
+        hub.repo(SMOL_REPO)
+    assert err.value.code == "unavailable"
+    assert_user_sentence(str(err.value))
+    assert "too many requests" in str(err.value) and "Wait a few minutes" in str(err.value)
+    faults[:] = [ApiFault("/api/models", 503, times=99, retry_after="0")]
+    with pytest.raises(HubError) as err:
+        hub.repo(SMOL_REPO)
+    assert_user_sentence(str(err.value))
+    assert "server error (503)" in str(err.value) and "Try again" in str(err.value)
+    faults.clear()
+    for bad in ("../x", "org/x.git"):
+        with pytest.raises(HubError) as err:
+            hub.repo(bad)
+        assert_user_sentence(str(err.value))
 
 
 def test_hf_hub_offline_switches_hub_access_off(hub, hub_server, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from app.core.hub.connection import configure
 from app.core.hub.partial import DownloadError, FileJob, partial_bytes
 from app.core.library.index import open_library
 from app.core.library.starter import sha256_file as sha256
+from tests.core.hub.sentences import assert_user_sentence
 from tests.hub_server import GEMMA_REPO, SMOL_FILE, SMOL_REPO, Fault
 
 FAST = (0.05,) * 8  # back-off for tests: retry at once
@@ -140,7 +142,7 @@ def test_a_real_write_failure_is_disk_full_and_resumable(hub_server, smollm_path
     )
     code, message = ([*proc.stdout.splitlines(), "", ""])[:2]
     assert code == "disk_full", proc.stdout + proc.stderr
-    assert "are kept and the download resumes" in message
+    assert "are kept" in message and "try again to resume from there" in message
     hub, job = smol_job(hub_server, tmp_path)
     assert partial_bytes(job) == 40 << 20
     assert sha256(hub.download(job)) == sha256(smollm_path)
@@ -333,3 +335,42 @@ def test_a_refused_download_leaves_nothing_behind(hub_server, gemma_path, tmp_pa
         hub.download(job, backoff=FAST)
     assert err.value.code == {"gated": "gated", "forbidden": "gated"}.get(how, "network")
     assert [p.name for p in models.rglob("*") if p.is_file()] == []  # no .part.json, no lock
+
+
+def test_download_failures_are_sentences_that_say_what_to_do(hub_server, tmp_path):
+    """What a failed download's row says: what happened and what to do, never an exception's
+    class name (the connection refused, the Hub kept answering 503, the file gone from the repo,
+    a gated model without a token)."""
+    hub, job = smol_job(hub_server, tmp_path)
+    real_url = job.url
+    with socket.socket() as s:  # a port nothing listens on: the Hub out of reach
+        s.bind(("127.0.0.1", 0))
+        job.url = f"http://127.0.0.1:{s.getsockname()[1]}/x"
+    with pytest.raises(DownloadError) as err:
+        hub.download(job, backoff=(0.05,))
+    text = str(err.value)
+    assert err.value.code == "network"
+    assert_user_sentence(text)
+    assert "The connection to the Hub kept failing (the connection was refused)" in text
+    assert "are kept: try again" in text
+
+    job.url = real_url
+    fault(hub_server).statuses = [503] * 3
+    with pytest.raises(DownloadError) as err:
+        hub.download(job, backoff=(0.05,))
+    assert_user_sentence(str(err.value))
+    assert "kept answering 503 (a server error)" in str(err.value)
+
+    fault(hub_server).statuses = []
+    job.url = job.url.replace(SMOL_FILE, "SmolLM2-135M-Instruct.Q9_9.gguf")
+    with pytest.raises(DownloadError) as err:
+        hub.download(job)
+    assert_user_sentence(str(err.value))
+    assert "no longer in" in str(err.value) and "Open the repository again" in str(err.value)
+
+    configure()
+    files = Hub(None, hub_server.url).repo(GEMMA_REPO)
+    gated = hub.jobs_for(files, files.groups[0], tmp_path)[0]
+    with pytest.raises(DownloadError) as err:
+        hub.download(gated)
+    assert_user_sentence(str(err.value))
