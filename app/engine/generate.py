@@ -93,7 +93,8 @@ class Generator:
         try:
             plan = plan_context(messages, count, lm.n_ctx, sampling.max_tokens)
         except TemplateError as exc:
-            raise EngineError(ErrorCode.TEMPLATE, str(exc)) from None
+            message = str(exc)[:1].upper() + str(exc)[1:]
+            raise EngineError(ErrorCode.TEMPLATE, message) from None
         except ContextOverflow as exc:
             message = str(exc)[:1].upper() + str(exc)[1:]
             raise EngineError(ErrorCode.CONTEXT_OVERFLOW, message) from None

@@ -216,7 +216,9 @@ def test_hostile_template_in_a_model_file(tmp_path: Path, smollm_path: Path) -> 
     )
     with BlockingEngine() as engine:
         engine.load(str(escape), {"n_ctx": 512})
-        with pytest.raises(EngineError, match="unsafe"):
+        with pytest.raises(
+            EngineError, match="chat template tried to reach Python internals and was blocked"
+        ):
             engine.chat([{"role": "user", "content": "hi"}], {"max_tokens": 4})
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.core import paths
 from app.core.chat.store import ChatStore
@@ -100,6 +100,38 @@ def open_window(qtbot: Any) -> Iterator[Callable[[Settings], Driver]]:
     yield open_
     for w in windows:
         w.close()
+
+
+def press_in_box(qtbot: Any, act: Any, button: str | QMessageBox.StandardButton) -> dict[str, Any]:
+    """Do ``act``, press ``button`` (its text or standard button) in the message box it opens,
+    and return what the box said: its text, informative text and buttons' texts."""
+    said: list[dict[str, Any]] = []
+
+    def press() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            return
+        timer.stop()
+        buttons = box.buttons()
+        said.append(
+            {
+                "text": box.text(),
+                "informative": box.informativeText(),
+                "buttons": sorted(b.text().replace("&", "") for b in buttons),
+            }
+        )
+        if isinstance(button, str):
+            target = next(b for b in buttons if b.text().replace("&", "") == button)
+        else:
+            target = box.button(button)
+        target.click()
+
+    timer = QTimer()
+    timer.timeout.connect(press)
+    timer.start(20)
+    act()
+    qtbot.waitUntil(lambda: bool(said), timeout=5_000)
+    return said[0]
 
 
 def stored_messages() -> list[Any]:

@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMessageBox
 
 from app.core import paths
 from app.core.chat.store import ChatStore
 from app.core.settings import load_settings
 from tests import gguf_factory as F
-from tests.ui.conftest import stored_messages
+from tests.ui.conftest import press_in_box, stored_messages
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
 
@@ -61,9 +60,14 @@ def test_rename_and_delete_a_conversation(
     assert model.setData(model.index(0), "Renamed chat")
     d.wait_saved()
     assert d.w.windowTitle().startswith("Renamed chat")
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     conv_id = d.controller.conv.id
-    d.w.sidebar.deleteRequested.emit(conv_id)
+    # Cancel keeps it; the box names the chat and says Delete / Cancel, not Yes / No
+    said = press_in_box(d.qtbot, lambda: d.w.sidebar.deleteRequested.emit(conv_id), "Cancel")
+    assert said["text"] == "Delete “Renamed chat” and all its messages?"
+    assert said["buttons"] == ["Cancel", "Delete"]
+    d.wait_saved()
+    assert model.rowCount() == 1 and len(stored_messages()) == 2
+    press_in_box(d.qtbot, lambda: d.w.sidebar.deleteRequested.emit(conv_id), "Delete")
     d.wait_saved()
     assert model.rowCount() == 0
     assert d.w.view.widgets == []

@@ -9,6 +9,7 @@ engine worker renders templates, so even a template that exhausts memory cannot 
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import sys
 import uuid
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ from app.core.chat.template_env import (
     TemplateTimeout,
     environment,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_REPEAT",
@@ -163,15 +166,20 @@ class ChatTemplate:
         except TemplateError:
             raise
         except SecurityError as exc:
+            log.warning("a chat template was blocked by the sandbox: %s", exc)
             raise TemplateError(
-                f"the chat template tried something unsafe and was stopped: {exc}"
+                "this model's chat template tried to reach Python internals and was blocked "
+                "(a template may only format the chat; the file may have been tampered with)"
             ) from None
         except RecursionError:
             raise TemplateError("the chat template recursed too deeply") from None
         except MemoryError:
             raise TemplateError("the chat template ran out of memory") from None
         except Exception as exc:
-            raise TemplateError(f"the chat template failed: {type(exc).__name__}: {exc}") from None
+            log.warning("a chat template failed: %s: %s", type(exc).__name__, exc)
+            raise TemplateError(
+                f"this model's chat template failed: {exc or 'no reason given'}"
+            ) from None
         finally:
             sys.settrace(previous)
         return out

@@ -44,9 +44,15 @@ from app.ui.common.tasks import DbQueue
 SAVE_TICK_MS = 500
 
 
-def title_from(text: str) -> str:
+def title_from(text: str, limit: int = 48) -> str:
+    """A chat's title from its first message: the first line, cut at a word if it is long."""
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "New chat")
-    return line if len(line) <= 48 else line[:47].rstrip() + "…"
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 @dataclass
@@ -115,6 +121,7 @@ class ChatController(QObject):
         self._tick.timeout.connect(self._flush)
 
         composer.sendRequested.connect(self.send)
+        composer.editCancelled.connect(lambda: view.set_editing(None))
         composer.stopRequested.connect(self.stop)
         view.regenerateRequested.connect(self.regenerate)
         view.retryRequested.connect(self.retry)
@@ -320,6 +327,7 @@ class ChatController(QObject):
             return
         editing = self.composer.editing
         self.composer.sent()
+        self.view.set_editing(None)
         if editing is not None:
             self._resend_edited(editing, text)
             return
@@ -331,16 +339,28 @@ class ChatController(QObject):
     def _resend_edited(self, msg: Message, text: str) -> None:
         if msg not in self.session.messages or self.conv is None:
             return
+        conv = self.conv
+        first = next((m for m in self.session.messages if m.role == "user"), None)
+        # A title made from the first message follows its edit (a title the user gave stays).
+        retitle = msg is first and conv.title == title_from(msg.content)
         self.session.edit(msg, text)
         self.view.remove_after(msg)
         self.view.refresh(msg)
         msg_id, seq, conv_id = msg.id, msg.seq, self.conv.id
 
+        new_title = title_from(text) if retitle else None
+        if new_title is not None:
+            conv.title = new_title
+
         def job(store: ChatStore) -> None:
             store.update_message(msg_id, content=text)
             store.truncate_after(conv_id, seq)
+            if new_title is not None:
+                store.update_conversation(conv_id, title=new_title)
 
-        self.db.submit(job)
+        self.db.submit(job, lambda _r: self.conversationTouched.emit(conv_id))
+        if new_title is not None:
+            self.conversationChanged.emit(conv)  # the window title
         model = self.model_for_current()
         if model:
             self._start_reply(model)
@@ -348,6 +368,7 @@ class ChatController(QObject):
     def begin_edit(self, msg: Message) -> None:
         if self.active is None:
             self.composer.begin_edit(msg, msg.content)
+            self.view.set_editing(msg)
 
     def regenerate(self) -> None:
         last = self.session.last_reply()

@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QFont, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QLabel,
     QLineEdit,
     QListView,
     QMenu,
@@ -215,12 +216,26 @@ class ConversationSidebar(QWidget):
         self.view.customContextMenuRequested.connect(self._menu)
         self.view.selectionModel().currentChanged.connect(self._on_current)
         lay.addWidget(self.view, 1)
+        self.no_match = QLabel()
+        self.no_match.setObjectName("mutedLabel")
+        self.no_match.setWordWrap(True)
+        self.no_match.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.no_match.hide()
+        lay.addWidget(self.no_match, 1)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(200)
         self._debounce.timeout.connect(lambda: self.searchChanged.emit(self.search.text()))
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self._setting = False
+
+    def show_search_result(self, text: str, count: int) -> None:
+        """Say so when a search finds no chat (an empty list alone looks broken)."""
+        empty = bool(text.strip()) and count == 0
+        if empty:
+            self.no_match.setText(f"No chats match “{text.strip()}”.")
+        self.no_match.setVisible(empty)
+        self.view.setVisible(not empty)
 
     def select(self, conv_id: int | None) -> None:
         self._setting = True

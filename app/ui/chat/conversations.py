@@ -22,6 +22,17 @@ from app.ui.common import messages
 from app.ui.common.tasks import DbQueue
 
 
+def export_name(title: str) -> str:
+    """A file name from a chat's title: whole words, nothing a file system refuses."""
+    words = "".join(c if c.isalnum() or c in " -_" else " " for c in title.rstrip("…")).split()
+    name = ""
+    for word in words:
+        if len(name) + len(word) + 1 > 60:
+            break
+        name = f"{name} {word}" if name else word
+    return name or (words[0][:60] if words else "chat")
+
+
 def window_title(conv: Conversation | None) -> str:
     return f"{conv.title} — Hearth" if conv else "Hearth"
 
@@ -96,12 +107,21 @@ class ConversationActions(QObject):
         if self.controller.active is not None and self.controller.active.conv_id == conv_id:
             messages.warning("Stop the reply before deleting this conversation.")
             return
-        answer = QMessageBox.question(
-            self._window,
+        row = self.sidebar.model.row_of(conv_id)
+        title = self.sidebar.model.conversation(row).title if row >= 0 else "this chat"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
             "Delete chat",
-            "Delete this conversation and all its messages? This cannot be undone.",
+            f"Delete “{title}” and all its messages?",
+            QMessageBox.StandardButton.NoButton,
+            self._window,
         )
-        if answer != QMessageBox.StandardButton.Yes:
+        box.setInformativeText("This cannot be undone.")
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is not delete:
             return
         self.db.submit(lambda s: s.delete_conversation(conv_id))
         self.sidebar.model.remove(conv_id)
@@ -111,6 +131,7 @@ class ConversationActions(QObject):
     def search(self, text: str) -> None:
         def done(hits: Any) -> None:
             self.sidebar.model.set_rows(hits)
+            self.sidebar.show_search_result(text, len(hits))
             if self.controller.conv is not None:
                 self.sidebar.select(self.controller.conv.id)
 
@@ -131,9 +152,8 @@ class ConversationActions(QObject):
         filt = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
         row = self.sidebar.model.row_of(conv_id)
         name = self.sidebar.model.conversation(row).title if row >= 0 else "chat"
-        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in name).strip() or "chat"
         path, _ = QFileDialog.getSaveFileName(
-            self._window, "Export chat", str(Path.home() / (safe + suffix)), filt
+            self._window, "Export chat", str(Path.home() / (export_name(name) + suffix)), filt
         )
         if not path:
             return

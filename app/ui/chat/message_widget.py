@@ -23,7 +23,7 @@ import html
 import time
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QGuiApplication,
     QTextBlockFormat,
@@ -200,6 +200,7 @@ class MessageWidget(QFrame):
 
         head = QHBoxLayout()
         head.setSpacing(4)
+        self._title = title
         self.title = QLabel(f"<b>{html.escape(title)}</b>")
         head.addWidget(self.title)
         self.context_note = QLabel("left out of the model's context")
@@ -434,6 +435,9 @@ class MessageWidget(QFrame):
 
     def show_state(self, error: str = "") -> None:
         state = self.message.state
+        if not error and state == "error":  # the reason was saved with the reply
+            saved = (self.message.stats or {}).get("error")
+            error = saved if isinstance(saved, str) else ""
         notes = {
             "stopped": "Stopped by you.",
             "interrupted": "Interrupted: Hearth closed before the reply finished.",
@@ -456,8 +460,28 @@ class MessageWidget(QFrame):
 
     def copy_text(self) -> None:
         QGuiApplication.clipboard().setText(self.text)
+        self._copied("Copied")
 
     def _copy_block(self, index: int) -> None:
         blocks = self._code_blocks + self._tail_blocks
         if 0 <= index < len(blocks):
             QGuiApplication.clipboard().setText(blocks[index])
+            self._copied("Code copied")
+
+    def _copied(self, text: str) -> None:
+        """Say on the Copy button, for a moment, that the clipboard has it."""
+        self.copy_btn.setText(f"✓ {text}")
+        QTimer.singleShot(1500, self._copy_label_back)
+
+    def _copy_label_back(self) -> None:
+        self.copy_btn.setText("Copy")
+
+    def set_editing(self, editing: bool) -> None:
+        """Mark this message as the one being edited in the composer."""
+        self.setProperty("editing", editing)
+        self.title.setText(
+            f"<b>{html.escape(self._title)}</b>" + (" · <i>editing below</i>" if editing else "")
+        )
+        self.setStyleSheet(
+            "#userMessage { border-left: 3px solid palette(highlight); }" if editing else ""
+        )

@@ -10,7 +10,15 @@ ModelPicker signals:
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QStackedWidget,
+    QToolButton,
+    QWidget,
+)
 
 from app.core.gguf.names import display_name
 
@@ -36,15 +44,20 @@ class ModelPicker(QWidget):
         )
         self.combo.activated.connect(self._on_activated)
         lay.addWidget(self.combo, 1)
+        # The load state and the loading bar take turns in one slot of a fixed width, so the
+        # row never moves when loading starts or ends.
+        self.state_slot = QStackedWidget()
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.progress.setFixedWidth(90)
         self.progress.setTextVisible(True)
-        self.progress.hide()
-        lay.addWidget(self.progress)
         self.status = QLabel("No model loaded")
         self.status.setObjectName("mutedLabel")
-        lay.addWidget(self.status)
+        self.state_slot.addWidget(self.status)
+        self.state_slot.addWidget(self.progress)
+        self.state_slot.setFixedWidth(
+            self.status.fontMetrics().horizontalAdvance("1,048,576-token context") + 8
+        )
+        lay.addWidget(self.state_slot)
         self.options_btn = QToolButton()
         self.options_btn.setText("Load options…")
         self.options_btn.setToolTip(
@@ -101,11 +114,9 @@ class ModelPicker(QWidget):
 
     def set_loading(self, fraction: float | None) -> None:
         if fraction is None:
-            self.progress.hide()
-            self.status.show()
+            self.state_slot.setCurrentWidget(self.status)
         else:
-            self.status.hide()
-            self.progress.show()
+            self.state_slot.setCurrentWidget(self.progress)
             self.progress.setValue(int(fraction * 100))
             self.progress.setFormat("Loading %p%")
 

@@ -174,8 +174,13 @@ class ChatView(QScrollArea):
                 w is last_assistant
                 and w is self.widgets[-1]
                 and w is not self.streaming
-                and w.message.state not in ("error",)
+                and w.message.state in ("done", "stopped")  # a failed one has Retry instead
             )
+
+    def set_editing(self, message: Message | None) -> None:
+        """Highlight the message being edited in the composer (None: none)."""
+        for w in self.widgets:
+            w.set_editing(w.message is message)
 
     def set_busy(self, busy: bool) -> None:
         for w in self.widgets:

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from app.core.settings import load_settings
 from tests import gguf_factory as F
+from tests.ui.conftest import press_in_box
 
 pytestmark = [pytest.mark.gui]
 
@@ -138,21 +139,7 @@ def test_drop_gguf_files_on_the_window(
 
 def answer_ok(d: Any, act: Any) -> str:
     """Do ``act``, press OK in the message box it opens, and return the box's details."""
-    said: list[str] = []
-
-    def press_ok() -> None:
-        box = QApplication.activeModalWidget()
-        if isinstance(box, QMessageBox):
-            timer.stop()
-            said.append(box.informativeText())
-            box.button(QMessageBox.StandardButton.Ok).click()
-
-    timer = QTimer()
-    timer.timeout.connect(press_ok)
-    timer.start(20)
-    act()
-    d.qtbot.waitUntil(lambda: bool(said), timeout=5_000)
-    return said[0]
+    return str(press_in_box(d.qtbot, act, QMessageBox.StandardButton.Ok)["informative"])
 
 
 def test_remove_outside_file_keeps_it_and_app_file_is_deleted(
