@@ -70,7 +70,7 @@ def _parse_params(text: str | None) -> int | None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from app.core.fit.hardware import devices_for, probe
+    from app.core.fit.hardware import devices_for, host_reserve, probe
     from app.core.fit.placement import FitOptions, estimate
     from app.core.fit.shape import FitError, shape_from_file, shape_from_name
     from app.core.gguf.quants import preset_for
@@ -110,9 +110,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     except FitError as exc:
         raise CliError(str(exc)) from None
     if planning:
+        ram_gib = args.ram if args.ram is not None else hw.ram_total / (1 << 30)
+        kept = host_reserve(int(ram_gib * (1 << 30))) / (1 << 30)
         result.assumptions.append(
-            f"planned for another machine: {args.ram if args.ram is not None else hw.ram_total / (1 << 30):.0f} GiB RAM "
-            f"(2 GiB kept for its system), {args.vram or 0:g} GiB VRAM; CPU as this one"
+            f"planned for another machine: {ram_gib:.0f} GiB RAM "
+            f"({kept:.2g} GiB kept for its system), {args.vram or 0:g} GiB VRAM; CPU as this one"
         )
     if args.json:
         print(json.dumps(result.to_dict()))

@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
         bridge.modelLoaded.connect(self._on_model_loaded)
 
         self.library_ctl.entriesChanged.connect(self._on_library)
+        self.library_ctl.entriesChanged.connect(self.hub_ctl.library_changed)
         self.library_ctl.chatRequested.connect(self.chat_with)
         self.library_page.selected.connect(self.fit.show_library_entry)
         self.fit.hardwareReady.connect(self._on_hardware)

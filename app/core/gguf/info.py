@@ -16,7 +16,7 @@ from typing import Any
 from app.core.gguf.header import ArrayInfo, GGUFError, GGUFHeader
 from app.core.gguf.local_file import read_header_file
 from app.core.gguf.names import display_name, split_names, split_of
-from app.core.gguf.quants import TENSOR_TYPES_BY_ID, preset_name_for_file_type
+from app.core.gguf.quants import TENSOR_TYPES_BY_ID, bits_per_weight, preset_name_for_file_type
 from app.core.safe_text import clean_line, clean_text
 
 _LAYER = re.compile(r"^blk\.(\d+)\.")
@@ -177,9 +177,7 @@ def _fill_from_headers(info: ModelInfo, headers: list[GGUFHeader]) -> None:
     if expert_params and info.expert_count and info.expert_used_count:
         inactive = expert_params * (info.expert_count - info.expert_used_count) // info.expert_count
         info.active_parameters = params - inactive
-    total_bytes = sum(by_type.values())
-    if params:
-        info.bits_per_weight = round(total_bytes * 8 / params, 2)
+    info.bits_per_weight = bits_per_weight(sum(by_type.values()), params)
     info.quant = preset_name_for_file_type(_int(g("general.file_type"))) or _dominant_type(by_type)
 
 
