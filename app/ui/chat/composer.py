@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -75,7 +76,11 @@ class Composer(QWidget):
         self.edit_banner.hide()
         outer.addWidget(self.edit_banner)
 
-        row = QHBoxLayout()
+        # The input and the Send button share one rounded box (#composerBox in the stylesheet).
+        self.box = QFrame()
+        self.box.setObjectName("composerBox")
+        row = QHBoxLayout(self.box)
+        row.setContentsMargins(8, 6, 6, 6)
         row.setSpacing(8)
         self.input = _Input()
         self.input.setPlaceholderText(
@@ -93,7 +98,7 @@ class Composer(QWidget):
         self.button.setAutoDefault(False)
         self.button.clicked.connect(self._on_button)
         row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignBottom)
-        outer.addLayout(row)
+        outer.addWidget(self.box)
         self._busy = False
         self.editing: Message | None = None  # the user message being edited, if any
         self._fit()

@@ -15,6 +15,8 @@ ChatView signals:
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -87,6 +89,15 @@ class ChatView(QScrollArea):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
         return box, lay
+
+    COLUMN = 820  # the chat's width at most, centred in a wider window: lines stay readable
+
+    def resizeEvent(self, event: Any) -> None:
+        side = max(8, (self.viewport().width() - self.COLUMN) // 2)
+        margins = self._layout.contentsMargins()
+        if margins.left() != side:
+            self._layout.setContentsMargins(side, 8, side, 8)
+        super().resizeEvent(event)
 
     def set_palette(self, palette: Palette) -> None:
         self.renderer = MarkdownRenderer(palette)
