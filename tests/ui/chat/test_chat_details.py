@@ -141,3 +141,21 @@ def test_the_model_row_does_not_move_when_loading_starts(
     assert (picker.options_btn.x(), picker.combo.width()) == before
     d.wait_loaded(gemma_path)
     assert (picker.options_btn.x(), picker.combo.width()) == before
+
+
+def test_the_model_has_one_name_everywhere(
+    open_window: Any, make_settings: Any, starter_installed: Path
+) -> None:
+    """The status bar, the picker and the library name the model by its file, not by the
+    header's general.name ("Smollm2 135M 8k Lc100K Mix1 Ep2")."""
+    d = open_window(make_settings())
+    d.wait_loaded()
+    d.qtbot.waitUntil(lambda: d.w.state_label.text().startswith("Ready"), timeout=10_000)
+    name = "SmolLM2-135M-Instruct.Q4_1"
+    assert d.w.state_label.text() == f"Ready · {name}"
+    assert d.w.picker.combo.currentText() == name
+    assert d.w.bridge.loaded_info["name"] == name
+    d.w.show_page(1)
+    table = d.w.library_page.table.model()
+    d.qtbot.waitUntil(lambda: table.rowCount() >= 1, timeout=10_000)
+    assert table.index(0, 0).data() == name
