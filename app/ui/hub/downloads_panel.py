@@ -112,6 +112,7 @@ class DownloadsPanel(QWidget):
     resumeAllRequested = Signal()
     clearRequested = Signal()
     chatRequested = Signal(str)
+    rowsChanged = Signal(int)  # how many downloads are listed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,6 +147,7 @@ class DownloadsPanel(QWidget):
         self.resume_all.clicked.connect(self.resumeAllRequested)
         self.clear.clicked.connect(self.clearRequested)
         self.set_totals(0, 0, 0.0, 0)
+        self.scroll_area.hide()  # no rows: the panel is its header line
 
     def _on_pause_clicked(self, row: DownloadRow) -> None:
         if row.state in (RUNNING, QUEUED):
@@ -159,6 +161,8 @@ class DownloadsPanel(QWidget):
             row = DownloadRow(self, d)
             self.rows[d.id] = row
             self.rows_layout.insertWidget(self.rows_layout.count() - 1, row)
+            self.scroll_area.setVisible(True)
+            self.rowsChanged.emit(len(self.rows))
         else:
             row.update_from(d)
 
@@ -167,6 +171,8 @@ class DownloadsPanel(QWidget):
             row = self.rows.pop(dl_id)
             row.setParent(None)
             row.deleteLater()
+        self.scroll_area.setVisible(bool(self.rows))
+        self.rowsChanged.emit(len(self.rows))
 
     def set_totals(self, done: int, total: int, speed: float, resumable: int) -> None:
         if total:

@@ -245,6 +245,7 @@ class HubPage(QWidget):
         self.quants = _table(self.quants_model)
         qh = self.quants.horizontalHeader()
         qh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.quants.setTextElideMode(Qt.TextElideMode.ElideRight)  # the quant's name stays whole
         for col in range(1, len(QuantsModel.columns)):
             qh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         rl.addWidget(self.quants, 2)
@@ -288,7 +289,8 @@ class HubPage(QWidget):
         self.splitter.addWidget(self.downloads)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([560, 180])
+        self.splitter.setSizes([700, 40])
+        self.downloads.rowsChanged.connect(self._fit_downloads)
         lay.addWidget(self.splitter, 1)
 
         self.files: RepoFiles | None = None
@@ -456,6 +458,15 @@ class HubPage(QWidget):
         height = max(height, n.minimumSizeHint().height())
         n.setGeometry(NOTICE_MARGIN, self.height() - height - NOTICE_MARGIN, width, height)
         n.raise_()
+
+    def _fit_downloads(self, rows: int) -> None:
+        """The downloads panel takes the room its rows need (up to three), its header alone when
+        nothing is listed: the lists above keep the rest."""
+        total = sum(self.splitter.sizes())
+        head = self.downloads.sizeHint().height() if rows == 0 else 0
+        want = head or min(3, rows) * 52 + 48
+        if total > want:
+            self.splitter.setSizes([total - want, want])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.notice and event.type() in (

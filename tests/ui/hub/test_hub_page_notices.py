@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint
 
 from app.core.hub.queue import DONE, FAILED
 from tests.core.hub.sentences import assert_user_sentence
-from tests.hub_server import ApiFault
+from tests.hub_server import QUANTS_REPO, ApiFault
 from tests.ui.hub.test_hub_page import VISION_REPO, only_download, open_hub, pick_repo, rows
 
 pytestmark = [pytest.mark.gui]
@@ -33,7 +33,6 @@ def test_the_download_banner_does_not_move_the_page(open_window, make_settings, 
     page = open_hub(d)
     page = pick_repo(d, VISION_REPO)
     page.projector.setChecked(False)
-    before = places(d)
     assert not page.notice.isVisible()
     page.download_button.click()
     dl = only_download(d)
@@ -43,6 +42,13 @@ def test_the_download_banner_does_not_move_the_page(open_window, make_settings, 
         timeout=10_000,
     )
     d.qtbot.wait(50)  # let any layout pass run
+    shown = places(d)  # the download's row is listed now; the banner is up
+    page.notice.hide()
+    d.qtbot.wait(50)
+    before = places(d)
+    assert before == shown
+    page.notice.show_notice("The model is downloaded.", "info", "Chat with it", lambda: None)
+    d.qtbot.wait(50)
     assert places(d) == before
     # It floats over the foot of the page, below the search box and whole.
     box = page.notice.geometry()
@@ -137,3 +143,22 @@ def test_a_failed_download_says_what_happened_and_what_to_do(
     status = row.status.text()
     assert_user_sentence(status)
     assert "no longer in" in status and "Open the repository again" in status
+
+
+def test_an_empty_downloads_panel_leaves_the_room_to_the_lists(
+    open_window: Any, make_settings: Any, hub_server: Any
+) -> None:
+    d = open_window(make_settings())
+    open_hub(d)
+    page = pick_repo(d, QUANTS_REPO)
+    panel = page.downloads
+    assert panel.height() < 60  # its header line only
+    quants = page.quants
+    count = quants.model().rowCount()
+    assert count >= 5
+    last = quants.visualRect(quants.model().index(count - 1, 0))
+    assert quants.viewport().rect().contains(last)  # every quant in view, no scrolling
+    page = pick_repo(d, VISION_REPO)
+    page.projector.setChecked(False)
+    page.download_button.click()
+    d.qtbot.waitUntil(lambda: panel.height() > 80, timeout=10_000)  # room for the row
