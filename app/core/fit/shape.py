@@ -15,10 +15,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.fit.families import Family, find_family
+from app.core.fit.families import (
+    Family,
+    family_rows,
+    find_family,
+    parameter_count,
+    weights_bytes,
+)
 from app.core.gguf.info import ModelInfo, inspect_model_headers
 from app.core.gguf.names import parse_name
-from app.core.gguf.quants import preset_for
+from app.core.gguf.quants import PRESET_BASE_TYPE, preset_for
 
 # Architectures whose sliding-window layers follow a fixed pattern (every n-th layer is global),
 # as llama.cpp sets it when the file carries no pattern of its own.
@@ -176,46 +182,85 @@ def tensors_from_headers(headers: list[Any]) -> list[Tensor]:
     return out
 
 
+def looks_exact(parameters: int) -> bool:
+    """A count with more than four significant digits is a real count (a header's, the Hub's
+    GGUF metadata), not a size someone wrote ("7B", "1.5B", "135M")."""
+    return len(str(parameters).rstrip("0")) > 4
+
+
 def shape_from_name(
     filename: str,
     parameters: int | None = None,
     quant: str | None = None,
     file_size: int | None = None,
+    params_source: str | None = None,
 ) -> ModelShape:
-    """A rough shape from a file name, a parameter count and a quant, before anything is read."""
+    """A shape from a file name, a parameter count and a quant, before anything is read.
+
+    ``parameters`` is what the caller knows: a stated size ("7B", rounded) or an exact count
+    (``params_source`` says where it comes from, for the assumptions). A known family's shape
+    gives the real count behind a stated size and prices each tensor at its preset's type; an
+    unknown family falls back to the count times the preset's typical bits per weight."""
     parsed = parse_name(filename)
-    params = parameters or parsed.parameters
     quant_name = quant or parsed.quant
+    stated = parameters or parsed.parameters
+    exact = parameters is not None and (params_source is not None or looks_exact(parameters))
+    fam = find_family(parsed.base_name, stated, None if parameters else parsed.active_parameters)
+    if stated is None and fam is None:
+        raise FitError(_unplaced(filename, parsed.base_name, parsed.active_parameters))
     assumptions: list[str] = []
-    if params is None:
-        raise FitError(
-            f"{filename!r} does not say how many parameters the model has; give the count "
-            "(for example --params 8B)"
+    if exact and parameters is not None:
+        params = parameters
+        source = params_source or "an exact count"
+        assumptions.append(f"parameters: {params:,} ({source})")
+    elif fam is not None:
+        params = parameter_count(fam)
+        said = (
+            f"the name's {parsed.size_label}"
+            if parsed.size_label and not parameters
+            else (f"{stated / 1e9:g}B given" if stated else "no size in the name")
         )
+        assumptions.append(
+            f"parameters: {params / 1e9:.2f} B, counted from the shape of {fam.label} ({said})"
+        )
+    else:
+        assert stated is not None
+        params = stated
+        if parsed.experts and not parsed.active_parameters and parameters is None:
+            assumptions.append(
+                f"{parsed.size_label} read as {params / 1e9:.0f} B parameters; shared layers make "
+                "the real count lower"
+            )
     shape = ModelShape(grade="name", name=parsed.base_name or filename, parameters=params)
-    preset_of_quant = preset_for(quant_name)
-    shape.quant = preset_of_quant.name if preset_of_quant else quant_name
+    preset = preset_for(quant_name)
+    shape.quant = preset.name if preset else quant_name
     if file_size:
         shape.weights_bytes = file_size
         assumptions.append(f"weights: the file's size, {file_size / 1e9:.2f} GB")
+    elif preset is None:
+        raise FitError(
+            f"unknown quant {quant_name!r}; Hearth reads llama.cpp's presets (Q4_K_M, Q8_0, "
+            "IQ4_XS, F16…)"
+            if quant_name
+            else f"{filename!r} does not say which quant it is; give one (for example Q4_K_M)"
+        )
+    elif fam is not None and preset.name in PRESET_BASE_TYPE:
+        variant = "L" if _keeps_q8_ends(parsed.quant, parsed.dynamic) else ""
+        size = weights_bytes(fam, preset.name, variant)
+        if exact:
+            size = int(size * params / parameter_count(fam))
+        shape.weights_bytes = size
+        assumptions.append(
+            f"weights: each tensor of {fam.label} at the type {preset.name} gives it"
+            f"{' (embeddings and output at Q8_0)' if variant else ''}: "
+            f"{size * 8 / params:.2f} bits per weight"
+        )
     else:
-        preset = preset_for(quant_name)
-        if preset is None:
-            raise FitError(
-                f"unknown quant {quant_name!r}"
-                if quant_name
-                else f"{filename!r} does not say which quant it is; give one (for example Q4_K_M)"
-            )
         shape.weights_bytes = int(params * preset.bits_per_weight / 8)
         assumptions.append(
             f"weights: {params / 1e9:.2f} B parameters at {preset.bits_per_weight} bits per weight "
             f"(typical of {preset.name})"
         )
-    if parsed.experts and not parsed.active_parameters and parameters is None:
-        assumptions.append(
-            f"{parsed.size_label} read as {params / 1e9:.0f} B parameters; shared layers make the real count lower"
-        )
-    fam = find_family(parsed.base_name, params)
     if fam is None:
         shape.assumptions = [
             *assumptions,
@@ -225,9 +270,39 @@ def shape_from_name(
     _fill_from_family(shape, fam)
     shape.assumptions = [
         *assumptions,
-        f"shape of {fam.label}: {fam.n_layer} layers, {fam.n_head_kv} KV heads of {fam.head_dim}, {fam.n_vocab:,}-token vocabulary",
+        f"shape of {fam.label}: {fam.n_layer} layers, {fam.n_head_kv} KV heads of "
+        f"{fam.head_dim}, {fam.n_vocab:,}-token vocabulary",
     ]
     return shape
+
+
+def _keeps_q8_ends(quant: str | None, dynamic: bool) -> bool:
+    """``Q4_K_L``, ``Q3_K_XL`` (bartowski's): embeddings and output kept at Q8_0."""
+    return (
+        bool(quant)
+        and not dynamic
+        and re.search(r"_K_X?L$", quant or "") is not None
+        and (quant or "").upper() not in ("Q3_K_L",)
+    )
+
+
+def _unplaced(filename: str, base: str | None, active: int | None) -> str:
+    what = (
+        f"it names {active / 1e9:g} B active parameters but not the total"
+        if active
+        else "it has no size such as 8B or 135M"
+    )
+    family = (
+        f" and {base!r} is not a family Hearth knows the shape of"
+        if base and not family_rows(base)
+        else f" and {base!r} comes in several sizes"
+        if base
+        else ""
+    )
+    return (
+        f"{filename!r} does not say how many parameters the model has: {what}{family}; give the "
+        "count with --params (for example --params 8B)"
+    )
 
 
 def _fill_from_family(shape: ModelShape, fam: Family) -> None:
@@ -235,8 +310,11 @@ def _fill_from_family(shape: ModelShape, fam: Family) -> None:
     shape.n_embd = fam.n_embd
     shape.n_vocab = fam.n_vocab
     shape.n_head = fam.n_head
-    shape.n_head_kv = [fam.n_head_kv] * fam.n_layer
+    shape.n_head_kv = [1 if fam.kv_lora else fam.n_head_kv] * fam.n_layer
     shape.key_length = shape.value_length = fam.head_dim
+    if fam.kv_lora:  # MLA caches one compressed key per token
+        shape.is_mla = True
+        shape.key_length, shape.value_length = fam.kv_lora + fam.rope_dim, fam.kv_lora
     shape.n_ff = fam.n_ff
     shape.expert_count, shape.expert_used = fam.expert_count, fam.expert_used
     shape.n_ff_exp = fam.n_ff if fam.expert_count else None

@@ -19,7 +19,8 @@ from app.core.gguf.quants import preset_for
 _SHARD = re.compile(r"[-._](\d{5})-of-(\d{5})$", re.IGNORECASE)
 _QUANT = re.compile(
     r"(?:^|[-._])(?P<imat>i1[-._])?(?P<ud>UD[-._])?"
-    r"(?P<quant>I?Q[0-9](?:_[0-9]+)*(?:_[A-Z]+)*|BF16|FP16|F16|FP32|F32|MXFP4(?:_MOE)?|TQ[12]_0|I2_S)$",
+    r"(?P<quant>I?Q[0-9](?:[_-][0-9]+)*(?:_[A-Z]+|-(?:K|S|M|L|XL|XS|XXS|NL))*|BF16|FP16|F16"
+    r"|FP32|F32|MXFP4(?:_MOE)?|TQ[12]_0|I2_S)$",
     re.IGNORECASE,
 )
 _SIZE = re.compile(
@@ -27,6 +28,7 @@ _SIZE = re.compile(
     r"(?:[-._]A(?P<active>\d+(?:\.\d+)?)(?P<aunit>[BM]))?(?:[-._](?P<nexp>\d+)E)?(?=$|[-._ ])",
     re.IGNORECASE,
 )
+_ACTIVE_ONLY = re.compile(r"(?:^|[-._ ])A(?P<num>\d+(?:[._]\d+)?)(?P<unit>[BM])(?=$|[-._ ])", re.I)
 _VERSION = re.compile(r"^v\d+(?:[._]\d+)*[a-z]?$", re.IGNORECASE)
 _DATE_VERSION = re.compile(r"^(?:2[3-9]\d{2}|\d{2}-\d{4}|\d{4})$")
 _SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
@@ -101,7 +103,7 @@ def parse_name(filename: str) -> ParsedName:
     dynamic = imatrix = False
     m = _QUANT.search(name)
     if m:
-        quant = m.group("quant").upper()
+        quant = m.group("quant").upper().replace("-", "_")
         quant = {"FP16": "F16", "FP32": "F32"}.get(quant, quant)
         dynamic = bool(m.group("ud"))
         imatrix = bool(m.group("imat"))
@@ -111,9 +113,10 @@ def parse_name(filename: str) -> ParsedName:
     # Sizes: the first billions-sized label wins; millions only when there is none; K is
     # nearly always a context length ("128k") and is ignored.
     size = None
+    only_active = _ACTIVE_ONLY.search(rest)
     for cand in _SIZE.finditer(rest):
         unit = cand.group("unit").upper()
-        if unit == "K":
+        if unit == "K" or (only_active and only_active.start() <= cand.start() < only_active.end()):
             continue
         if size is None or (unit in "BT" and size.group("unit").upper() not in "BT"):
             size = cand
@@ -123,12 +126,26 @@ def parse_name(filename: str) -> ParsedName:
     parameters = active = experts = None
     size_label = None
     before, after = rest, ""
+    total = None
+    if size is not None and size.group("x"):
+        # "Llama-3.2-8X3B-MOE-…-18.4B": a later plain size is the merged model's real total.
+        for later in _SIZE.finditer(rest, size.end()):
+            if later.group("unit").upper() == "B" and not later.group("x"):
+                total = int(_number(later.group("num")) * 1e9)
+                break
+    if size is None:
+        # "Qwen1.5-MoE-A2.7B": only the active parameters are named.
+        m = only_active
+        if m:
+            active = int(_number(m.group("num")) * _SCALE[m.group("unit").upper()])
+            size_label = m.group(0).strip("-._ ")
+            before, after = rest[: m.start()], rest[m.end() :]
     if size is not None:
         unit = size.group("unit").upper()
         per = _number(size.group("num")) * _SCALE[unit]
         if size.group("x"):
             experts = int(size.group("experts"))
-            parameters = int(per * experts)
+            parameters = total or int(per * experts)
         else:
             parameters = int(per)
         if size.group("active"):
@@ -141,7 +158,7 @@ def parse_name(filename: str) -> ParsedName:
 
     base = before.strip("-._ ") or None
     finetune, version = _finetune_and_version(after.strip("-._ "))
-    if size is None and base:
+    if size is None and size_label is None and base:
         # No size label: fine-tune and version words sit at the end of the base name.
         base, finetune, version = _split_unsized(base)
     preset = preset_for(quant)

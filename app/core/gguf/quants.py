@@ -266,3 +266,242 @@ def bits_per_weight(tensor_bytes: int | None, parameters: int | None) -> float |
     if not tensor_bytes or not parameters or tensor_bytes <= 0 or parameters <= 0:
         return None
     return round(tensor_bytes * 8 / parameters, 2)
+
+
+# -- which tensors a preset gives which type (llama.cpp's src/llama-quant.cpp) ---------------------
+
+# The type most tensors of a preset get (llama_ftype_get_default_type).
+PRESET_BASE_TYPE = {
+    "F32": "F32",
+    "F16": "F16",
+    "BF16": "BF16",
+    "Q8_0": "Q8_0",
+    "Q6_K": "Q6_K",
+    "Q5_K_M": "Q5_K",
+    "Q5_K_S": "Q5_K",
+    "Q5_1": "Q5_1",
+    "Q5_0": "Q5_0",
+    "Q4_K_M": "Q4_K",
+    "Q4_K_S": "Q4_K",
+    "Q4_1": "Q4_1",
+    "Q4_0": "Q4_0",
+    "IQ4_XS": "IQ4_XS",
+    "IQ4_NL": "IQ4_NL",
+    "Q3_K_L": "Q3_K",
+    "Q3_K_M": "Q3_K",
+    "Q3_K_S": "Q3_K",
+    "IQ3_M": "IQ3_S",
+    "IQ3_S": "IQ3_S",
+    "IQ3_XS": "IQ3_S",
+    "IQ3_XXS": "IQ3_XXS",
+    "Q2_K": "Q2_K",
+    "Q2_K_S": "Q2_K",
+    "IQ2_M": "IQ2_S",
+    "IQ2_S": "IQ2_XS",
+    "IQ2_XS": "IQ2_XS",
+    "IQ2_XXS": "IQ2_XXS",
+    "IQ1_M": "IQ1_M",
+    "IQ1_S": "IQ1_S",
+    "TQ2_0": "TQ2_0",
+    "TQ1_0": "TQ1_0",
+    "MXFP4": "MXFP4",
+}
+_IQ_LOW = {"IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ1_S", "IQ1_M"}
+# A type whose block does not divide a tensor's rows falls back to one with 32-value blocks.
+_FALLBACK = {
+    "IQ1_S": "IQ4_NL",
+    "IQ1_M": "IQ4_NL",
+    "IQ2_XXS": "IQ4_NL",
+    "IQ2_XS": "IQ4_NL",
+    "IQ2_S": "IQ4_NL",
+    "IQ3_XXS": "IQ4_NL",
+    "IQ3_S": "IQ4_NL",
+    "IQ4_XS": "IQ4_NL",
+    "Q2_K": "Q4_0",
+    "Q3_K": "Q4_0",
+    "TQ1_0": "Q4_0",
+    "TQ2_0": "Q4_0",
+    "Q4_K": "Q5_0",
+    "Q5_K": "Q5_1",
+    "Q6_K": "Q8_0",
+}
+
+
+@dataclass(frozen=True)
+class MixContext:
+    """What llama.cpp's choice of tensor types looks at besides the tensor itself."""
+
+    n_layer: int
+    gqa: int  # query heads per key/value head
+    n_expert: int = 0
+    tied: bool = False  # one tensor for token embeddings and output
+    is_70b: bool = False  # llama.cpp's LLM_TYPE_70B: attn_v one step up
+    imatrix: bool = True  # I-quants are made with an importance matrix
+
+
+def _more_bits(i: int, n: int) -> bool:
+    return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
+
+
+def tensor_type_for(
+    preset: str, role: str, index: int, count: int, n_cols: int, ctx: MixContext
+) -> str:
+    """The ggml type ``preset`` gives a 2-D tensor of ``role`` (``token_embd``, ``output``,
+    ``attn_q``, ``attn_k``, ``attn_v``, ``attn_qkv``, ``attn_output``, ``ffn_gate``, ``ffn_up``,
+    ``ffn_down``, ``other``); ``index`` of ``count`` is its place among the tensors of that role
+    (the layer, for experts), as llama.cpp's llama_tensor_get_type_impl counts them."""
+    base = PRESET_BASE_TYPE[preset]
+    if base in ("F32", "F16", "BF16"):
+        return base
+    t = base
+    if role == "output" or (ctx.tied and role == "token_embd"):
+        if preset == "MXFP4" or n_cols % TENSOR_TYPES[base].block_size:
+            t = "Q8_0"
+        elif preset in _IQ_LOW or preset == "IQ3_XXS":
+            t = "Q5_K"
+        elif base != "Q8_0":
+            t = "Q6_K"
+    elif preset == "MXFP4":
+        t = "Q8_0"
+    elif role == "token_embd":
+        if preset in ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ1_M"):
+            t = "Q2_K"
+        elif preset in ("IQ2_S", "IQ2_M", "IQ3_XXS"):
+            t = "IQ3_S"
+        elif preset in ("TQ1_0", "TQ2_0"):
+            t = "Q4_K"
+    elif preset in _IQ_LOW:
+        t = _iq_low(preset, role, index, count, ctx, t)
+    elif role == "attn_v":
+        t = _attn_v(preset, index, ctx, t)
+    elif role == "attn_k":
+        if ctx.n_expert == 8:
+            t = "Q8_0"
+        elif preset == "IQ3_XS":
+            t = "IQ3_XXS"
+        elif preset == "IQ3_XXS":
+            t = "IQ2_S"
+    elif role == "attn_q":
+        t = {"IQ3_XS": "IQ3_XXS", "IQ3_XXS": "IQ2_S"}.get(preset, t)
+    elif role == "ffn_down":
+        t = _ffn_down(preset, index, count, ctx, t)
+    elif role == "attn_output":
+        if ctx.n_expert == 8:
+            if preset in _ATTN_OUT_MOE8:
+                t = "Q5_K"
+        else:
+            t = {
+                "Q2_K": "Q3_K",
+                "IQ3_XXS": "IQ3_S",
+                "Q3_K_M": "Q4_K",
+                "Q3_K_L": "Q5_K",
+                "IQ3_M": "Q4_K",
+            }.get(preset, t)
+    elif role == "attn_qkv":
+        t = {
+            "Q3_K_M": "Q4_K",
+            "Q3_K_L": "Q4_K",
+            "IQ3_M": "Q4_K",
+            "Q4_K_M": "Q5_K",
+            "Q5_K_M": "Q6_K",
+        }.get(preset, t)
+    elif role in ("ffn_gate", "ffn_up"):
+        if preset == "IQ3_XS" and count // 8 <= index < 7 * count // 8:
+            t = "IQ3_XXS"
+    return _fit_rows(t, n_cols)
+
+
+_ATTN_OUT_MOE8 = {
+    "Q2_K",
+    "IQ3_XS",
+    "IQ3_XXS",
+    "Q3_K_S",
+    "Q3_K_M",
+    "IQ4_NL",
+    "Q4_K_S",
+    "Q4_K_M",
+    "IQ3_S",
+    "IQ3_M",
+    "IQ4_XS",
+}
+
+
+def _iq_low(preset: str, role: str, index: int, count: int, ctx: MixContext, t: str) -> str:
+    s_or_m = preset in ("IQ2_S", "IQ2_M")
+    if role == "attn_v":
+        if ctx.gqa >= 4 or ctx.n_expert >= 4:
+            return "Q4_K"
+        return "IQ3_S" if s_or_m else "Q2_K"
+    if role == "attn_k" and ctx.n_expert == 8:
+        return "Q4_K"
+    if role == "ffn_down" and index < count // 8:
+        return "IQ3_S" if s_or_m else "Q2_K"
+    if role == "attn_output":
+        if ctx.n_expert == 8:
+            return "Q5_K"
+        if preset in ("IQ1_S", "IQ1_M"):
+            return "IQ2_XXS"
+        if s_or_m:
+            return "IQ3_S"
+    return t
+
+
+def _attn_v(preset: str, i: int, ctx: MixContext, t: str) -> str:
+    if preset == "Q2_K":
+        t = "Q4_K" if ctx.gqa >= 4 else "Q3_K"
+    elif preset == "Q2_K_S" and ctx.gqa >= 4:
+        t = "Q4_K"
+    elif preset == "IQ3_XXS":
+        t = "Q4_K" if ctx.gqa >= 4 else "IQ3_XXS" if ctx.imatrix else "IQ3_S"
+    elif (preset in ("IQ3_XS", "IQ3_S") and ctx.gqa >= 4) or preset == "IQ3_M":
+        t = "Q4_K"
+    elif preset == "Q3_K_M":
+        t = "Q5_K" if i < 2 else "Q4_K"
+    elif preset == "Q3_K_L" or (preset in ("IQ4_NL", "IQ4_XS") and ctx.gqa >= 4):
+        t = "Q5_K"
+    elif preset in ("Q4_K_M", "Q5_K_M") and _more_bits(i, ctx.n_layer):
+        t = "Q6_K"
+    elif preset == "Q4_K_S" and i < 4:
+        t = "Q5_K"
+    if ctx.is_70b and t in ("Q3_K", "Q4_K"):
+        t = "Q5_K"
+    if ctx.n_expert == 8:
+        t = "Q8_0"
+    return t
+
+
+def _ffn_down(preset: str, i: int, n: int, ctx: MixContext, t: str) -> str:
+    if preset == "Q2_K":
+        return "Q3_K"
+    if preset == "Q2_K_S":
+        return "Q4_K" if i < n // 8 else t
+    if preset == "IQ3_XXS" and not ctx.imatrix:
+        return "Q4_K" if i < n // 8 else "Q3_K"
+    if preset == "Q3_K_M":
+        return "Q5_K" if i < n // 16 else "Q4_K"
+    if preset == "IQ3_M":
+        return "Q4_K" if i < n // 8 or (ctx.n_expert == 8 and _more_bits(i, n)) else t
+    if preset == "Q3_K_L":
+        return "Q5_K"
+    if preset == "Q4_K_M":
+        return "Q6_K" if _more_bits(i, n) else t
+    if preset in ("IQ4_NL", "IQ4_XS"):
+        return "Q5_K" if i < n // 8 and not ctx.imatrix else t
+    if preset == "Q5_K_M":
+        return "Q6_K" if _more_bits(i, n) else t
+    if preset == "Q4_K_S":
+        return "Q5_K" if i < n // 8 else t
+    return t
+
+
+def _fit_rows(t: str, n_cols: int) -> str:
+    tt = TENSOR_TYPES[t]
+    if n_cols % tt.block_size == 0:
+        return t
+    fb = _FALLBACK.get(t, t)
+    return fb if n_cols % TENSOR_TYPES[fb].block_size == 0 else "F16"
+
+
+def tensor_bytes(type_name: str, n_elements: int) -> int:
+    tt = TENSOR_TYPES[type_name]
+    return n_elements * tt.block_bytes // tt.block_size
