@@ -183,7 +183,7 @@ class Generator:
         is_eog = L.llama_vocab_is_eog
         decode = L.llama_decode
         utf8 = Utf8Pieces()
-        stops = StopMatcher(list(s.stop) + list(lm.template.stop_strings))
+        stops = StopMatcher(list(s.stop) + list(lm.template.stop_strings) + list(fmt.answer_ends))
         keep = marker_tokens(lm, fmt)
         parser = fmt.parser()
         raw: list[str] = []  # the text as the model wrote it (think tags and all)

@@ -6,7 +6,9 @@ Two families of formats (the ones llama.cpp's ``common/chat*`` reasoning handlin
   ``<thinking>``, ``<seed:think>`` (Seed-OSS), ``[THINK]`` (Magistral / Ministral reasoning),
   ``<|START_THINKING|>`` (Command R7B / A) and Gemma 4's ``<|channel>thought``. A template may
   open the block itself at the end of the generation prompt: the reply then starts inside it and
-  only the end tag appears.
+  only the end tag appears. Apriel's plain-text markers work the same way: its generation prompt
+  ends with "Here are my reasoning steps:", the answer follows ``[BEGIN FINAL RESPONSE]`` and ends
+  at ``[END FINAL RESPONSE]`` (a stop string when the template mentions it).
 - harmony (gpt-oss): messages ``<|channel|>NAME<|message|>…<|end|>``, the next one after
   ``<|start|>assistant``; ``analysis`` is thinking, ``final`` the answer, ``commentary`` a preamble
   the user may see (an answer) unless it calls a tool (``to=…``: shown as thinking).
@@ -27,6 +29,7 @@ ANSWER: Final = "answer"
 # (start, end) of every think-tag format, the most specific first: a template's source is
 # matched against the end tags in this order.
 THINK_TAGS: tuple[tuple[str, str], ...] = (
+    ("Here are my reasoning steps:", "[BEGIN FINAL RESPONSE]"),  # Apriel 1.5 / 1.6 Thinker
     ("<seed:think>", "</seed:think>"),
     ("<thinking>", "</thinking>"),
     ("<think>", "</think>"),
@@ -34,6 +37,10 @@ THINK_TAGS: tuple[tuple[str, str], ...] = (
     ("<|START_THINKING|>", "<|END_THINKING|>"),
     ("<|channel>thought", "<channel|>"),
 )
+# End markers of formats whose reply starts with the thinking, opening marker or not (Apriel).
+IMPLICIT_START: tuple[str, ...] = ("[BEGIN FINAL RESPONSE]",)
+# Written after an answer by formats that close it in text (Apriel): the reply ends there.
+ANSWER_ENDS: tuple[str, ...] = ("[END FINAL RESPONSE]",)
 DEFAULT_TAGS = ("<think>", "</think>")
 
 HARMONY_MARKERS = ("<|channel|>", "<|message|>", "<|end|>", "<|start|>", "<|return|>", "<|call|>")
@@ -49,6 +56,7 @@ class ReasoningFormat:
     start: str = ""
     end: str = ""
     starts_inside: bool = False  # the generation prompt opened the think block
+    answer_ends: tuple[str, ...] = ()  # text that ends the reply after the answer
 
     @property
     def markers(self) -> tuple[str, ...]:
@@ -76,8 +84,10 @@ def detect_format(template_source: str, prompt: str) -> ReasoningFormat:
         if e in template_source or e in prompt:
             start, end = s, e
             break
-    inside = prompt.rstrip().endswith(start.rstrip())
-    return ReasoningFormat("think", start, end, inside)
+    # Apriel reasons first without an opening marker (1.6's prompt writes it, 1.5's does not).
+    inside = prompt.rstrip().endswith(start.rstrip()) or end in IMPLICIT_START
+    ends = tuple(e for e in ANSWER_ENDS if e in template_source)
+    return ReasoningFormat("think", start, end, inside, ends)
 
 
 def _partial_suffix(buf: str, markers: tuple[str, ...]) -> int:

@@ -135,3 +135,45 @@ def test_detects_each_family() -> None:
     )
     plain = detect_format("{{ m.content }}", "<|im_start|>assistant\n")
     assert plain == THINK  # <think> at the very start still counts
+
+
+@pytest.mark.parametrize(
+    ("name", "ends"),
+    [
+        ("Apriel-1.6-15b-Thinker-fixed.jinja", ()),
+        ("unsloth-Apriel-1.5.jinja", ("[END FINAL RESPONSE]",)),
+    ],
+)
+def test_apriel_thinking_and_answer_with_its_real_template(
+    llama_cpp_sources, name: str, ends: tuple[str, ...]
+) -> None:  # type: ignore[no-untyped-def]
+    """Apriel reasons first (1.6's generation prompt writes "Here are my reasoning steps:", 1.5's
+    writes nothing); the answer follows [BEGIN FINAL RESPONSE], and 1.5's [END FINAL RESPONSE]
+    ends the reply."""
+    from app.core.chat.template import ChatTemplate
+
+    source = (llama_cpp_sources / "models" / "templates" / name).read_text()
+    prompt = ChatTemplate(source).render(
+        [{"role": "user", "content": "What is 2+2?"}], add_generation_prompt=True
+    )
+    fmt = detect_format(source, prompt)
+    assert (fmt.family, fmt.start, fmt.end, fmt.starts_inside) == (
+        "think",
+        "Here are my reasoning steps:",
+        "[BEGIN FINAL RESPONSE]",
+        True,
+    )
+    assert fmt.answer_ends == ends
+    reply = "\nTwo plus two: add them.\nIt is 4.\n[BEGIN FINAL RESPONSE]\nThe answer is 4."
+    for cut in range(1, len(reply)):
+        parser = fmt.parser()
+        out: dict[str, str] = {REASONING: "", ANSWER: ""}
+        for piece in (reply[:cut], reply[cut:]):
+            for channel, text in parser.feed(piece):
+                out[channel] += text
+        for channel, text in parser.finish():
+            out[channel] += text
+        assert (out[REASONING], out[ANSWER]) == (
+            "Two plus two: add them.\nIt is 4.",
+            "The answer is 4.",
+        ), cut
