@@ -38,6 +38,7 @@ class Family:
     expert_used: int = 0
     stated_b: float = 0.0  # the size names give it ("7B"); params_b when 0
     tied: bool = False  # token embeddings double as the output layer
+    gguf_output: bool = False  # tied, yet llama.cpp's GGUF carries its own output tensor (Qwen)
     gated: bool = True  # gate, up and down FFN matrices (False: up and down only)
     fused_qkv: bool = False  # one attn_qkv tensor in the GGUF (Phi)
     n_ff_shared: int = 0  # shared experts' total width
@@ -476,6 +477,7 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=0.5,
         tied=True,
+        gguf_output=True,
         source=HF + "Qwen/Qwen2-0.5B-Instruct/blob/main/config.json",
     ),
     F(
@@ -492,6 +494,7 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=1.5,
         tied=True,
+        gguf_output=True,
         source=HF + "Qwen/Qwen2-1.5B-Instruct/blob/main/config.json",
     ),
     F(
@@ -538,6 +541,7 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=0.5,
         tied=True,
+        gguf_output=True,
         source=HF + "Qwen/Qwen2.5-0.5B-Instruct/blob/main/config.json",
     ),
     F(
@@ -554,6 +558,7 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=1.5,
         tied=True,
+        gguf_output=True,
         source=HF + "Qwen/Qwen2.5-1.5B-Instruct/blob/main/config.json",
     ),
     F(
@@ -570,6 +575,7 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=3,
         tied=True,
+        gguf_output=True,
         source=HF + "Qwen/Qwen2.5-3B-Instruct/blob/main/config.json",
     ),
     F(
@@ -705,6 +711,7 @@ FAMILIES: list[Family] = [
         3072,
         40960,
         tied=True,
+        gguf_output=True,
         source=HF + "Qwen/Qwen3-0.6B/blob/main/config.json",
     ),
     F(
@@ -720,6 +727,7 @@ FAMILIES: list[Family] = [
         6144,
         40960,
         tied=True,
+        gguf_output=True,
         source=HF + "Qwen/Qwen3-1.7B/blob/main/config.json",
     ),
     F(
@@ -735,6 +743,7 @@ FAMILIES: list[Family] = [
         9728,
         40960,
         tied=True,
+        gguf_output=True,
         source=HF + "Qwen/Qwen3-4B/blob/main/config.json",
     ),
     F(
@@ -1248,13 +1257,15 @@ def tensor_groups(f: Family) -> list[Group]:
             out += [Group("ffn_down", il, d, ff)]
         out.append(Group("vector", il, 1, vectors))
     out.append(Group("vector", -1, 1, d))
-    if not f.tied:
+    if not f.tied or f.gguf_output:
         out.append(Group("output", -1, f.n_vocab, d))
     return out
 
 
 def parameter_count(f: Family) -> int:
-    return sum(g.n_elements for g in tensor_groups(f))
+    """The model's parameters (a copy of tied embeddings not counted twice)."""
+    dup = f.tied and f.gguf_output
+    return sum(g.n_elements for g in tensor_groups(f) if not (dup and g.role == "output"))
 
 
 def active_parameter_count(f: Family) -> int:
@@ -1270,14 +1281,14 @@ def active_parameter_count(f: Family) -> int:
 
 def weights_bytes(f: Family, preset: str, variant: str = "") -> int:
     """Bytes of the family's tensors in ``preset`` (a llama.cpp preset name, ``Q4_K_M``), each
-    tensor at the type llama.cpp gives it. ``variant`` ``L`` keeps token embeddings and output at
-    Q8_0 (the ``_L`` files of some quantizers)."""
+    tensor at the type llama.cpp gives it. ``variant``, a type name, is the type token embeddings
+    and output are kept at (``Q8_0`` in bartowski's ``_L`` files, ``F16`` in ``-f16`` ones)."""
     groups = tensor_groups(f)
     ctx = MixContext(
         n_layer=f.n_layer,
         gqa=f.n_head // max(f.n_head_kv, 1),
         n_expert=f.expert_count,
-        tied=f.tied,
+        tied=f.tied and not f.gguf_output,
         is_70b=f.n_layer == 80 and not f.is_moe,
     )
     totals: dict[str, int] = {}
@@ -1294,8 +1305,8 @@ def weights_bytes(f: Family, preset: str, variant: str = "") -> int:
         place = g.layer if (f.is_moe and g.role == "ffn_down") else index
         if f.expert_type and g.count > 1 and preset not in ("F32",):
             t = f.expert_type
-        elif variant == "L" and g.role in ("token_embd", "output"):
-            t = "Q8_0"
+        elif variant and g.role in ("token_embd", "output"):
+            t = variant
         else:
             t = tensor_type_for(preset, g.role, place, totals[g.role], g.cols, ctx)
         total += tensor_bytes(t, g.n_elements)
@@ -1303,6 +1314,8 @@ def weights_bytes(f: Family, preset: str, variant: str = "") -> int:
 
 
 def _norm(name: str) -> str:
+    # "mistralai_Magistral-Small": a quantizer's "org_" prefix names the maker, not the model.
+    name = re.sub(r"^[A-Za-z0-9-]+_(?=[A-Za-z])", "", name) if "_" in name else name
     return name.lower().replace("_", "-").replace(" ", "-")
 
 
@@ -1319,7 +1332,8 @@ def find_family(
 ) -> Family | None:
     """The family row for a base name and a stated size: the one whose stated size, real count
     or (for a mixture of experts) active count is nearest, within 25%. With no size, the only row
-    of its family; None when that is ambiguous or nothing fits."""
+    of its family; None when that is ambiguous or nothing fits. A size further off than rounding
+    ("Qwen3-Coder-REAP-25B-A3B", a pruned 30B-A3B) is another model."""
     rows = family_rows(base_name)
     if not rows:
         return None
@@ -1330,10 +1344,12 @@ def find_family(
         errs = []
         if parameters is not None:
             errs += [abs(b * 1e9 - parameters) / (b * 1e9) for b in (f.size_b, f.params_b)]
+            if active is not None and f.is_moe:  # "30B-A3B": the total decides
+                return min(errs)
         if active is not None and f.is_moe:
             a = active_parameter_count(f)
             errs.append(abs(a - active) / a)
         return min(errs) if errs else 1.0
 
     best = min(rows, key=error)
-    return best if error(best) <= 0.25 else None
+    return best if error(best) <= 0.12 else None

@@ -233,6 +233,8 @@ def shape_from_name(
             )
     shape = ModelShape(grade="name", name=parsed.base_name or filename, parameters=params)
     preset = preset_for(quant_name)
+    if parsed.dynamic and quant is None and (parsed.quant or "") in _DYNAMIC:
+        preset = preset_for(_DYNAMIC[parsed.quant or ""])
     shape.quant = preset.name if preset else quant_name
     if file_size:
         shape.weights_bytes = file_size
@@ -245,14 +247,14 @@ def shape_from_name(
             else f"{filename!r} does not say which quant it is; give one (for example Q4_K_M)"
         )
     elif fam is not None and preset.name in PRESET_BASE_TYPE:
-        variant = "L" if _keeps_q8_ends(parsed.quant, parsed.dynamic) else ""
+        variant = _ends_type(parsed.quant, parsed.dynamic, parsed.ends)
         size = weights_bytes(fam, preset.name, variant)
         if exact:
             size = int(size * params / parameter_count(fam))
         shape.weights_bytes = size
         assumptions.append(
             f"weights: each tensor of {fam.label} at the type {preset.name} gives it"
-            f"{' (embeddings and output at Q8_0)' if variant else ''}: "
+            f"{f' (embeddings and output at {variant})' if variant else ''}: "
             f"{size * 8 / params:.2f} bits per weight"
         )
     else:
@@ -276,14 +278,22 @@ def shape_from_name(
     return shape
 
 
-def _keeps_q8_ends(quant: str | None, dynamic: bool) -> bool:
-    """``Q4_K_L``, ``Q3_K_XL`` (bartowski's): embeddings and output kept at Q8_0."""
-    return (
-        bool(quant)
-        and not dynamic
-        and re.search(r"_K_X?L$", quant or "") is not None
-        and (quant or "").upper() not in ("Q3_K_L",)
-    )
+# Unsloth's dynamic quants sit nearer these presets than the bartowski _XL files of the same name.
+_DYNAMIC = {"Q3_K_XL": "Q3_K_M", "Q2_K_XL": "Q2_K"}
+
+
+def _ends_type(quant: str | None, dynamic: bool, ends: str | None) -> str:
+    """The type a file's name says its token embeddings and output are kept at: ``-f16`` after
+    the quant, bartowski's ``Q4_K_L`` / ``Q3_K_XL`` (Q8_0), Unsloth's dynamic ``UD-Q8_K_XL``
+    (BF16) and other ``UD-…_XL`` (Q8_0); "" for the preset's own."""
+    q = (quant or "").upper()
+    if ends:
+        return ends
+    if dynamic and q == "Q8_K_XL":
+        return "BF16"
+    if re.search(r"_K_X?L$", q) and q != "Q3_K_L" and not dynamic:
+        return "Q8_0"
+    return ""
 
 
 def _unplaced(filename: str, base: str | None, active: int | None) -> str:

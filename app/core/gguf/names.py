@@ -46,6 +46,7 @@ class ParsedName:
     quant: str | None  # upper case, as written: "Q4_K_M", "IQ3_M", "Q4_K_XL", "F16"
     preset: str | None  # the llama.cpp preset it means, for estimates: "Q4_K_M"
     dynamic: bool  # "UD-" (dynamic) quant
+    ends: str | None  # "Q4_K_M-f16": embeddings and output kept at this type ("F16")
     imatrix: bool  # "i1-" quant made with an importance matrix
     shard: tuple[int, int] | None  # (part, of)
     mmproj: bool  # a vision projector, not a chat model
@@ -99,7 +100,7 @@ def parse_name(filename: str) -> ParsedName:
         name = name[: m.start()]
     mmproj = is_projector_name(name)
 
-    quant = None
+    quant = ends = None
     dynamic = imatrix = False
     m = _QUANT.search(name)
     if m:
@@ -108,6 +109,12 @@ def parse_name(filename: str) -> ParsedName:
         dynamic = bool(m.group("ud"))
         imatrix = bool(m.group("imat"))
         name = name[: m.start()]
+        if quant in ("F16", "F32", "BF16"):
+            inner = _QUANT.search(name)  # "gemma-2-9b-it-Q8_0-f16": Q8_0, ends kept at F16
+            if inner and inner.group("quant").upper() not in ("F16", "F32", "BF16"):
+                ends, quant = quant, inner.group("quant").upper().replace("-", "_")
+                dynamic, imatrix = bool(inner.group("ud")), bool(inner.group("imat"))
+                name = name[: inner.start()]
     rest = name.strip("-._ ")
 
     # Sizes: the first billions-sized label wins; millions only when there is none; K is
@@ -173,6 +180,7 @@ def parse_name(filename: str) -> ParsedName:
         quant=quant,
         preset=preset.name if preset else None,
         dynamic=dynamic,
+        ends=ends,
         imatrix=imatrix,
         shard=shard,
         mmproj=mmproj,

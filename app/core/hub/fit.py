@@ -17,6 +17,7 @@ from app.core.fit.shape import (
     FitError,
     ModelShape,
     Tensor,
+    looks_exact,
     shape_from_info,
     shape_from_name,
     tensors_from_headers,
@@ -135,7 +136,10 @@ def hit_verdict(
         return None
     name = repo.split("/")[-1].removesuffix("-GGUF").removesuffix("-gguf")
     try:
-        shape = shape_from_name(f"{name}-{SEARCH_QUANT}.gguf", parameters, SEARCH_QUANT)
+        source = "the Hub's GGUF metadata" if looks_exact(parameters) else None
+        shape = shape_from_name(
+            f"{name}-{SEARCH_QUANT}.gguf", parameters, SEARCH_QUANT, params_source=source
+        )
         o = replace(opts)
         if shape.n_ctx_train and o.n_ctx > shape.n_ctx_train:
             o.n_ctx = shape.n_ctx_train
