@@ -40,6 +40,8 @@ def test_copy_a_reply_and_a_code_block(open_window: Any, make_settings: Any) -> 
     reply = d.wait_reply()
     reply.copy_btn.click()
     assert QGuiApplication.clipboard().text() == reply.text
+    assert "Copied" in reply.copy_btn.text()  # the button says it, for a moment
+    d.qtbot.waitUntil(lambda: reply.copy_btn.text() == "Copy", timeout=3_000)
     reply.end_stream("Here:\n\n```python\nprint('hi')\n```\n")
     link = reply.body.document().find("Copy")  # the code block's Copy link
     at = reply.body.cursorRect(link).center() - QPoint(6, 0)

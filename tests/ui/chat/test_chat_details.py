@@ -1,4 +1,4 @@
-"""Small things a user notices in the chat: copy feedback, a failed reply's reason and actions,
+"""Small things a user notices in the chat: a failed reply's reason and actions,
 searching with no match, the export file name, the message being edited, a title that follows
 an edit of the first message, and a model row that does not jump when loading starts."""
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
 
 from app.core import paths
 from app.core.chat.store import ChatStore
@@ -19,17 +18,6 @@ from app.ui.chat.conversations import export_name
 from tests import gguf_factory as F
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
-
-
-def test_copy_says_copied(open_window: Any, make_settings: Any) -> None:
-    d = open_window(make_settings(max_tokens=6))
-    d.wait_loaded()
-    d.send("Hi")
-    reply = d.wait_reply()
-    reply.copy_btn.click()
-    assert QGuiApplication.clipboard().text() == reply.text
-    assert "Copied" in reply.copy_btn.text()
-    d.qtbot.waitUntil(lambda: reply.copy_btn.text() == "Copy", timeout=3_000)
 
 
 def test_a_failed_reply_keeps_its_reason_and_offers_retry_only(
@@ -159,3 +147,32 @@ def test_the_model_has_one_name_everywhere(
     table = d.w.library_page.table.model()
     d.qtbot.waitUntil(lambda: table.rowCount() >= 1, timeout=10_000)
     assert table.index(0, 0).data() == name
+
+
+def test_export_from_the_window_closes_a_code_block_a_stopped_reply_left_open(
+    open_window: Any, make_settings: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    d = open_window(make_settings(max_tokens=4))
+    d.wait_loaded()
+    d.send("Write a loop")
+    reply = d.wait_reply()
+    d.wait_saved()
+    store = ChatStore(paths.chats_db_path())  # the reply as a Stop inside a code block leaves it
+    try:
+        store.update_message(reply.message.id, content="Here:\n\n```python\nx = 1", state="stopped")
+    finally:
+        store.close()
+    target = tmp_path / "chat.md"
+    asked: list[str] = []
+
+    def save_as(_parent: Any, _title: str, suggested: str, _filter: str) -> tuple[str, str]:
+        asked.append(suggested)
+        return str(target), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    d.w.conversations.export_current("md")
+    d.qtbot.waitUntil(target.exists, timeout=5_000)
+    assert Path(asked[0]).name == "Write a loop.md"
+    assert "x = 1\n```\n\n_(reply stopped)_" in target.read_text()

@@ -74,18 +74,28 @@ def _truncated_copy(good: Path, folder: Path) -> Path:
     return bad
 
 
-def test_a_broken_model_file_does_not_stick(
-    open_window: Any, make_settings: Any, starter_installed: Path, tmp_path: Path
-) -> None:
-    settings = make_settings(max_tokens=4)
-    d = open_window(settings)
-    d.wait_loaded(starter_installed)
+def _open_a_broken_file_after_a_reply(
+    open_window: Any, make_settings: Any, good: Path, folder: Path
+) -> tuple[Any, Path, int]:
+    """A chat with a reply, then a truncated model opened as Ctrl+O opens the file chosen:
+    (the driver, the broken file, the first chat's id)."""
+    d = open_window(make_settings(max_tokens=4))
+    d.wait_loaded(good)
     d.send("Hi")
     d.wait_reply()
     d.wait_saved()
     first_chat = d.controller.conv.id
-    bad = _truncated_copy(starter_installed, tmp_path)
-    d.w.open_model(str(bad))  # what Ctrl+O does with the file chosen
+    bad = _truncated_copy(good, folder)
+    d.w.open_model(str(bad))
+    return d, bad, first_chat
+
+
+def test_a_broken_model_file_does_not_stick(
+    open_window: Any, make_settings: Any, starter_installed: Path, tmp_path: Path
+) -> None:
+    d, bad, first_chat = _open_a_broken_file_after_a_reply(
+        open_window, make_settings, starter_installed, tmp_path
+    )
     # a new chat asked for it and shows why it cannot load
     assert d.controller.conv is None and d.w.picker.current() == str(bad)
     d.qtbot.waitUntil(
@@ -114,13 +124,9 @@ def test_a_broken_model_file_does_not_stick(
 def test_a_broken_model_is_not_replayed_at_the_next_launch(
     open_window: Any, make_settings: Any, starter_installed: Path, tmp_path: Path
 ) -> None:
-    settings = make_settings(max_tokens=4)
-    d = open_window(settings)
-    d.wait_loaded(starter_installed)
-    d.send("Hi")
-    d.wait_reply()
-    bad = _truncated_copy(starter_installed, tmp_path)
-    d.w.open_model(str(bad))
+    d, _bad, _first = _open_a_broken_file_after_a_reply(
+        open_window, make_settings, starter_installed, tmp_path
+    )
     d.qtbot.waitUntil(lambda: d.w.notice.isVisible())
     d.wait_saved()
     d.w.close()
