@@ -105,3 +105,36 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
     guess = shape_from_name(name)
     assert guess.parameters == pytest.approx(real.parameters, rel=0.002)
     assert guess.weights_bytes == pytest.approx(real.weights_bytes, rel=0.005)
+
+
+@pytest.mark.parametrize(
+    ("name", "billions"),
+    [
+        ("Meta-Llama-3-8B-Instruct.q3-k-m.gguf", 8.03),  # lower case, dashes
+        ("Mistral-7B-Instruct-v0.3-Q4_K.gguf", 7.25),  # Q4_K with no size letter
+        ("Mistral-7B-Instruct-v0.3-Q5_K.gguf", 7.25),
+        ("Mistral-7B-Instruct-v0.3-Q3_K.gguf", 7.25),
+        ("Qwen2.5-7B-Instruct.i1-IQ3_M.gguf", 7.62),  # mradermacher's imatrix prefix
+        ("Meta-Llama-3-8B-Instruct-Q4_0_4_4.gguf", 8.03),  # ARM repack
+        ("Phi-3-mini-4k-instruct-IQ4_NL.gguf", 3.82),  # no size in the name: the family says
+        ("Qwen3-30B-A3B-UD-Q4_K_XL.gguf", 30.5),  # Unsloth dynamic
+        ("gemma-3-12b-it-Q8_K_XL.gguf", 11.77),
+        ("Qwen3-8B-BF16.gguf", 8.19),
+        ("tinyllama-1.1b-chat-v1.0.f32.gguf", 1.1),
+        ("Qwen1.5-MoE-A2.7B-Chat.Q4_K_M.gguf", 14.3),  # not a 2.7 B (or 7 B) dense model
+        ("Mixtral-8x7B-Instruct-v0.1.Q4_K_M.gguf", 46.7),  # not 8 x 7 = 56 B
+        ("DeepSeek-V2-Lite-Chat.Q4_K_M.gguf", 15.7),  # no size, an unambiguous family
+        ("Qwen2.5-7B-Instruct-Q4_K_M.gguf", 7.62),  # the real count, not the stated 7 B
+    ],
+)
+def test_names_seen_on_the_hub_are_placed(name: str, billions: float) -> None:
+    shape = shape_from_name(name)
+    assert shape.parameters / 1e9 == pytest.approx(billions, rel=0.01)
+    assert shape.weights_bytes > 0
+
+
+def test_a_name_that_cannot_be_placed_says_what_is_missing_and_how_to_give_it() -> None:
+    with pytest.raises(FitError) as info:
+        shape_from_name("my-finetune-Q4_K_M.gguf")
+    text = str(info.value)
+    assert "my-finetune" in text and "--params" in text
