@@ -146,9 +146,7 @@ def load_model(
     n_ctx = options.n_ctx
     note_ctx = None
     if n_ctx_train > 0 and n_ctx > n_ctx_train:
-        note_ctx = (
-            f"context length lowered from {n_ctx:,} to the model's maximum of {n_ctx_train:,}"
-        )
+        note_ctx = f"The context length was lowered from {n_ctx:,} to the model's maximum of {n_ctx_train:,}"
         n_ctx = n_ctx_train
     threads = options.n_threads or physical_cores()
     cparams = L.llama_context_default_params()
