@@ -38,13 +38,14 @@ class Family:
     expert_used: int = 0
     stated_b: float = 0.0  # the size names give it ("7B"); params_b when 0
     tied: bool = False  # token embeddings double as the output layer
-    gguf_output: bool = False  # tied, yet llama.cpp's GGUF carries its own output tensor (Qwen)
+    gguf_output: bool = False  # tied, yet most of its GGUFs carry their own output tensor
     gated: bool = True  # gate, up and down FFN matrices (False: up and down only)
     fused_qkv: bool = False  # one attn_qkv tensor in the GGUF (Phi)
     n_ff_shared: int = 0  # shared experts' total width
     dense_layers: int = 0  # leading layers with a dense FFN of n_ff_dense (DeepSeek)
     n_ff_dense: int = 0
     kv_lora: int = 0  # multi-head latent attention (DeepSeek): compressed KV width
+    q_lora: int = 0  # MLA: compressed query width (0: one attn_q matrix)
     rope_dim: int = 0  # MLA: rotary part of each key head
     expert_type: str = ""  # experts stored at this type whatever the preset (gpt-oss: MXFP4)
     source: str = ""  # where the numbers come from
@@ -463,6 +464,15 @@ FAMILIES: list[Family] = [
         n_ff_shared=5632,
         source=HF + "Qwen/Qwen1.5-MoE-A2.7B-Chat/blob/main/config.json",
     ),
+    # Tied small Qwen models: whether a GGUF carries a separate output tensor depends on who
+    # converted it. Sizes of real files (tests/data/hub_gguf_sizes.csv) show: Qwen2.5 -- Qwen's own
+    # GGUF repos (0.5B, 1.5B, 3B, Coder 3B) and Unsloth's Omni 3B carry one, bartowski's 0.5B and
+    # MaziyarPanahi's 1.5B do not; Qwen's own repos are the most downloaded, so Qwen2.5 counts it.
+    # Qwen2 -- Qwen's own 1.5B q4_0 (937,532,800 bytes) has none. Qwen3 -- the files converted
+    # straight from Qwen's checkpoints carry one at 0.6B (bartowski, the source of LM Studio's
+    # files) and 1.7B (MaziyarPanahi) and none at 4B (bartowski: bf16 8.05 GB = 4.02 B x 2
+    # bytes); re-saved copies differ (Qwen's own 0.6B, Unsloth's 1.7B and mradermacher's 4B-2507
+    # have none, QuantFactory's 4B fine-tune has one), so 0.6B and 1.7B count it and 4B does not.
     F(
         "Qwen2 0.5B",
         Q2,
@@ -477,7 +487,6 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=0.5,
         tied=True,
-        gguf_output=True,
         source=HF + "Qwen/Qwen2-0.5B-Instruct/blob/main/config.json",
     ),
     F(
@@ -494,7 +503,6 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=1.5,
         tied=True,
-        gguf_output=True,
         source=HF + "Qwen/Qwen2-1.5B-Instruct/blob/main/config.json",
     ),
     F(
@@ -743,7 +751,6 @@ FAMILIES: list[Family] = [
         9728,
         40960,
         tied=True,
-        gguf_output=True,
         source=HF + "Qwen/Qwen3-4B/blob/main/config.json",
     ),
     F(
@@ -824,6 +831,23 @@ FAMILIES: list[Family] = [
         expert_count=128,
         expert_used=8,
         source=HF + "Qwen/Qwen3-235B-A22B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3 Coder 480B-A35B",
+        Q3,
+        480.2,
+        62,
+        6144,
+        96,
+        8,
+        128,
+        151936,
+        2560,
+        262144,
+        stated_b=480,
+        expert_count=160,
+        expert_used=8,
+        source=HF + "Qwen/Qwen3-Coder-480B-A35B-Instruct/blob/main/config.json",
     ),
     # Gemma
     F(
@@ -1152,6 +1176,30 @@ FAMILIES: list[Family] = [
         source=HF + "deepseek-ai/DeepSeek-V2-Lite-Chat/blob/main/config.json",
     ),
     F(
+        # The Hub's 685 B counts the multi-token-prediction layer, which GGUFs leave out.
+        "DeepSeek-V3 / R1 671B",
+        r"deepseek-(v3(\.1)?|r1)(?![.\d]|-?distill|-?lite)",
+        671.0,
+        61,
+        7168,
+        128,
+        128,
+        128,
+        129280,
+        2048,
+        163840,
+        stated_b=671,
+        expert_count=256,
+        expert_used=8,
+        n_ff_shared=2048,
+        dense_layers=3,
+        n_ff_dense=18432,
+        kv_lora=512,
+        q_lora=1536,
+        rope_dim=64,
+        source=HF + "deepseek-ai/DeepSeek-V3/blob/main/config.json",
+    ),
+    F(
         "gpt-oss 20B",
         r"gpt-?oss",
         20.9,
@@ -1220,8 +1268,13 @@ def tensor_groups(f: Family) -> list[Group]:
         vectors = 2 * d + (3 * d if f.swa_pattern else 0)  # norms (Gemma 2/3 have four)
         if f.kv_lora:  # DeepSeek's multi-head latent attention
             qk = f.head_dim + f.rope_dim
+            if f.q_lora:  # attn_q_a, then attn_q_b
+                out += [Group("other", il, f.q_lora, d)]
+                out += [Group("other", il, f.n_head * qk, f.q_lora)]
+                vectors += f.q_lora
+            else:
+                out += [Group("attn_q", il, f.n_head * qk, d)]
             out += [
-                Group("attn_q", il, f.n_head * qk, d),
                 Group("other", il, f.kv_lora + f.rope_dim, d),
                 Group("other", il, f.n_head * (f.head_dim + hd), f.kv_lora),
                 Group("attn_output", il, d, f.n_head * hd),

@@ -72,7 +72,7 @@ def test_the_table_is_broad() -> None:
         families.add(fam.label)
         sizes.append(fam.params_b)
     assert len(families) >= 30
-    assert min(sizes) < 0.2 and max(sizes) > 200  # Llama 3.1 405B's files are not in the table yet
+    assert min(sizes) < 0.2 and max(sizes) > 400  # DeepSeek-V3 / R1 671B
     assert any(f.is_moe for f in FAMILIES if f.label in families)
 
 
@@ -82,9 +82,9 @@ def test_weights_from_names_match_real_hub_files() -> None:
         f"\n{n} files: {within5:.1%} within 5%, {within10:.1%} within 10%, {len(refused)} refused"
     )
     assert not refused
-    # Measured: 91.5% and 94.6% (the goal for within 10% is 98%; see README).
+    # Measured: 91.8% and 95.6% (the goal for within 10% is 98%, not reached; see README).
     assert within5 >= 0.90
-    assert within10 >= 0.94
+    assert within10 >= 0.955
 
 
 def test_family_shapes_give_their_published_counts() -> None:
