@@ -125,6 +125,10 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
         ("Mixtral-8x7B-Instruct-v0.1.Q4_K_M.gguf", 46.7),  # not 8 x 7 = 56 B
         ("DeepSeek-V2-Lite-Chat.Q4_K_M.gguf", 15.7),  # no size, an unambiguous family
         ("Qwen2.5-7B-Instruct-Q4_K_M.gguf", 7.62),  # the real count, not the stated 7 B
+        ("DeepSeek-V3-0324-Q4_K_M-00001-of-00011.gguf", 671.0),  # no size: one family row
+        ("deepseek-ai_DeepSeek-R1-0528-Q2_K.gguf", 671.0),  # not an R1 distill
+        ("DeepSeek-R1-Distill-Qwen-7B-Q4_K_M.gguf", 7.62),
+        ("Qwen3-Coder-480B-A35B-Instruct-UD-Q4_K_XL-00001-of-00006.gguf", 480.2),
     ],
 )
 def test_names_seen_on_the_hub_are_placed(name: str, billions: float) -> None:
