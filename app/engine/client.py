@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
+from app.core.quality.stats import QualityResult
 from app.engine import protocol as P
 from app.engine.events import (
     EngineEvent,
@@ -270,6 +271,56 @@ class BlockingEngine:
                 on_started(event)
             elif event["event"] == Event.DONE:
                 return event["text"], event["stats"]
+        raise AssertionError("unreachable")
+
+    def quality(
+        self,
+        model: str,
+        reference: str | None = None,
+        text_path: str | None = None,
+        n_ctx: int = 512,
+        chunks: int | None = None,
+        threads: int | None = None,
+        on_event: Callable[[EngineEvent], None] | None = None,
+    ) -> QualityResult:
+        """Perplexity of ``model`` (and its KL divergence from ``reference``); ``on_event`` gets
+        the ``estimate`` and ``progress`` events as they come."""
+        req = self.client.request(
+            Op.QUALITY,
+            model=model,
+            reference=reference,
+            text_path=text_path,
+            n_ctx=n_ctx,
+            chunks=chunks,
+            threads=threads,
+        )
+        self._generating = req
+        for event in self._until(req, Event.MEASURED):
+            if event["event"] == Event.MEASURED:
+                return event["result"]
+            if on_event:
+                on_event(event)
+        raise AssertionError("unreachable")
+
+    def quantize(
+        self,
+        source: str,
+        type_name: str,
+        out: str | None = None,
+        allow_requantize: bool = False,
+        on_event: Callable[[EngineEvent], None] | None = None,
+    ) -> dict[str, Any]:
+        """Make a quant of ``source``; ``on_event`` gets ``planned`` and ``progress``. A stopped
+        quantize ends this worker (llama.cpp's quantizer cannot be interrupted)."""
+        req = self.client.request(
+            Op.QUANTIZE, source=source, type=type_name, out=out, allow_requantize=allow_requantize
+        )
+        self._generating = req
+        for event in self._until(req, Event.QUANTIZED):
+            if event["event"] == Event.QUANTIZED:
+                return event["result"]
+            if on_event:
+                on_event(event)
         raise AssertionError("unreachable")
 
     def status(self) -> StatusEvent:

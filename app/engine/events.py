@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+from app.core.quality.stats import QualityResult
 from app.engine.protocol import ErrorCode, Event, Op, StopReason
 
 
@@ -98,10 +99,54 @@ class ReadyEvent(BuildInfo):
     pid: int
 
 
-class ProgressEvent(TypedDict):
+class _ProgressFields(TypedDict):
     event: Literal[Event.PROGRESS]
     id: int
     fraction: float
+
+
+class ProgressEvent(_ProgressFields, total=False):
+    stage: str  # quality: "reference" or "model"; quantize: "quantize"
+    done: int  # chunks (quality) or tensors (quantize) done
+    total: int
+
+
+class EstimateEvent(TypedDict, total=False):
+    """How long a quality measurement will take (before it starts, then after a first batch)."""
+
+    event: Literal[Event.ESTIMATE]
+    id: int
+    seconds: float
+    basis: Literal["rough", "measured"]
+    stage: str
+    chunks: int
+    tokens: int
+    n_ctx: int
+    reference_cached: bool | None
+
+
+class MeasuredEvent(TypedDict):
+    event: Literal[Event.MEASURED]
+    id: int
+    result: QualityResult
+
+
+class PlannedEvent(TypedDict):
+    """A quantization checked and about to start."""
+
+    event: Literal[Event.PLANNED]
+    id: int
+    out: str
+    type: str
+    estimated_bytes: int
+    requantize: bool
+    warnings: list[str]
+
+
+class QuantizedEvent(TypedDict):
+    event: Literal[Event.QUANTIZED]
+    id: int
+    result: dict[str, Any]
 
 
 class LoadedEvent(TypedDict):
@@ -184,6 +229,10 @@ EngineEvent = (
     | UnloadedEvent
     | StatusEvent
     | ErrorEvent
+    | EstimateEvent
+    | MeasuredEvent
+    | PlannedEvent
+    | QuantizedEvent
     | CrashedEvent
     | ExitedEvent
 )

@@ -9,6 +9,11 @@ Requests (app -> worker) carry ``op`` and an integer ``id``::
     {"op": "stop", "id": 2}            stop request 2 (a load or a generation) now
     {"op": "unload", "id": 3}
     {"op": "status", "id": 4}          answered at once, even while busy
+    {"op": "quality", "id": 5, "model": "/m/q4.gguf", "reference": "/m/f16.gguf" or null,
+     "text_path": "/t.txt" or null (the bundled text), "n_ctx": 512, "chunks": 20 or null,
+     "threads": null}
+    {"op": "quantize", "id": 6, "source": "/m/f16.gguf", "type": "Q4_K_M",
+     "out": "/m/q4.gguf" or null (next to the source), "allow_requantize": false}
     {"op": "exit"}                     or closing stdin: the worker exits
 
 Events (worker -> app) carry ``event`` and the ``id`` of the request they answer::
@@ -24,6 +29,13 @@ Events (worker -> app) carry ``event`` and the ``id`` of the request they answer
     {"event": "unloaded", "id": 3}
     {"event": "status", "id": 4, "loaded": {...} or null, "busy": "generate" or null}
     {"event": "error", "id": 1, "code": "load_failed", "message": "..."}
+    {"event": "estimate", "id": 5, "seconds": 41.0, "basis": "rough" or "measured",
+     "chunks": 20, "tokens": 5100, "n_ctx": 512, "reference_cached": false, "stage": "model"}
+    {"event": "progress", "id": 5, "fraction": 0.5, "stage": "reference", "done": 10, "total": 20}
+    {"event": "measured", "id": 5, "result": {QualityResult fields}}
+    {"event": "planned", "id": 6, "out": "/m/q4.gguf", "type": "Q4_K_M", "estimated_bytes": 1,
+     "requantize": false, "warnings": ["..."]}
+    {"event": "quantized", "id": 6, "result": {"path", "bytes", "seconds", "tensors", ...}}
 
 ``stats`` of ``done``: prompt_tokens, reused_tokens, completion_tokens, ttft_s, prompt_s,
 generation_s, tokens_per_second, prompt_tokens_per_second, stop_reason (eos, max_tokens,
@@ -43,6 +55,14 @@ markers are never sent. ``done``'s ``text`` is the whole reply as shown: for thi
 model's own text with its tags (a template drops old thinking from history by them), for harmony
 the thinking and the answer without markers. The answer alone is the text of the token events
 without ``channel``.
+
+``quality`` (app/engine/quality.py) loads the models it measures with contexts of its own; the
+chat model stays loaded. The first ``estimate`` comes before any evaluation (from the model's
+size), a ``measured`` one after the first batch; ``progress`` carries the stage (``reference``
+while the reference's log-probabilities are computed, then ``model``) and chunks done.
+``quantize`` (app/engine/quantize.py) checks type, source and free space first (``planned``), then
+reports tensors done. llama.cpp's quantizer cannot be interrupted: stopping a quantize removes
+the partial file, answers ``cancelled`` and ends the worker, so run it in a worker of its own.
 
 Requests run one at a time in order; ``stop`` and ``status`` are handled as soon as they arrive.
 The client side adds one event of its own when the worker process ends unexpectedly::
@@ -79,6 +99,8 @@ class Op(WireName):
     UNLOAD = "unload"
     STATUS = "status"
     EXIT = "exit"
+    QUALITY = "quality"
+    QUANTIZE = "quantize"
 
 
 class Event(WireName):
@@ -93,6 +115,10 @@ class Event(WireName):
     UNLOADED = "unloaded"
     STATUS = "status"
     ERROR = "error"
+    ESTIMATE = "estimate"
+    MEASURED = "measured"
+    PLANNED = "planned"
+    QUANTIZED = "quantized"
     CRASHED = "crashed"
     EXITED = "exited"
 
@@ -108,6 +134,7 @@ class ErrorCode(WireName):
     CONTEXT_OVERFLOW = "context_overflow"
     DECODE_FAILED = "decode_failed"
     INTERNAL = "internal"
+    QUANTIZE_FAILED = "quantize_failed"
     # The client's own: the worker died, or did not answer in time.
     CRASHED = "crashed"
     TIMEOUT = "timeout"

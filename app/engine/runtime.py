@@ -13,6 +13,7 @@ from typing import Any
 import llama_cpp as L
 
 from app.core.options import LoadOptions, SamplingOptions
+from app.core.quality.stats import QualityResult
 from app.engine import generate as G
 from app.engine.events import GenerationStats, ModelInfo, StartedInfo
 from app.engine.llama_log import LogCapture
@@ -91,6 +92,19 @@ class Runtime:
         return self._generator.generate(
             lm, messages, sampling, emit, should_stop, on_started, template_kwargs
         )
+
+    def measure_quality(self, **kwargs: Any) -> QualityResult:
+        """Perplexity (and KL divergence against a reference): see quality.measure. The chat
+        model stays loaded; the models measured get contexts of their own."""
+        from app.engine.quality import measure
+
+        return measure(log=self.log, **kwargs)
+
+    def quantize(self, **kwargs: Any) -> dict[str, Any]:
+        """Make a quant with llama.cpp's quantizer: see quantize.quantize."""
+        from app.engine.quantize import quantize
+
+        return quantize(log=self.log, **kwargs)
 
     def _need_model(self) -> LoadedModel:
         if self.loaded is None:

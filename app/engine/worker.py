@@ -162,6 +162,10 @@ class Worker:
         elif op == Op.UNLOAD:
             runtime.unload()
             self.send({"event": Event.UNLOADED, "id": req_id})
+        elif op == Op.QUALITY:
+            self._quality(runtime, req_id, msg)
+        elif op == Op.QUANTIZE:
+            self._quantize(runtime, req_id, msg)
         else:
             self._error(req_id, ErrorCode.BAD_REQUEST, f"unknown op {op!r}")
 
@@ -227,11 +231,140 @@ class Worker:
         tokens.flush()
         self.send({"event": Event.DONE, "id": req_id, "text": text, "stats": stats})
 
+    def _quality(self, runtime: Runtime, req_id: int, msg: dict[str, Any]) -> None:
+        from app.core.quality.evaltext import EvalTextError, read_text
+
+        model, reference, text_path = msg.get("model"), msg.get("reference"), msg.get("text_path")
+        n_ctx, chunks, threads = msg.get("n_ctx", 512), msg.get("chunks"), msg.get("threads")
+        if (
+            not isinstance(model, str)
+            or not isinstance(reference, (str, type(None)))
+            or not isinstance(text_path, (str, type(None)))
+            or not isinstance(n_ctx, int)
+            or not isinstance(chunks, (int, type(None)))
+            or not isinstance(threads, (int, type(None)))
+        ):
+            self._error(req_id, ErrorCode.BAD_REQUEST, "quality needs a model path and numbers")
+            return
+        try:
+            text, text_name = read_text(text_path)
+        except EvalTextError as exc:
+            self._error(req_id, ErrorCode.BAD_REQUEST, str(exc)[:1].upper() + str(exc)[1:])
+            return
+        send = self.send
+
+        def progress(stage: str, done: int, total: int) -> None:
+            send(
+                {
+                    "event": Event.PROGRESS,
+                    "id": req_id,
+                    "fraction": round(done / total, 3) if total else 0.0,
+                    "stage": stage,
+                    "done": done,
+                    "total": total,
+                }
+            )
+
+        result = runtime.measure_quality(
+            model_path=model,
+            reference_path=reference,
+            text=text,
+            text_name=text_name,
+            n_ctx=n_ctx,
+            chunks=chunks,
+            should_stop=self._should_stop,
+            on_progress=progress,
+            on_estimate=lambda e: send({"event": Event.ESTIMATE, "id": req_id, **e}),  # type: ignore[typeddict-item]
+            threads=threads,
+        )
+        self.send({"event": Event.MEASURED, "id": req_id, "result": result})
+
+    def _quantize(self, runtime: Runtime, req_id: int, msg: dict[str, Any]) -> None:
+        from pathlib import Path
+
+        from app.core.gguf.info import inspect_model_headers
+        from app.core.quality.quantize import QuantizeError, check_free_space, plan_quantize
+        from app.engine.quantize import Abandoned
+
+        source, type_name, out = msg.get("source"), msg.get("type"), msg.get("out")
+        allow = msg.get("allow_requantize", False)
+        if (
+            not isinstance(source, str)
+            or not isinstance(type_name, str)
+            or not isinstance(out, (str, type(None)))
+            or not isinstance(allow, bool)
+        ):
+            self._error(req_id, ErrorCode.BAD_REQUEST, "quantize needs a source path and a type")
+            return
+        info, headers = inspect_model_headers(source)
+        if not info.valid:
+            reason = info.error or "it is not a GGUF model"
+            self._error(
+                req_id, ErrorCode.BAD_REQUEST, f"Cannot quantize {Path(source).name}: {reason}"
+            )
+            return
+        try:
+            plan = plan_quantize(
+                Path(source),
+                type_name,
+                info.quant,
+                [(t.name, t.n_elements, len(t.shape)) for h in headers for t in h.tensors],
+                info.file_size - sum(h.data_size for h in headers),
+                Path(out) if out else None,
+                allow,
+            )
+            check_free_space(plan.out.parent, plan.estimated_bytes)
+        except QuantizeError as exc:
+            self._error(req_id, ErrorCode.BAD_REQUEST, str(exc))
+            return
+        self.send(
+            {
+                "event": Event.PLANNED,
+                "id": req_id,
+                "out": str(plan.out),
+                "type": plan.type,
+                "estimated_bytes": plan.estimated_bytes,
+                "requantize": plan.requantize,
+                "warnings": list(plan.warnings),
+            }
+        )
+
+        def progress(done: int, total: int) -> None:
+            self.send(
+                {
+                    "event": Event.PROGRESS,
+                    "id": req_id,
+                    "fraction": round(done / total, 3) if total else 0.0,
+                    "stage": "quantize",
+                    "done": done,
+                    "total": total,
+                }
+            )
+
+        try:
+            result = runtime.quantize(
+                source=source,
+                out=str(plan.out),
+                file_type=plan.file_type,
+                allow_requantize=plan.requantize,
+                should_stop=self._should_stop,
+                on_progress=progress,
+            )
+        except Abandoned as exc:
+            # llama.cpp's quantizer cannot be interrupted: the worker ends, and with it the work.
+            self._error(req_id, exc.code, str(exc))
+            os._exit(0)
+        result["warnings"] = list(plan.warnings)
+        self.send({"event": Event.QUANTIZED, "id": req_id, "result": result})
+
 
 def main() -> int:
     # Ctrl+C in a terminal reaches every process of the foreground group, the worker too: the
     # client decides what it means (stop the reply), and closing stdin is how the worker ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Past a file-size limit, a write fails (and quantizing reports it) instead of killing us.
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     # Keep a private handle on the protocol pipe, then send fd 1 to stderr.
     proto_fd = os.dup(1)
     os.dup2(2, 1)
