@@ -1,6 +1,6 @@
 """The ``hearth`` command line: chat and model tools over core and the engine worker (no Qt).
 
-One module per command group (chat, library, fit, hub, quality), each with ``add_parsers`` and its commands;
+One module per command group (chat, library, fit, hub, quality, serve), each with ``add_parsers`` and its commands;
 this module builds the parser from them and runs the command asked for.
 """
 
@@ -11,14 +11,14 @@ import signal
 import sys
 
 from app import __version__
-from app.cli import chat, fit, hub, library, quality
+from app.cli import chat, fit, hub, library, quality, serve
 from app.cli.common import EXIT_ENGINE, EXIT_INPUT, EXIT_INTERRUPTED, CliError
 from app.core import logs, paths
 from app.core.library.index import LibraryError
 from app.core.safe_text import clean_line
 from app.core.settings import load_settings, take_warnings
 
-GROUPS = (chat, library, fit, hub, quality)
+GROUPS = (chat, library, fit, hub, quality, serve)
 COMMANDS = tuple(name for g in GROUPS for name in g.COMMANDS)
 
 

@@ -102,6 +102,9 @@ class SamplingOptions(_Options):
     seed: int | None = None  # None: a new random seed for every reply
     stop: list[str] = field(default_factory=list)
     ignore_eos: bool = False  # keep writing past end-of-turn (benchmarks, text continuation)
+    # OpenAI's penalties, as llama.cpp's penalties sampler applies them (over repeat_last_n).
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
 
     def validate(self) -> None:
         _check_float("temperature", self.temperature, 0.0, 5.0)
@@ -112,6 +115,8 @@ class SamplingOptions(_Options):
         _check_int("repeat window", self.repeat_last_n, -1, 1 << 20)
         _check_int("max tokens", self.max_tokens, 1, 1 << 22)
         _check_int("seed", self.seed, 0, (1 << 32) - 1, allow_none=True)
+        _check_float("frequency penalty", self.frequency_penalty, -2.0, 2.0)
+        _check_float("presence penalty", self.presence_penalty, -2.0, 2.0)
         if not isinstance(self.stop, list) or not all(isinstance(s, str) for s in self.stop):
             raise OptionError("stop sequences must be a list of strings")
 

@@ -32,10 +32,17 @@ def make_sampler(lm: LoadedModel, s: SamplingOptions, seed: int, prompt: list[in
         add(chain, L.llama_sampler_init_logit_bias(n_vocab, len(eog), biases))
     if s.top_k > 0:
         add(chain, L.llama_sampler_init_top_k(s.top_k))
-    if s.repeat_penalty != 1.0 and s.repeat_last_n != 0:
+    penalised = s.repeat_penalty != 1.0 or s.frequency_penalty or s.presence_penalty
+    if penalised and s.repeat_last_n != 0:
         add(
             chain,
-            L.llama_sampler_init_penalties(n_vocab, s.repeat_last_n, s.repeat_penalty, 0.0, 0.0),
+            L.llama_sampler_init_penalties(
+                n_vocab,
+                s.repeat_last_n,
+                s.repeat_penalty,
+                s.frequency_penalty,
+                s.presence_penalty,
+            ),
         )
     if s.temperature <= 0:
         add(chain, L.llama_sampler_init_greedy())

@@ -1,0 +1,106 @@
+"""``hearth serve``: the local API (OpenAI- and Ollama-compatible) on one model."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import sys
+import threading
+from typing import Any
+
+from app.cli.common import EXIT_ENGINE, EXIT_INPUT, EXIT_OK, CliError, check_model, options_from
+from app.core.safe_text import clean_line
+
+
+def add_parsers(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve", help="serve a model to other programs on this machine (OpenAI and Ollama APIs)"
+    )
+    serve.add_argument("model", metavar="MODEL", help="a .gguf path or a model in the library")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--api-key", help="clients must send 'Authorization: Bearer KEY'")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow browser pages from this origin (repeatable; none by default)",
+    )
+    serve.add_argument("--ctx", type=int, help="context length in tokens")
+    serve.add_argument("--gpu-layers", type=int, help="layers on the GPU (-1: all)")
+    serve.add_argument("--threads", type=int, help="CPU threads")
+    serve.add_argument(
+        "--max-tokens", type=int, help="the most tokens one reply may ask for (default 4096)"
+    )
+    serve.add_argument("--quiet", action="store_true", help="do not print the request log")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.server.http_api import RequestLog, ServerConfig, build_app
+    from app.server.link import EngineLink, LinkState
+
+    if not _is_loopback(args.host) and not args.api_key:
+        raise CliError(
+            f"serving on {args.host} opens the model to other machines: give --api-key KEY too",
+            EXIT_INPUT,
+        )
+    if not 0 < args.port < 65536:
+        raise CliError("--port must be between 1 and 65535", EXIT_INPUT)
+    path = check_model(args.model)
+    args.temperature = args.seed = None
+    load, sampling = options_from(args)
+    samp = sampling.to_dict()
+    samp.pop("max_tokens", None)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        cors_origins=list(args.cors_origin),
+        max_tokens=args.max_tokens or 4096,
+        sampling_defaults=samp,
+    )
+    log = RequestLog(None if args.quiet else lambda e: print(e.line(), file=sys.stderr))
+    link = EngineLink(str(path), load.to_dict())
+    app = build_app(link, config, log)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        print(f"hearth: loading {path.name}…", file=sys.stderr)
+        started = threading.Thread(target=link.start, args=(loop,), daemon=True)
+        started.start()
+        await asyncio.to_thread(started.join)
+        if link.state != LinkState.READY:
+            raise CliError(f"the model could not be loaded: {link.error}", EXIT_ENGINE)
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(
+            f"hearth: serving {clean_line(path.name)} at http://{host}:{args.port}/v1 "
+            f"(OpenAI) and http://{host}:{args.port}/api (Ollama); Ctrl+C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        await server.serve()
+
+    try:
+        asyncio.run(main())
+    finally:
+        link.close()
+    return EXIT_OK
+
+
+COMMANDS = {"serve": cmd_serve}
