@@ -25,6 +25,7 @@ from app.engine.llama_log import LogCapture
 from app.engine.loader import physical_cores
 from app.engine.protocol import EngineError, ErrorCode
 
+_TOPK_FIELDS = ("ids", "logp", "nll", "tail_ids", "tail_logp")
 Progress = Callable[[str, int, int], None]  # (stage, chunks done, chunks in all)
 Estimate = Callable[[dict[str, Any]], None]
 
@@ -216,11 +217,7 @@ def measure(
             part = None
             if ref is not None:
                 n = logits.shape[0]
-                part = kl.TopK(
-                    ref.top.ids[offset : offset + n],
-                    ref.top.logp[offset : offset + n],
-                    ref.top.nll[offset : offset + n],
-                )
+                part = ref.top.rows(offset, offset + n)
                 offset += n
             c = kl.compare_rows(logits, nxt, part, threads=ev.threads)
             nll_parts.append(c.nll)
@@ -309,20 +306,17 @@ def _reference(
         tokens = tokenize(ref_model, text)[: plan.evaluated]
         if ref_model.n_vocab != model.n_vocab or not np.array_equal(tokens, used):
             _check_same_vocab(
-                refcache.ReferenceLogits(tokens, ref_model.n_vocab, kl.TopK(*[np.empty(0)] * 3)),
+                refcache.ReferenceLogits(tokens, ref_model.n_vocab, kl.TopK(*[np.empty(0)] * 5)),
                 used,
                 model,
                 path,
             )
-        ids: list[np.ndarray] = []
-        logp: list[np.ndarray] = []
-        nll: list[np.ndarray] = []
+        parts: list[kl.TopK] = []
 
         def rows(logits: np.ndarray, nxt: np.ndarray) -> None:
-            top = kl.reference_rows(logits, nxt, kl.TOP_K, threads=ev.threads)
-            ids.append(top.ids)
-            logp.append(top.logp)
-            nll.append(top.nll)
+            parts.append(
+                kl.reference_rows(logits, nxt, kl.TOP_K, threads=ev.threads, seed=len(parts))
+            )
 
         said = False
 
@@ -351,5 +345,5 @@ def _reference(
     return refcache.ReferenceLogits(
         tokens,
         ref_model.n_vocab,
-        kl.TopK(np.concatenate(ids), np.concatenate(logp), np.concatenate(nll)),
+        kl.TopK(*(np.concatenate([getattr(p, f) for p in parts]) for f in _TOPK_FIELDS)),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -92,6 +93,14 @@ def quantize(
         reasons = log.errors_since(mark)
         failed = [line for _lvl, line in log.since(mark) if "failed to quantize" in line]
         detail = (failed or reasons or ["llama.cpp gave no reason"])[-1].strip()
+        detail = detail.split("failed to quantize:", 1)[-1].strip()
+        if "iostream" in detail or "space" in detail.lower() or "write" in detail.lower():
+            folder = Path(out).parent
+            free = shutil.disk_usage(folder).free if folder.exists() else 0
+            detail = (
+                f"writing the file failed ({detail}): is the disk full? "
+                f"{free / 1e9:.2f} GB is free in {folder}"
+            )
         raise EngineError(ErrorCode.QUANTIZE_FAILED, f"Could not make {name}: {detail}")
     info, _headers = inspect_model_headers(partial)
     if not info.valid:

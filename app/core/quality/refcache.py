@@ -1,8 +1,8 @@
 """The reference's log-probabilities, computed once and kept on disk.
 
 One compressed numpy file per (reference file, text, context, chunks): the tokens measured, the
-reference's top-k token ids and log-probabilities at every scored position, and its NLL of the
-actual next token. Comparing five quants against one reference runs the reference once. A file
+reference's top-k token ids and log-probabilities at every scored position, the tokens drawn from
+the rest of its distribution (core/quality/kl.py), and its NLL of the actual next token. Comparing five quants against one reference runs the reference once. A file
 that changes (size or modification time) gets a new entry; a damaged entry is computed again.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 from app.core import paths
 from app.core.quality.kl import TopK
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -63,7 +63,7 @@ def load(key: str) -> ReferenceLogits | None:
             return ReferenceLogits(
                 z["tokens"],
                 int(z["n_vocab"]),
-                TopK(z["ids"], z["logp"], z["nll"]),
+                TopK(z["ids"], z["logp"], z["nll"], z["tail_ids"], z["tail_logp"]),
             )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
         path.unlink(missing_ok=True)  # damaged: measured again
@@ -82,6 +82,8 @@ def save(key: str, ref: ReferenceLogits) -> Path:
             ids=ref.top.ids.astype(np.int32),
             logp=ref.top.logp.astype(np.float32),
             nll=ref.top.nll.astype(np.float32),
+            tail_ids=ref.top.tail_ids.astype(np.int32),
+            tail_logp=ref.top.tail_logp.astype(np.float32),
         )
     os.replace(tmp, path)
     return path
