@@ -105,6 +105,9 @@ class SamplingOptions(_Options):
     # OpenAI's penalties, as llama.cpp's penalties sampler applies them (over repeat_last_n).
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
+    # A JSON schema the reply must follow (llama.cpp's grammar sampler); {"type": "object"} asks
+    # for any JSON object. None: free text. Set per request (the local API), never saved.
+    json_schema: dict[str, Any] | None = None
 
     def validate(self) -> None:
         _check_float("temperature", self.temperature, 0.0, 5.0)
@@ -117,6 +120,8 @@ class SamplingOptions(_Options):
         _check_int("seed", self.seed, 0, (1 << 32) - 1, allow_none=True)
         _check_float("frequency penalty", self.frequency_penalty, -2.0, 2.0)
         _check_float("presence penalty", self.presence_penalty, -2.0, 2.0)
+        if self.json_schema is not None and not isinstance(self.json_schema, dict):
+            raise OptionError("a JSON schema must be a JSON object")
         if not isinstance(self.stop, list) or not all(isinstance(s, str) for s in self.stop):
             raise OptionError("stop sequences must be a list of strings")
 

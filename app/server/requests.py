@@ -141,13 +141,30 @@ def read_sampling(body: dict[str, Any], max_tokens_cap: int) -> dict[str, Any]:
         out["ignore_eos"] = True
     if body.get("n") not in (None, 1):
         raise bad("'n' other than 1 is not supported: ask again for another reply")
-    fmt = body.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") not in (None, "text"):
-        raise bad(
-            f"response_format {fmt.get('type')!r} is not supported by this server yet",
-            "unsupported_response_format",
-        )
+    schema = _response_schema(body.get("response_format"))
+    if schema is not None:
+        out["json_schema"] = schema
     return out
+
+
+def _response_schema(fmt: Any) -> dict[str, Any] | None:
+    """OpenAI's ``response_format`` as the JSON schema the reply must follow (None: text)."""
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict):
+        raise bad("'response_format' must be an object")
+    kind = fmt.get("type")
+    if kind in (None, "text"):
+        return None
+    if kind == "json_object":
+        return {"type": "object"}
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise bad("response_format.json_schema.schema must be a JSON schema object")
+        return schema
+    raise bad(f"response_format type {kind!r} is not one of text, json_object, json_schema")
 
 
 def read_chat(body: Any, max_tokens_cap: int) -> ChatRequest:
@@ -216,6 +233,13 @@ def read_ollama(body: Any, max_tokens_cap: int, generate: bool) -> ChatRequest:
     min_p = _number(options, "min_p", 0.0, 1.0)
     if min_p is not None:
         sampling["min_p"] = min_p
+    fmt = body.get("format")  # "json", or a JSON schema
+    if fmt == "json":
+        sampling["json_schema"] = {"type": "object"}
+    elif isinstance(fmt, dict):
+        sampling["json_schema"] = fmt
+    elif fmt not in (None, ""):
+        raise bad("'format' must be \"json\" or a JSON schema object")
     stream = body.get("stream", True)
     if not isinstance(stream, bool):
         raise bad("'stream' must be true or false")

@@ -203,8 +203,8 @@ def test_errors_have_openai_s_shape_and_status(server: Served) -> None:
         _ask(client, presence_penalty=5)
     assert "presence_penalty" in str(penalty.value)
     with pytest.raises(openai.BadRequestError) as schema:
-        _ask(client, response_format={"type": "json_object"})
-    assert "not supported" in str(schema.value)
+        _ask(client, response_format={"type": "xml"})
+    assert "response_format" in str(schema.value)
     raw = httpx.post(
         server.url + "/v1/chat/completions",
         content=b"{not json",
@@ -218,6 +218,48 @@ def test_errors_have_openai_s_shape_and_status(server: Served) -> None:
     # a web page reaching the server through DNS rebinding names another host
     rebound = httpx.get(server.url + "/v1/models", headers={"Host": "attacker.example:8080"})
     assert rebound.status_code == 403
+
+
+def test_json_mode_and_a_json_schema_are_enforced(server: Served) -> None:
+    import json
+
+    client = server.openai()
+    reply = _ask(
+        client, "Give me a person as JSON.", max_tokens=200, response_format={"type": "json_object"}
+    )
+    assert isinstance(json.loads(reply.choices[0].message.content), dict)
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 20},
+            "age": {"type": "integer", "minimum": 0, "maximum": 120},
+            "pets": {"type": "array", "items": {"type": "string", "maxLength": 12}, "maxItems": 3},
+        },
+        "required": ["name", "age", "pets"],
+        "additionalProperties": False,
+    }
+    reply = _ask(
+        client,
+        "Describe a person.",
+        max_tokens=200,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "person", "schema": schema},
+        },
+    )
+    person = json.loads(reply.choices[0].message.content)
+    assert set(person) == {"name", "age", "pets"}
+    assert isinstance(person["name"], str) and isinstance(person["age"], int)
+    assert 0 <= person["age"] <= 120 and isinstance(person["pets"], list)
+    assert all(isinstance(p, str) for p in person["pets"]) and len(person["pets"]) <= 3
+    # the Ollama route takes a schema as its "format"
+    out = server.ollama().chat(
+        model=MODEL,
+        messages=[{"role": "user", "content": "A person?"}],
+        format=schema,
+        options={"temperature": 0, "num_predict": 200},
+    )
+    assert set(json.loads(out.message.content)) == {"name", "age", "pets"}
 
 
 def test_three_clients_at_once_get_what_each_gets_alone(server: Served) -> None:
