@@ -109,7 +109,16 @@ def press_in_box(qtbot: Any, act: Any, button: str | QMessageBox.StandardButton)
 
     def press() -> None:
         box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
+        if not isinstance(box, QMessageBox):  # not active (offscreen): any message box shown
+            box = next(
+                (
+                    w
+                    for w in QApplication.topLevelWidgets()
+                    if isinstance(w, QMessageBox) and w.isVisible()
+                ),
+                None,
+            )
+        if box is None:
             return
         timer.stop()
         buttons = box.buttons()
