@@ -82,7 +82,10 @@ class Worker:
             op = msg.get("op")
             if op == Op.STOP:
                 target = msg.get("id")
-                self._stop_ids.add(target if isinstance(target, int) else -1)
+                if isinstance(target, int) and target >= 0:
+                    self._stop_ids.add(target)  # now, or when it starts if it is queued
+                elif self._current is not None:
+                    self._stop_ids.add(self._current)  # "whatever runs": only what runs now
             elif op == Op.STATUS:
                 self._send_status(msg.get("id"))
             elif op == Op.EXIT:

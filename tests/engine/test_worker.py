@@ -197,6 +197,18 @@ def test_a_failed_load_keeps_the_model_that_was_loaded(
         assert stats["completion_tokens"] > 0
 
 
+def test_a_stop_with_nothing_running_stops_nothing_later(smollm_path: Path) -> None:
+    """Stop pressed after a reply ended (or before any) must not cancel the next request."""
+    with BlockingEngine() as engine:
+        engine.load(str(smollm_path), {"n_ctx": 512})
+        engine.stop()  # nothing runs: "stop whatever runs"
+        engine.client.stop(None)
+        _text, stats = engine.chat(
+            [{"role": "user", "content": "Hi"}], {"max_tokens": 4, "temperature": 0}
+        )
+        assert stats["stop_reason"] != "stopped" and stats["completion_tokens"] > 0
+
+
 def test_hostile_template_in_a_model_file(tmp_path: Path, smollm_path: Path) -> None:
     evil = F.with_chat_template(
         smollm_path,
