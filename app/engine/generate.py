@@ -17,7 +17,7 @@ from typing import Any
 import llama_cpp as L
 
 from app.core.chat.context import ContextOverflow, plan_context
-from app.core.chat.reasoning import REASONING, ReasoningFormat, detect_format
+from app.core.chat.reasoning import PLAIN, REASONING, ReasoningFormat, detect_format
 from app.core.chat.template import TemplateError
 from app.core.options import SamplingOptions
 from app.engine.events import GenerationStats, PromptStats, ReplyStats, StartedInfo
@@ -77,12 +77,24 @@ class Generator:
         should_stop: Callable[[], bool],
         on_started: Callable[[StartedInfo], None],
         template_kwargs: dict[str, Any] | None = None,
+        raw_prompt: str | None = None,
     ) -> tuple[str, GenerationStats]:
         """Reply to ``messages``; ``emit(text, channel)`` gets text as it is produced (channel
         ``"reasoning"`` for thinking, None for the answer); ``template_kwargs`` are template
-        variables (``enable_thinking``, ``reasoning_effort``). Returns (text, stats)."""
+        variables (``enable_thinking``, ``reasoning_effort``). With ``raw_prompt`` the text is
+        continued as it is, without the chat template. Returns (text, stats)."""
         kwargs = dict(template_kwargs or {})
         t_request = time.monotonic()
+        if raw_prompt is not None:
+            tokens = tokenize(lm, raw_prompt)
+            if len(tokens) >= lm.n_ctx:
+                raise EngineError(
+                    ErrorCode.CONTEXT_OVERFLOW,
+                    f"The prompt is {len(tokens):,} tokens; the context holds {lm.n_ctx:,}",
+                )
+            return self._reply(
+                lm, tokens, 0, PLAIN, sampling, emit, should_stop, on_started, t_request
+            )
         render_cache: dict[int, tuple[str, list[int]]] = {}
 
         def count(msgs: list[dict[str, str]]) -> int:
@@ -104,13 +116,29 @@ class Generator:
             prompt_text = lm.template.render(plan.messages, add_generation_prompt=True, **kwargs)
             tokens = tokenize(lm, prompt_text)
         fmt = detect_format(lm.template.source, prompt_text)
+        return self._reply(
+            lm, tokens, plan.dropped, fmt, sampling, emit, should_stop, on_started, t_request
+        )
 
+    def _reply(
+        self,
+        lm: LoadedModel,
+        tokens: list[int],
+        dropped: int,
+        fmt: ReasoningFormat,
+        sampling: SamplingOptions,
+        emit: Callable[[str, str | None], None],
+        should_stop: Callable[[], bool],
+        on_started: Callable[[StartedInfo], None],
+        t_request: float,
+    ) -> tuple[str, GenerationStats]:
+        """Decode the prompt's new tokens, then write the reply."""
         reused = reuse_prefix(lm, tokens)
         on_started(
             {
                 "prompt_tokens": len(tokens),
                 "reused_tokens": reused,
-                "dropped_messages": plan.dropped,
+                "dropped_messages": dropped,
                 "n_ctx": lm.n_ctx,
                 "template": lm.template.name,
                 "template_note": lm.template_note,
@@ -130,7 +158,7 @@ class Generator:
         prompt_stats: PromptStats = {
             "prompt_tokens": len(tokens),
             "reused_tokens": reused,
-            "dropped_messages": plan.dropped,
+            "dropped_messages": dropped,
             "n_ctx": lm.n_ctx,
             "prompt_s": round(t_prompt, 4),
             "prompt_tokens_per_second": round(new_prompt / t_prompt, 2) if t_prompt > 0 else None,

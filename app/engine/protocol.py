@@ -6,6 +6,8 @@ Requests (app -> worker) carry ``op`` and an integer ``id``::
     {"op": "generate", "id": 2, "messages": [{"role": "user", "content": "Hi"}],
      "sampling": {SamplingOptions fields},
      "template_kwargs": {"enable_thinking": false}}   optional template options
+    {"op": "generate", "id": 2, "prompt": "Once upon a time", "sampling": {...}}
+                                       raw text continued as it is (no chat template)
     {"op": "stop", "id": 2}            stop request 2 (a load or a generation) now
     {"op": "unload", "id": 3}
     {"op": "status", "id": 4}          answered at once, even while busy

@@ -85,12 +85,14 @@ class Runtime:
         should_stop: Callable[[], bool],
         on_started: Callable[[StartedInfo], None] = lambda info: None,
         template_kwargs: dict[str, Any] | None = None,
+        raw_prompt: str | None = None,
     ) -> tuple[str, GenerationStats]:
-        """Reply to ``messages``; ``emit(text, channel)`` gets text as it is produced (channel
-        ``"reasoning"`` for thinking, None for the answer). Returns (text, stats)."""
+        """Reply to ``messages`` (or continue ``raw_prompt`` as it is); ``emit(text, channel)``
+        gets text as it is produced (channel ``"reasoning"`` for thinking, None for the answer).
+        Returns (text, stats)."""
         lm = self._need_model()
         return self._generator.generate(
-            lm, messages, sampling, emit, should_stop, on_started, template_kwargs
+            lm, messages, sampling, emit, should_stop, on_started, template_kwargs, raw_prompt
         )
 
     def measure_quality(self, **kwargs: Any) -> QualityResult:

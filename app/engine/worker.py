@@ -196,7 +196,13 @@ class Worker:
 
     def _generate(self, runtime: Runtime, req_id: int, msg: dict[str, Any]) -> None:
         messages = msg.get("messages")
-        if (
+        prompt = msg.get("prompt")  # raw text to continue, without the chat template
+        if prompt is not None:
+            if not isinstance(prompt, str) or messages is not None:
+                self._error(req_id, ErrorCode.BAD_REQUEST, "a prompt is a string, given alone")
+                return
+            messages = []
+        elif (
             not isinstance(messages, list)
             or not all(
                 isinstance(m, dict)
@@ -230,6 +236,7 @@ class Worker:
             should_stop=self._should_stop,
             on_started=lambda info: send({"event": Event.STARTED, "id": req_id, **info}),
             template_kwargs=kwargs,
+            raw_prompt=prompt,
         )
         tokens.flush()
         self.send({"event": Event.DONE, "id": req_id, "text": text, "stats": stats})

@@ -28,7 +28,13 @@ from starlette.routing import Route
 from app import __version__
 from app.core.gguf.names import display_name, parse_name
 from app.server.link import EngineLink, LinkState, Stream
-from app.server.requests import ApiError, ChatRequest, read_chat, read_ollama
+from app.server.requests import (
+    ApiError,
+    ChatRequest,
+    read_chat,
+    read_completion,
+    read_ollama,
+)
 
 MAX_BODY = 8 << 20  # bytes of a request body
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -210,6 +216,8 @@ class Api:
         self._check_ready()
         try:
             sampling = {**self.config.sampling_defaults, **chat.sampling}
+            if chat.prompt is not None:
+                return self.link.generate(None, sampling, prompt=chat.prompt)
             return self.link.generate(chat.messages, sampling)
         except RuntimeError as exc:
             raise ApiError(
@@ -291,6 +299,60 @@ class Api:
                 return
         self._log("/v1/chat/completions", 200, stats)
         yield b"data: [DONE]\n\n"
+
+    async def completions(self, request: Request) -> Response:
+        self.guard(request)
+        req = read_completion(await self.body(request), self.config.max_tokens)
+        stream = self._start(req)
+        base = {
+            "id": f"cmpl-{uuid.uuid4().hex[:24]}",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": self.model_id,
+        }
+
+        def choice(text: str, finish: str | None) -> dict[str, Any]:
+            return {"text": text, "index": 0, "logprobs": None, "finish_reason": finish}
+
+        if req.stream:
+
+            async def events() -> AsyncIterator[bytes]:
+                stats: dict[str, Any] = {}
+                async for ev in self._events(request, stream):
+                    if ev["event"] == "token":
+                        body = {**base, "choices": [choice(ev["text"], None)]}
+                    elif ev["event"] == "done":
+                        stats = ev["stats"]
+                        body = {**base, "choices": [choice("", _finish_reason(stats))]}
+                        if req.include_usage:
+                            body["usage"] = _usage(stats)
+                    elif ev["event"] == "error":
+                        body = _engine_error(ev.get("code", ""), ev.get("message", "")).body()
+                    else:
+                        continue  # the prompt's figures ("started")
+                    yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
+                self._log("/v1/completions", 200, stats)
+                yield b"data: [DONE]\n\n"
+
+            return StreamingResponse(events(), media_type="text/event-stream")
+        parts: list[str] = []
+        stats: dict[str, Any] = {}
+        async for ev in self._events(request, stream):
+            if ev["event"] == "token":
+                parts.append(ev["text"])
+            elif ev["event"] == "done":
+                stats = ev["stats"]
+            elif ev["event"] == "error":
+                self._log("/v1/completions", 500, stats)
+                raise _engine_error(ev.get("code", ""), ev.get("message", ""))
+        self._log("/v1/completions", 200, stats)
+        return JSONResponse(
+            {
+                **base,
+                "choices": [choice("".join(parts), _finish_reason(stats))],
+                "usage": _usage(stats),
+            }
+        )
 
     def _log(self, endpoint: str, status: int, stats: dict[str, Any]) -> None:
         self.log.add(
@@ -456,6 +518,7 @@ def build_app(link: EngineLink, config: ServerConfig, log: RequestLog) -> Starle
     routes = [
         route("/v1/models", api.models, ["GET"]),
         route("/v1/chat/completions", api.chat_completions, ["POST"]),
+        route("/v1/completions", api.completions, ["POST"]),
         route("/api/version", api.ollama_version, ["GET"]),
         route("/api/tags", api.ollama_tags, ["GET"]),
         route("/api/chat", api.ollama_chat, ["POST"]),

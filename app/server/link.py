@@ -100,16 +100,22 @@ class EngineLink:
 
     def generate(
         self,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, str]] | None,
         sampling: dict[str, Any],
         template_kwargs: dict[str, Any] | None = None,
+        prompt: str | None = None,
     ) -> Stream:
+        """A reply to ``messages``, or ``prompt`` continued as it is (no chat template)."""
         client = self._client
         if client is None or not self.ready:
             raise RuntimeError(self.error or "the engine is not ready")
         extra: dict[str, Any] = {"template_kwargs": template_kwargs} if template_kwargs else {}
+        if prompt is not None:
+            extra["prompt"] = prompt
+        else:
+            extra["messages"] = messages
         with self._lock:
-            req_id = client.request(Op.GENERATE, messages=messages, sampling=sampling, **extra)
+            req_id = client.request(Op.GENERATE, sampling=sampling, **extra)
             stream = Stream(req_id)
             self._streams[req_id] = stream
         return stream

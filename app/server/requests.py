@@ -41,6 +41,7 @@ class ChatRequest:
     stream: bool = False
     include_usage: bool = False
     model: str | None = None
+    prompt: str | None = None  # a completion's raw text (then ``messages`` is empty)
 
 
 def _text_of(content: Any, where: str) -> str:
@@ -190,6 +191,36 @@ def read_chat(body: Any, max_tokens_cap: int) -> ChatRequest:
     )
 
 
+def read_completion(body: Any, max_tokens_cap: int) -> ChatRequest:
+    """OpenAI's /v1/completions body: a raw prompt continued as it is."""
+    if not isinstance(body, dict):
+        raise bad("the request body must be a JSON object")
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]
+    if not isinstance(prompt, str):
+        raise bad("'prompt' must be a string (one prompt per request)")
+    if body.get("echo") or body.get("suffix") or body.get("logprobs") or body.get("best_of"):
+        raise bad("echo, suffix, logprobs and best_of are not supported by this server")
+    fields = dict(body)
+    if fields.get("max_tokens") is None:
+        fields["max_tokens"] = 16  # OpenAI's default for completions
+    fields.pop("response_format", None)
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise bad("'stream' must be true or false")
+    options = body.get("stream_options") or {}
+    model = body.get("model")
+    return ChatRequest(
+        [],
+        read_sampling(fields, max_tokens_cap),
+        stream,
+        bool(isinstance(options, dict) and options.get("include_usage")),
+        model if isinstance(model, str) else None,
+        prompt,
+    )
+
+
 def read_ollama(body: Any, max_tokens_cap: int, generate: bool) -> ChatRequest:
     """Ollama's /api/chat or /api/generate body (``options`` hold the sampling)."""
     if not isinstance(body, dict):
@@ -244,4 +275,12 @@ def read_ollama(body: Any, max_tokens_cap: int, generate: bool) -> ChatRequest:
     if not isinstance(stream, bool):
         raise bad("'stream' must be true or false")
     model = body.get("model")
-    return ChatRequest(messages, sampling, stream, False, model if isinstance(model, str) else None)
+    raw = generate and body.get("raw") is True  # the prompt continued as it is, no template
+    return ChatRequest(
+        [] if raw else messages,
+        sampling,
+        stream,
+        False,
+        model if isinstance(model, str) else None,
+        body["prompt"] if raw else None,
+    )

@@ -185,6 +185,27 @@ def test_ollama_client(server: Served) -> None:
     assert generated.response == whole and generated.done
 
 
+def test_completions_continue_a_raw_prompt(server: Served) -> None:
+    client = server.openai()
+    prompt = "1, 2, 3, 4, 5,"
+    whole = client.completions.create(model=MODEL, prompt=prompt, max_tokens=8, temperature=0)
+    text = whole.choices[0].text
+    assert text.lstrip().startswith("6")  # continued as text, not answered as a chat
+    assert whole.usage.prompt_tokens <= 15  # the text alone (and BOS): no chat template
+    streamed = "".join(
+        c.choices[0].text
+        for c in client.completions.create(
+            model=MODEL, prompt=prompt, max_tokens=8, temperature=0, stream=True
+        )
+        if c.choices
+    )
+    assert streamed == text
+    raw = server.ollama().generate(
+        model=MODEL, prompt=prompt, raw=True, options={"temperature": 0, "num_predict": 8}
+    )
+    assert raw.response == text
+
+
 def test_errors_have_openai_s_shape_and_status(server: Served) -> None:
     client = server.openai()
     with pytest.raises(openai.NotFoundError):

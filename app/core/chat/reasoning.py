@@ -63,12 +63,20 @@ class ReasoningFormat:
         """The marker strings whose tokens the token loop must render (special or not)."""
         if self.family == "harmony":
             return HARMONY_MARKERS
+        if self.family == "none":
+            return ()
         return (self.start, self.end)
 
     def parser(self) -> ReasoningParser:
         if self.family == "harmony":
             return HarmonyParser()
+        if self.family == "none":
+            return PlainParser()
         return ThinkTagParser(self.start, self.end, self.starts_inside)
+
+
+# Text continued from a raw prompt (no chat template): all of it is the answer.
+PLAIN = ReasoningFormat("none")
 
 
 def detect_format(template_source: str, prompt: str) -> ReasoningFormat:
@@ -204,6 +212,17 @@ class ThinkTagParser(ReasoningParser):
         elif self._state == self._LEAD:
             pass  # only blank space after the end tag
         self.in_reasoning = False
+
+
+class PlainParser(ReasoningParser):
+    """Everything is the answer (a raw prompt's continuation)."""
+
+    def feed(self, text: str) -> Iterator[tuple[str, str]]:
+        if text:
+            yield ANSWER, text
+
+    def finish(self) -> Iterator[tuple[str, str]]:
+        return iter(())
 
 
 class HarmonyParser(ReasoningParser):
