@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtGui import QIcon
@@ -22,6 +24,7 @@ from app.ui.common import messages, qt_libs
 from app.ui.common.tasks import DbQueue, call_in_gui
 from app.ui.common.theme import apply_theme
 from app.ui.main_window import MainWindow
+from app.ui.server_switch import ServerSwitch
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -76,6 +79,15 @@ def build_window(settings: Settings, app: QApplication) -> MainWindow:
         icon=app_icon(),
         apply_theme=lambda theme: apply_theme(app, theme),
     )
+
+    def loaded_model() -> tuple[str, dict[str, Any]] | None:
+        info, key = bridge.loaded_info, bridge.loaded_key
+        if not info or key is None:
+            return None
+        return str(info["path"]), json.loads(key[1])
+
+    # The local API's switch, in the status bar (found with findChild(ServerSwitch)).
+    window.statusBar().addPermanentWidget(ServerSwitch(loaded_model, window))
     return window
 
 
