@@ -26,9 +26,12 @@ from app.core.gguf.info import info_from_headers
 from app.core.hub.client import Hub
 from app.core.hub.connection import HubError
 from app.core.hub.files import QuantGroup, RepoFiles
+from app.core.quality.measured import lookup
+from app.core.quality.published import ExpectedLoss, describe, expected_loss
 
 MAX_RECOMMENDED_BPW = 9.0  # Q8_0 and below (its small-model files reach ~8.6); F16 and F32 are
 # slower for no visible gain
+GIB = 1 << 30
 
 
 def reference_shape(hub: Hub, files: RepoFiles, tries: int = 3) -> ModelShape | None:
@@ -84,7 +87,12 @@ def shape_for_group(reference: ModelShape | None, group: QuantGroup) -> ModelSha
 
 
 def estimate_groups(
-    hub: Hub, files: RepoFiles, devices: list[Device], cpu_flags: set[str], opts: FitOptions
+    hub: Hub,
+    files: RepoFiles,
+    devices: list[Device],
+    cpu_flags: set[str],
+    opts: FitOptions,
+    measured: list[dict[str, Any]] | None = None,
 ) -> list[QuantGroup]:
     """Set ``verdict``, ``fit`` and ``recommended`` on each quant group; returns the groups."""
     reference = reference_shape(hub, files)
@@ -101,26 +109,80 @@ def estimate_groups(
                 g.parameters = shape.parameters
         except FitError:
             g.fit, g.verdict = None, None
-    recommend(files.groups, any(d.kind == "gpu" for d in devices))
+    recommend(files.groups, any(d.kind == "gpu" for d in devices), measured)
     return files.groups
 
 
-def recommend(groups: list[QuantGroup], has_gpu: bool) -> QuantGroup | None:
-    """The best quant that fully fits: on the GPU when there is one, else in RAM."""
+# A quant is comfortable when this share of the memory it needs is still free after it (on the
+# device it must fit: the GPU when there is one); a tighter fit is offered only when none is.
+COMFORT_SHARE = 0.10
+
+
+def group_loss(g: QuantGroup, measured: list[dict[str, Any]] | None = None) -> ExpectedLoss | None:
+    """``g``'s expected mean KL divergence: measured here when a measurement of that file's model
+    and quant is stored, else llama.cpp's published figure for its preset, scaled to its size."""
+    name = PurePosixPath(g.files[0].path).name if g.files else g.quant
+    m = lookup(measured or [], name, g.quant)
+    if m is not None:
+        ref = m.get("reference_quant") or "the reference"
+        return ExpectedLoss(
+            float(m["kl_mean"]),
+            "measured",
+            f"{g.quant}: measured on this machine against {ref} "
+            f"({m.get('chunks')} chunks of {m.get('n_ctx')} tokens of {m.get('text')})",
+        )
+    return expected_loss(g.quant, g.parameters, g.bits_per_weight)
+
+
+def recommend(
+    groups: list[QuantGroup], has_gpu: bool, measured: list[dict[str, Any]] | None = None
+) -> QuantGroup | None:
+    """The quant with the least expected loss that fully fits (on the GPU when there is one,
+    else in RAM) with room to spare; the smaller one when two lose the same. F16 and F32 are left
+    out while a quant of 9 bits or fewer fits: they are slower for a loss no one can see."""
     for g in groups:
         g.recommended = False
     full = "gpu_full" if has_gpu else "cpu_only"
     fitting = [g for g in groups if g.verdict == full]
     if not fitting:
         return None
+    small = [g for g in fitting if (g.bits_per_weight or 99) <= MAX_RECOMMENDED_BPW]
+    fitting = small or fitting
+    comfortable = [g for g in fitting if _spare_share(g) >= COMFORT_SHARE]
+    pool = comfortable or fitting
 
-    def quality(g: QuantGroup) -> Any:
-        bpw = g.bits_per_weight or g.size_bytes
-        return (bpw <= MAX_RECOMMENDED_BPW if g.bits_per_weight else True, bpw)
+    def key(g: QuantGroup) -> tuple[float, int]:
+        loss = group_loss(g, measured)
+        kld = loss.kld if loss is not None else 1.0 / max(g.bits_per_weight or 1.0, 1.0)
+        return (round(kld, 6), g.size_bytes)
 
-    best = max(fitting, key=quality)
+    best = min(pool, key=key)
     best.recommended = True
     return best
+
+
+def _spare_share(g: QuantGroup) -> float:
+    fit = g.fit
+    if fit is None or not getattr(fit, "total_bytes", 0):
+        return 1.0
+    return float(fit.margin_bytes) / float(fit.total_bytes)
+
+
+def why_recommended(g: QuantGroup, measured: list[dict[str, Any]] | None = None) -> str:
+    """One line: where it fits and how much room is left, and what it loses."""
+    fit = g.fit
+    where = "fits"
+    if fit is not None:
+        place = "on the GPU" if fit.verdict == "gpu_full" else "in RAM"
+        where = f"fits {place} with {max(fit.margin_bytes, 0) / GIB:.1f} GiB to spare"
+    loss = group_loss(g, measured)
+    if loss is None:
+        return f"{g.quant}: {where}; its loss is unknown"
+    label = {"measured": "measured", "published": "expected", "guess": "a rough guess"}
+    return (
+        f"{g.quant}: {where}; about {loss.kld:.3g} KL divergence ({label[loss.source]}), "
+        f"{describe(loss.kld)}"
+    )
 
 
 SEARCH_QUANT = "Q4_K_M"  # the quant most repos offer and most users pick

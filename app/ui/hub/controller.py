@@ -28,10 +28,11 @@ from app.core.fit.placement import FitOptions
 from app.core.hub import token as secrets
 from app.core.hub.client import Hub, open_hub
 from app.core.hub.files import QuantGroup, RepoFiles
-from app.core.hub.fit import estimate_groups, hit_verdict, reference_shape
+from app.core.hub.fit import estimate_groups, hit_verdict, recommend, reference_shape
 from app.core.hub.owned import library_copies
 from app.core.hub.queue import ACTIVE, DONE, FAILED, Download, DownloadQueue
 from app.core.library.index import OK, Library
+from app.core.quality import measured
 from app.core.settings import Settings
 from app.ui.common import messages
 from app.ui.common.tasks import call_in_gui, run_task
@@ -204,15 +205,18 @@ class HubController(QObject):
             run_task(lambda: self.hub().model_card(repo, files.revision), card, lambda e: None)
             run_task(lambda: estimate(files), estimated, lambda e: self._failed(e))
 
-        def estimate(files: RepoFiles) -> RepoFiles:
+        def estimate(files: RepoFiles) -> tuple[RepoFiles, list[dict[str, Any]]]:
             # The header of one quant: exact bits per weight, and the shape for the fit.
             reference_shape(self.hub(), files)
+            found = measured.load()  # quality measured here comes before published figures
             if hw is not None:
-                estimate_groups(self.hub(), files, devices_for(hw), hw.flags, opts)
-            return files
+                estimate_groups(self.hub(), files, devices_for(hw), hw.flags, opts, found)
+            return files, found
 
-        def estimated(files: RepoFiles) -> None:
+        def estimated(result: tuple[RepoFiles, list[dict[str, Any]]]) -> None:
+            files, found = result
             if serial == self._repo_serial:
+                self.page.quants_model.measured = found
                 self.page.show_repo(files, estimating=False)
 
         def card(text: str) -> None:
@@ -306,6 +310,23 @@ class HubController(QObject):
         run_task(add, added)
 
     # -- what the library holds already ---------------------------------------------------------
+
+    def quality_measured(self, *_: object) -> None:
+        """Quants were compared on this machine: the shown repo's figures and recommendation
+        take the measurements in."""
+        files = self.page.files
+        hw = self.hardware()
+
+        def done(found: list[dict[str, Any]]) -> None:
+            if files is None or self.page.files is not files:
+                return
+            if hw is not None and any(g.fit is not None for g in files.groups):
+                recommend(files.groups, any(d.kind == "gpu" for d in devices_for(hw)), found)
+            self.page.quants_model.measured = found
+            self.page.show_repo(files, estimating=False)
+
+        if files is not None:
+            run_task(measured.load, done)
 
     def library_changed(self, *_: object) -> None:
         """The library changed (a scan, a removal): mark the shown repo's quants again."""

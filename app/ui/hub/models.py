@@ -9,7 +9,9 @@ from PySide6.QtGui import QColor, QFont
 
 from app.core.hub.client import RepoHit
 from app.core.hub.files import QuantGroup
+from app.core.hub.fit import group_loss
 from app.core.hub.owned import group_key
+from app.core.quality.published import ExpectedLoss, describe
 from app.core.units import format_params, human_bytes
 from app.ui.library.model import RowsModel
 
@@ -18,6 +20,7 @@ SortRole = Qt.ItemDataRole.UserRole + 20
 ItemRole = Qt.ItemDataRole.UserRole + 21
 SubtitleRole = Qt.ItemDataRole.UserRole + 22
 DOWNLOADS_COLUMN, LIKES_COLUMN = 3, 4
+QUALITY_COLUMN = 5  # in the quant list
 
 VERDICT_TEXT = {
     "gpu_full": "Fits on the GPU",
@@ -153,12 +156,22 @@ class HitsFilter(QSortFilterProxyModel):
 
 
 class QuantsModel(RowsModel):
-    columns = ("Quant", "Size", "Bits/weight", "Files", "This machine")
+    columns = ("Quant", "Size", "Bits/weight", "Files", "This machine", "KL divergence")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.estimating = False
         self.owned: dict[str, str] = {}  # group_key -> the copy in the library
+        self.measured: list[dict[str, Any]] = []  # quality measured on this machine
+
+    def loss(self, g: QuantGroup) -> ExpectedLoss | None:
+        return group_loss(g, self.measured)
+
+    def set_measured(self, measured: list[dict[str, Any]]) -> None:
+        self.measured = list(measured)
+        if self.groups:
+            last = len(self.columns) - 1
+            self.dataChanged.emit(self.index(0, last), self.index(len(self.groups) - 1, last))
 
     @property
     def groups(self) -> list[QuantGroup]:
@@ -173,6 +186,12 @@ class QuantsModel(RowsModel):
             return (
                 "Bits per weight, as the library counts them: the tensor data's bytes × 8 / "
                 "parameters (the header is left out: exact once a file's header has been read)"
+            )
+        if section == QUALITY_COLUMN:
+            return (
+                "Expected loss: mean KL divergence from the full-precision model (lower is "
+                "better): measured on this machine when you have compared its quants, else "
+                "llama.cpp's published figure for the preset, scaled to the model's size"
             )
         return None
 
@@ -193,6 +212,15 @@ class QuantsModel(RowsModel):
         if role == ItemRole:
             return g
         copy = self.copy_of(g)
+        if col == QUALITY_COLUMN and role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+            SortRole,
+            Qt.ItemDataRole.ForegroundRole,
+        ):
+            return self._quality(g, role)
+        if role == SortRole:
+            return [g.quant, g.size_bytes, g.bits_per_weight or 0, len(g.files), _rank(g)][col]
         if role == Qt.ItemDataRole.DisplayRole:
             verdict = "estimating…" if self.estimating else VERDICT_TEXT[g.verdict]
             return [
@@ -217,6 +245,32 @@ class QuantsModel(RowsModel):
             summary = g.fit.summary if g.fit is not None else ""
             have = f"\nIn your library: {copy}" if copy else ""
             return f"{names}{have}\n{summary}".strip()
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (1, 2, 3):
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (1, 2, 3, QUALITY_COLUMN):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _quality(self, g: QuantGroup, role: int) -> Any:
+        loss = self.loss(g)
+        if role == SortRole:
+            return loss.kld if loss is not None else 99.0
+        if loss is None:
+            return "?" if role == Qt.ItemDataRole.DisplayRole else None
+        if role == Qt.ItemDataRole.DisplayRole:
+            mark = {"measured": " (measured)", "guess": " ?"}.get(loss.source, "")
+            return f"{loss.kld:.4f}{mark}"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QColor(VERDICT_COLOR["gpu_full"]) if loss.source == "measured" else None
+        label = {"measured": "Measured", "published": "Published", "guess": "Estimate"}
+        return f"{label[loss.source]}: {describe(loss.kld)}\n{loss.note}"
+
+
+def _rank(g: QuantGroup) -> int:
+    return VERDICT_RANK[g.verdict]
+
+
+class QuantsSort(QSortFilterProxyModel):
+    """The quant list sorted by any column (by ``SortRole``); unsorted, the Hub's order."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SortRole)

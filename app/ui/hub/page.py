@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
 
 from app.core.fit.placement import FitOptions
 from app.core.hub.files import QuantGroup, RepoFiles
+from app.core.hub.fit import group_loss, why_recommended
 from app.core.units import format_params, human_bytes
 from app.ui.common.markdown_html import MarkdownRenderer, Palette
 from app.ui.common.notice_bar import NoticeBar
@@ -70,8 +71,10 @@ from app.ui.hub.models import (
     HitsModel,
     ItemRole,
     QuantsModel,
+    QuantsSort,
     SubtitleRole,
 )
+from app.ui.quality.plot import Limit, PlotPoint, QualityPlot
 
 SORTS = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Recently updated", "recent")]
 _FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.DOTALL)
@@ -140,6 +143,27 @@ def _table(model: object) -> QTableView:
     t.horizontalHeader().setStretchLastSection(False)
     t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
     return t
+
+
+def plot_data(
+    groups: list[QuantGroup], measured: list[dict[str, Any]]
+) -> tuple[list[PlotPoint], list[Limit]]:
+    """A dot per quant whose memory is estimated and whose loss is known, and the free memory of
+    each device of this machine."""
+    points: list[PlotPoint] = []
+    limits: dict[str, Limit] = {}
+    for g in groups:
+        fit, loss = g.fit, group_loss(g, measured)
+        if fit is None or loss is None:
+            continue
+        need = sum(u.resident_bytes for u in fit.devices) or fit.total_bytes
+        points.append(
+            PlotPoint(g.quant, need, loss.kld, loss.source, g.recommended, g.verdict != "no_fit")
+        )
+        for u in fit.devices:
+            label = "Free VRAM" if u.kind == "gpu" else "Free RAM"
+            limits.setdefault(label, Limit(label, u.free_bytes))
+    return points, list(limits.values())
 
 
 NOTICE_MARGIN = 10  # between the floating notice and the page's edges
@@ -242,13 +266,23 @@ class HubPage(QWidget):
         self.repo_facts.setWordWrap(True)
         rl.addWidget(self.repo_facts)
         self.quants_model = QuantsModel(self)
-        self.quants = _table(self.quants_model)
+        self.quants_sort = QuantsSort(self)
+        self.quants_sort.setSourceModel(self.quants_model)
+        self.quants = _table(self.quants_sort)
+        self.quants.setSortingEnabled(True)
+        self.quants_sort.sort(-1)  # the Hub's order until a column is clicked
+        self.quants.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         qh = self.quants.horizontalHeader()
         qh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.quants.setTextElideMode(Qt.TextElideMode.ElideRight)  # the quant's name stays whole
         for col in range(1, len(QuantsModel.columns)):
             qh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         rl.addWidget(self.quants, 2)
+        self.recommend_note = QLabel()
+        self.recommend_note.setObjectName("mutedLabel")
+        self.recommend_note.setWordWrap(True)
+        self.recommend_note.hide()
+        rl.addWidget(self.recommend_note)
         # The projector on a line of its own: the mark and the button's text change with the
         # quant picked, and must not widen the panel (the lists would move).
         self.projector = QCheckBox()
@@ -277,6 +311,9 @@ class HubPage(QWidget):
         ml.addWidget(self.meter)
         ml.addStretch(1)
         self.tabs.addTab(meter_wrap, "Memory")
+        self.plot = QualityPlot()
+        self.plot.setToolTip("")
+        self.tabs.addTab(self.plot, "Quality vs memory")
         rl.addWidget(self.tabs, 3)
 
         top = QSplitter(Qt.Orientation.Horizontal)
@@ -357,6 +394,8 @@ class HubPage(QWidget):
         self.repo_facts.setText("Reading the repository…")
         self.quants_model.set_owned({})
         self.quants_model.set_groups([])
+        self.recommend_note.hide()
+        self.plot.set_data([], [], "Reading the repository…")
         self.projector.hide()
         self._update_action()
         self.card.setHtml("")
@@ -394,8 +433,34 @@ class HubPage(QWidget):
         if pick is None:
             pick = next((i for i, g in enumerate(files.groups) if g.recommended), None)
         if pick is not None:
-            self.quants.selectRow(pick)
+            self.quants.selectRow(
+                self.quants_sort.mapFromSource(self.quants_model.index(pick, 0)).row()
+            )
         self._on_quant(self.quants.currentIndex(), QModelIndex())
+        self._show_quality(files, estimating)
+
+    def set_measured(self, measured: list[dict[str, Any]]) -> None:
+        """Quality measured on this machine: it takes the published figures' place."""
+        self.quants_model.set_measured(measured)
+        if self.files is not None:
+            self._show_quality(self.files, self.quants_model.estimating)
+
+    def _show_quality(self, files: RepoFiles, estimating: bool) -> None:
+        """The recommendation's reason under the list, and the quality-versus-memory plot."""
+        measured = self.quants_model.measured
+        rec = next((g for g in files.groups if g.recommended), None)
+        if rec is not None:
+            self.recommend_note.setText("★ " + why_recommended(rec, measured))
+            self.recommend_note.show()
+        else:
+            self.recommend_note.hide()
+        points, limits = plot_data(files.groups, measured)
+        message = (
+            "Estimating what each quant needs here…"
+            if estimating
+            else "No estimate of the memory each quant needs."
+        )
+        self.plot.set_data(points, limits, message)
 
     def show_card(self, text: str) -> None:
         body, self._card_blocks = card_html(text, self.palette_)
@@ -426,6 +491,11 @@ class HubPage(QWidget):
         copy = self.copy_of_selected()
         self.download_button.setEnabled(g is not None)
         self.library_mark.setVisible(copy is not None)
+        why = (
+            why_recommended(g, self.quants_model.measured)
+            if g is not None and g.recommended
+            else ""
+        )
         if g is None:
             self.download_button.setText("Download")
             self.download_button.setToolTip("")
@@ -436,7 +506,7 @@ class HubPage(QWidget):
             self.download_button.setToolTip(f"Open a new chat with {copy}")
         else:
             self.download_button.setText(f"Download {g.quant} ({human_bytes(g.size_bytes)})")
-            self.download_button.setToolTip("")
+            self.download_button.setToolTip(why)
 
     def _on_download(self) -> None:
         g = self.selected_group()
