@@ -200,69 +200,26 @@ class Generator:
         should_stop: Callable[[], bool],
         t_request: float,
     ) -> tuple[str, ReplyStats]:
-        ctx, vocab = lm.ctx, lm.vocab
+        ctx = lm.ctx
         n_ctx = lm.n_ctx
         one = (L.llama_token * 1)()
         batch = L.llama_batch_get_one(one, 1)  # points at ``one``: reused for every token
-        buf = self._piece_buf
-        buf_len = len(buf)
         sample = L.llama_sampler_sample
-        to_piece = L.llama_token_to_piece
-        is_eog = L.llama_vocab_is_eog
         decode = L.llama_decode
-        utf8 = Utf8Pieces()
-        stops = StopMatcher(list(s.stop) + list(lm.template.stop_strings) + list(fmt.answer_ends))
-        keep = marker_tokens(lm, fmt)
-        parser = fmt.parser()
-        raw: list[str] = []  # the text as the model wrote it (think tags and all)
-        shown: list[str] = []  # what was emitted, both channels, in order
-        thinking: list[str] = []
-        n_thinking = 0
-
-        def send(pieces: Iterable[tuple[str, str]]) -> None:
-            for channel, part in pieces:
-                shown.append(part)
-                if channel == REASONING:
-                    thinking.append(part)
-                    emit(part, REASONING)
-                else:
-                    emit(part, None)
-
+        writer = ReplyWriter(lm, s, fmt, emit, t_request, self._piece_buf)
         cache = lm.cache_tokens
-        n_gen = 0
-        reason = StopReason.MAX_TOKENS
-        t_first: float | None = None
-        t_gen0 = time.monotonic()
-
+        reason: StopReason | None = None
         while True:
             if should_stop():
                 reason = StopReason.STOPPED
                 break
-            tok = sample(sampler, ctx, -1)
-            if is_eog(vocab, tok):
-                reason = StopReason.EOS
-                break
-            n_gen += 1
-            n = to_piece(vocab, tok, buf, buf_len, 0, tok in keep)
-            piece = buf.raw[:n] if n >= 0 else _long_piece(vocab, tok, -n)
-            text, hit = stops.feed(utf8.feed(piece))
-            was_thinking = parser.in_reasoning
-            if text:
-                if t_first is None:
-                    t_first = time.monotonic()
-                raw.append(text)
-                send(parser.feed(text))
-            if was_thinking or parser.in_reasoning:
-                n_thinking += 1
-            if hit:
-                reason = StopReason.STOP_STRING
-                break
-            if n_gen >= s.max_tokens:
+            reason = writer.accept(sample(sampler, ctx, -1))
+            if reason is not None:
                 break
             if len(cache) >= n_ctx:
                 reason = StopReason.CONTEXT_FULL
                 break
-            one[0] = tok
+            one[0] = writer.last
             rc = decode(ctx, batch)
             if rc != 0:
                 if rc == 1:
@@ -271,27 +228,100 @@ class Generator:
                 raise EngineError(
                     ErrorCode.DECODE_FAILED, f"llama.cpp failed while generating (error {rc})"
                 )
-            cache.append(tok)
+            cache.append(writer.last)
+        return writer.finish(reason)
+
+
+class ReplyWriter:
+    """One reply's tokens turned into text: pieces (markers rendered), UTF-8, stop strings,
+    thinking told apart, sent through ``emit``; and the reply's figures. ``accept`` takes a
+    sampled token and says why the reply ends (None: go on); the caller decodes it."""
+
+    def __init__(
+        self,
+        lm: LoadedModel,
+        s: SamplingOptions,
+        fmt: ReasoningFormat,
+        emit: Callable[[str, str | None], None],
+        t_request: float,
+        piece_buf: Any = None,
+    ) -> None:
+        self.vocab = lm.vocab
+        self.max_tokens = s.max_tokens
+        self.fmt = fmt
+        self.emit = emit
+        self.t_request = t_request
+        self.buf = piece_buf if piece_buf is not None else ctypes.create_string_buffer(512)
+        self.utf8 = Utf8Pieces()
+        self.stops = StopMatcher(
+            list(s.stop) + list(lm.template.stop_strings) + list(fmt.answer_ends)
+        )
+        self.keep = marker_tokens(lm, fmt)
+        self.parser = fmt.parser()
+        self.raw: list[str] = []  # the text as the model wrote it (think tags and all)
+        self.shown: list[str] = []  # what was emitted, both channels, in order
+        self.thinking: list[str] = []
+        self.n_thinking = 0
+        self.n_gen = 0
+        self.last = -1  # the token accepted last
+        self.t_first: float | None = None
+        self.t_gen0 = time.monotonic()
+
+    def _send(self, pieces: Iterable[tuple[str, str]]) -> None:
+        for channel, part in pieces:
+            self.shown.append(part)
+            if channel == REASONING:
+                self.thinking.append(part)
+                self.emit(part, REASONING)
+            else:
+                self.emit(part, None)
+
+    def accept(self, tok: int) -> StopReason | None:
+        if L.llama_vocab_is_eog(self.vocab, tok):
+            return StopReason.EOS
+        self.last = tok
+        self.n_gen += 1
+        buf = self.buf
+        n = L.llama_token_to_piece(self.vocab, tok, buf, len(buf), 0, tok in self.keep)
+        piece = buf.raw[:n] if n >= 0 else _long_piece(self.vocab, tok, -n)
+        text, hit = self.stops.feed(self.utf8.feed(piece))
+        was_thinking = self.parser.in_reasoning
+        if text:
+            if self.t_first is None:
+                self.t_first = time.monotonic()
+            self.raw.append(text)
+            self._send(self.parser.feed(text))
+        if was_thinking or self.parser.in_reasoning:
+            self.n_thinking += 1
+        if hit:
+            return StopReason.STOP_STRING
+        if self.n_gen >= self.max_tokens:
+            return StopReason.MAX_TOKENS
+        return None
+
+    def finish(self, reason: StopReason | None) -> tuple[str, ReplyStats]:
+        reason = reason or StopReason.MAX_TOKENS
         if reason != StopReason.STOP_STRING:
-            tail = stops.feed(utf8.flush())[0] + stops.flush()
+            tail = self.stops.feed(self.utf8.flush())[0] + self.stops.flush()
             if tail:
-                raw.append(tail)
-                send(parser.feed(tail))
-        send(parser.finish())
+                self.raw.append(tail)
+                self._send(self.parser.feed(tail))
+        self._send(self.parser.finish())
         t_end = time.monotonic()
-        gen_s = t_end - t_gen0
+        gen_s = t_end - self.t_gen0
+        n_gen = self.n_gen
         # The reply's text stays what the window shows and stores: for think tags the model's own
         # text (templates drop old thinking from it by its tags), for harmony the shown pieces
         # (its markers are no text of the reply).
-        text = "".join(raw if fmt.family == "think" else shown)
+        text = "".join(self.raw if self.fmt.family in ("think", "none") else self.shown)
         return text, {
             "completion_tokens": n_gen,
-            "ttft_s": round((t_first or t_end) - t_request, 4),
+            "ttft_s": round((self.t_first or t_end) - self.t_request, 4),
             "generation_s": round(gen_s, 4),
             "tokens_per_second": round(n_gen / gen_s, 2) if gen_s > 0 and n_gen else None,
             "stop_reason": reason,
-            "reasoning": "".join(thinking) if thinking else None,
-            "reasoning_tokens": n_thinking,
+            "reasoning": "".join(self.thinking) if self.thinking else None,
+            "reasoning_tokens": self.n_thinking,
         }
 
 
