@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self.library_ctl.entriesChanged.connect(self._on_library)
         self.library_ctl.entriesChanged.connect(self.hub_ctl.library_changed)
         self.library_ctl.chatRequested.connect(self.chat_with)
+        self.library_ctl.qualityMeasured.connect(self.hub_ctl.quality_measured)
         self.library_page.selected.connect(self.fit.show_library_entry)
         self.fit.hardwareReady.connect(self._on_hardware)
         self.fit.optionsApplied.connect(self.conversations.show_settings)

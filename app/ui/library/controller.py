@@ -3,6 +3,7 @@
 Signals:
     entriesChanged(list)     the library's entries after a scan
     chatRequested(str)       the user wants to chat with this model
+    qualityMeasured()        quants were compared: measured figures were stored
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from app.core.units import human_bytes
 from app.ui.common import messages
 from app.ui.common.tasks import call_in_gui, run_task
 from app.ui.library.page import LibraryPage, describe_entry
+from app.ui.quality.compare_dialog import CompareDialog
+from app.ui.quality.quantize_dialog import QuantizeDialog
 
 RESCAN_DEBOUNCE_MS = 1500
 
@@ -37,6 +40,7 @@ RESCAN_DEBOUNCE_MS = 1500
 class LibraryController(QObject):
     entriesChanged = Signal(list)
     chatRequested = Signal(str)
+    qualityMeasured = Signal()
 
     def __init__(
         self,
@@ -57,6 +61,7 @@ class LibraryController(QObject):
         self._again = False
         self._last_scan = 0.0
         self.scans = 0
+        self._select_after_scan = ""
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(RESCAN_DEBOUNCE_MS)
@@ -68,6 +73,9 @@ class LibraryController(QObject):
         page.importRequested.connect(self.ask_import)
         page.removeRequested.connect(self.ask_remove)
         page.chatRequested.connect(self.chatRequested)
+        page.quantizeRequested.connect(self.ask_quantize)
+        page.compareRequested.connect(self.ask_compare)
+        self.dialog: QDialog | None = None  # the quantize or compare dialog open now
 
     # -- scanning ---------------------------------------------------------------------------------
 
@@ -103,6 +111,9 @@ class LibraryController(QObject):
             # once more. The next scan watches nothing new, so this does not repeat.
             self._debounce.start()
         self.entriesChanged.emit(result.entries)
+        if self._select_after_scan:
+            self.page.select(self._select_after_scan)
+            self._select_after_scan = ""
         if self._again:
             self._again = False
             self.rescan()
@@ -279,3 +290,37 @@ class LibraryController(QObject):
             done,
             lambda exc: messages.error(f"Could not remove the model: {exc}"),
         )
+
+    # -- quality ----------------------------------------------------------------------------------
+
+    def ask_quantize(self, entry: LibraryEntry) -> QuantizeDialog:
+        """The Quantize dialog for ``entry``; the result joins the library."""
+        dialog = QuantizeDialog(entry.path, entry.info.quant, entry.info.parameters, self._parent)
+        dialog.made.connect(self._on_quantized)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_quantized(self, path: str) -> None:
+        def added(_r: object) -> None:
+            self.rescan()
+            self._select_after_scan = path
+
+        run_task(
+            lambda: self.library.add_file(path),
+            added,
+            lambda exc: messages.error(f"Could not add {Path(path).name} to the library: {exc}"),
+        )
+
+    def ask_compare(self, quants: list[LibraryEntry]) -> CompareDialog:
+        """Compare the quants of one model against the one with the most bits."""
+        ref, rest = quants[0], quants[1:]
+        dialog = CompareDialog(
+            (ref.path, ref.info.quant or "?"),
+            [(e.path, e.info.quant or "?") for e in rest],
+            self._parent,
+        )
+        dialog.measuredSaved.connect(self.qualityMeasured)
+        self.dialog = dialog
+        dialog.open()
+        return dialog

@@ -6,6 +6,8 @@ LibraryPage signals:
     importRequested()
     rescanRequested()
     removeRequested(object)    the LibraryEntry
+    quantizeRequested(object)  the LibraryEntry to make another quant of
+    compareRequested(list)     the quants of one model (LibraryEntry list, two or more)
     selected(object)           the LibraryEntry now shown (None: nothing)
 """
 
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.core.gguf.quants import PRESETS, preset_for
 from app.core.library.index import OK, LibraryEntry
+from app.core.quality.measured import split_name
 from app.core.safe_text import clean_line, clean_text
 from app.core.units import format_params, human_bytes
 from app.ui.fit.meter import FitMeter
@@ -121,8 +124,24 @@ def details_html(e: LibraryEntry) -> str:
     return "".join(out)
 
 
+def quants_of(entry: LibraryEntry, entries: list[LibraryEntry]) -> list[LibraryEntry]:
+    """The usable quants of ``entry``'s model in the library (the same name but for the quant),
+    most bits first; one per quant."""
+    base, _quant = split_name(entry.path)
+    found: dict[str, LibraryEntry] = {}
+    for e in entries:
+        if e.status != OK or not e.info.valid:
+            continue
+        b, q = split_name(e.path)
+        if b == base and q is not None:
+            found.setdefault(q, e)
+    return sorted(found.values(), key=lambda e: -(e.info.bits_per_weight or 0))
+
+
 class LibraryPage(QWidget):
     chatRequested = Signal(str)
+    quantizeRequested = Signal(object)
+    compareRequested = Signal(list)
     addFolderRequested = Signal()
     importRequested = Signal()
     rescanRequested = Signal()
@@ -179,6 +198,14 @@ class LibraryPage(QWidget):
             actions.addWidget(b)
         actions.addStretch(1)
         rl.addLayout(actions)
+        quality = QHBoxLayout()
+        self.quantize_btn = QPushButton("Quantize…")
+        self.quantize_btn.setToolTip("Make another quant of this model with llama.cpp's quantizer")
+        self.compare_btn = QPushButton("Compare quants")
+        quality.addWidget(self.quantize_btn)
+        quality.addWidget(self.compare_btn)
+        quality.addStretch(1)
+        rl.addLayout(quality)
         self.meter = FitMeter()
         rl.addWidget(self.meter)
         self.details = QTextBrowser()
@@ -202,6 +229,8 @@ class LibraryPage(QWidget):
         )
         self.reveal_btn.clicked.connect(lambda: self._with_current(self._reveal))
         self.remove_btn.clicked.connect(lambda: self._with_current(self.removeRequested.emit))
+        self.quantize_btn.clicked.connect(lambda: self._with_current(self.quantizeRequested.emit))
+        self.compare_btn.clicked.connect(self._on_compare)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self._on_current(QModelIndex(), QModelIndex())
 
@@ -242,6 +271,15 @@ class LibraryPage(QWidget):
         for b in (self.chat_btn, self.reveal_btn, self.remove_btn):
             b.setEnabled(e is not None)
         self.chat_btn.setEnabled(e is not None and e.status == OK)
+        self.quantize_btn.setEnabled(e is not None and e.status == OK)
+        quants = quants_of(e, self.model.entries) if e is not None and e.status == OK else []
+        self.compare_btn.setEnabled(len(quants) >= 2)
+        self.compare_btn.setToolTip(
+            f"Measure {', '.join(q.info.quant or '?' for q in quants[1:])} against "
+            f"{quants[0].info.quant} (perplexity and KL divergence)"
+            if len(quants) >= 2
+            else "Needs two or more quants of this model in the library"
+        )
         self.selected.emit(e)
         if e is None:
             self.details.setHtml(
@@ -251,6 +289,12 @@ class LibraryPage(QWidget):
             )
         else:
             self.details.setHtml(details_html(e))
+
+    def _on_compare(self) -> None:
+        e = self.current()
+        quants = quants_of(e, self.model.entries) if e is not None else []
+        if len(quants) >= 2:
+            self.compareRequested.emit(quants)
 
     def _on_double_click(self, index: QModelIndex) -> None:
         e = index.data(EntryRole)
