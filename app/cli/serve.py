@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from app.cli.common import EXIT_ENGINE, EXIT_INPUT, EXIT_OK, CliError, check_model, options_from
+from app.core.options import OptionError
 from app.core.safe_text import clean_line
 
 
@@ -28,7 +29,14 @@ def add_parsers(sub: Any) -> None:
         metavar="ORIGIN",
         help="allow browser pages from this origin (repeatable; none by default)",
     )
-    serve.add_argument("--ctx", type=int, help="context length in tokens")
+    serve.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="replies written at once, decoded together (default 1); each gets ctx/N tokens",
+    )
+    serve.add_argument("--ctx", type=int, help="context length in tokens, shared by --parallel")
     serve.add_argument("--gpu-layers", type=int, help="layers on the GPU (-1: all)")
     serve.add_argument("--threads", type=int, help="CPU threads")
     serve.add_argument(
@@ -62,6 +70,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     path = check_model(args.model)
     args.temperature = args.seed = None
     load, sampling = options_from(args)
+    try:
+        load = load.merged({"n_parallel": args.parallel})
+    except OptionError as exc:
+        raise CliError(str(exc), EXIT_INPUT) from None
     samp = sampling.to_dict()
     samp.pop("max_tokens", None)
     config = ServerConfig(

@@ -70,9 +70,13 @@ class LoadOptions(_Options):
     n_batch: int = 512
     n_ubatch: int = 512
     use_mmap: bool = True
+    # Replies written at once (the local API's --parallel): the context is shared out among
+    # them, and their tokens are decoded together, one batch per step.
+    n_parallel: int = 1
 
     def validate(self) -> None:
         _check_int("context length", self.n_ctx, 256, 1 << 22)
+        _check_int("parallel replies", self.n_parallel, 1, 64)
         _check_int("threads", self.n_threads, 1, 1024, allow_none=True)
         _check_int("GPU layers", self.n_gpu_layers, -1, 100000, allow_none=True)
         _check_int("batch size", self.n_batch, 1, 1 << 16)

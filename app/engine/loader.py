@@ -48,6 +48,7 @@ class LoadedModel:
     n_ctx: int
     n_batch: int
     n_swa: int
+    n_parallel: int
     info: ModelInfo
     eog: list[int] | None = None  # end-of-generation tokens, found when first needed
     cache_tokens: list[int] = field(default_factory=list)  # the KV cache of sequence 0
@@ -153,7 +154,7 @@ def load_model(
     cparams.n_ctx = n_ctx
     cparams.n_batch = min(options.n_batch, n_ctx)
     cparams.n_ubatch = min(options.n_ubatch, cparams.n_batch)
-    cparams.n_seq_max = 1
+    cparams.n_seq_max = options.n_parallel
     cparams.n_threads = threads
     cparams.n_threads_batch = threads
     cparams.type_k = KV_TYPES[options.kv_type]
@@ -218,6 +219,7 @@ def load_model(
         L.llama_n_ctx(ctx),
         cparams.n_batch,
         L.llama_model_n_swa(model),
+        options.n_parallel,
         info,
     )
 

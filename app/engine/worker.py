@@ -13,12 +13,19 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from app.core.chat.reasoning import REASONING
 from app.core.options import LoadOptions, OptionError, SamplingOptions
 from app.engine import protocol as P
-from app.engine.events import EngineEvent, ModelInfo, TokenEvent
+from app.engine.events import (
+    EngineEvent,
+    GenerationStats,
+    ModelInfo,
+    StartedInfo,
+    TokenEvent,
+)
 from app.engine.protocol import EngineError, ErrorCode, Event, Op
 from app.engine.streaming import TokenBatcher
 
@@ -40,6 +47,8 @@ class Worker:
         self._current: int | None = None  # id of the request being served
         self._current_op: Op | None = None
         self._stop_ids: set[int] = set()
+        # Requests taken from the queue while replies were written together, handled next.
+        self._held: list[dict[str, Any] | None] = []
         self._runtime: Runtime | None = None
 
     # -- output -----------------------------------------------------------------------------
@@ -127,7 +136,7 @@ class Worker:
         self.send({"event": Event.READY, "pid": os.getpid(), **build_info()})
         threading.Thread(target=self._reader, name="protocol-reader", daemon=True).start()
         while True:
-            msg = self._requests.get()
+            msg = self._held.pop(0) if self._held else self._requests.get()
             if msg is None:
                 break
             # Ids are echoed as the request gave them (the protocol's are integers).
@@ -194,13 +203,17 @@ class Worker:
         info = runtime.load(path, options, progress)
         self.send({"event": Event.LOADED, "id": req_id, "model": info})
 
-    def _generate(self, runtime: Runtime, req_id: int, msg: dict[str, Any]) -> None:
+    def _read_generate(
+        self, req_id: int, msg: dict[str, Any]
+    ) -> tuple[list[dict[str, str]], str | None, SamplingOptions, dict[str, Any]] | None:
+        """A generate request's messages (or raw prompt), sampling and template options; None
+        when it is malformed (the error is sent)."""
         messages = msg.get("messages")
         prompt = msg.get("prompt")  # raw text to continue, without the chat template
         if prompt is not None:
             if not isinstance(prompt, str) or messages is not None:
                 self._error(req_id, ErrorCode.BAD_REQUEST, "a prompt is a string, given alone")
-                return
+                return None
             messages = []
         elif (
             not isinstance(messages, list)
@@ -213,13 +226,17 @@ class Worker:
             or not messages
         ):
             self._error(req_id, ErrorCode.BAD_REQUEST, "generate needs a list of messages")
-            return
+            return None
         try:
             sampling = SamplingOptions.from_dict(msg.get("sampling"))
             kwargs = P.template_kwargs(msg.get("template_kwargs"))
         except (OptionError, TypeError, ValueError) as exc:
             self._error(req_id, ErrorCode.BAD_REQUEST, str(exc))
-            return
+            return None
+        clean = [{"role": m["role"], "content": m["content"]} for m in messages]
+        return clean, prompt, sampling, kwargs
+
+    def _token_sender(self, req_id: int) -> TokenBatcher:
         send = self.send
 
         def send_text(text: str, channel: str | None) -> None:
@@ -228,9 +245,21 @@ class Worker:
                 event["channel"] = REASONING
             send(event)
 
-        tokens = TokenBatcher(send_text)
+        return TokenBatcher(send_text)
+
+    def _generate(self, runtime: Runtime, req_id: int, msg: dict[str, Any]) -> None:
+        loaded = runtime.loaded
+        if loaded is not None and loaded.n_parallel > 1:
+            self._generate_batched(runtime, msg)
+            return
+        read = self._read_generate(req_id, msg)
+        if read is None:
+            return
+        messages, prompt, sampling, kwargs = read
+        send = self.send
+        tokens = self._token_sender(req_id)
         text, stats = runtime.generate(
-            [{"role": m["role"], "content": m["content"]} for m in messages],
+            messages,
             sampling,
             emit=tokens.add,
             should_stop=self._should_stop,
@@ -240,6 +269,79 @@ class Worker:
         )
         tokens.flush()
         self.send({"event": Event.DONE, "id": req_id, "text": text, "stats": stats})
+
+    def _generate_batched(self, runtime: Runtime, first: dict[str, Any]) -> None:
+        """Write replies to this request and to every generate request that comes while they
+        are written, several at once (the model was loaded with n_parallel > 1). Another kind of
+        request waits until the replies in progress end."""
+        from collections import deque
+
+        from app.engine.batch import Batch, Request
+
+        assert runtime.loaded is not None
+        self._current = -1  # a stop for "whatever runs" stops every reply being written
+        batch = Batch(runtime.loaded, lambda rid: rid in self._stop_ids or -1 in self._stop_ids)
+        waiting: deque[dict[str, Any]] = deque([first])
+        try:
+            while True:
+                while not self._held:
+                    try:
+                        msg = self._requests.get_nowait()
+                    except queue.Empty:
+                        break
+                    if msg is not None and msg.get("op") == Op.GENERATE:
+                        waiting.append(msg)
+                    else:
+                        self._held.append(msg)  # handled once these replies are written
+                while waiting and batch.free:
+                    msg = waiting.popleft()
+                    req_id = msg.get("id")
+                    read = self._read_generate(req_id, msg)  # type: ignore[arg-type]
+                    if read is None:
+                        continue
+                    messages, prompt, sampling, kwargs = read
+                    tokens = self._token_sender(req_id)  # type: ignore[arg-type]
+                    batch.admit(
+                        Request(
+                            req_id,  # type: ignore[arg-type]
+                            messages,
+                            sampling,
+                            kwargs,
+                            prompt,
+                            tokens.add,
+                            self._started_sender(req_id),
+                            self._done_sender(req_id),
+                            self._error_sender(req_id),
+                            tokens.flush,
+                        )
+                    )
+                if batch.busy:
+                    batch.step()
+                elif not waiting:
+                    return
+        finally:
+            batch.close()
+            self._stop_ids.discard(-1)
+            for msg in waiting:  # only when the batch itself failed
+                self._error(msg.get("id"), ErrorCode.INTERNAL, "the reply could not be written")
+
+    def _started_sender(self, req_id: Any) -> Callable[[StartedInfo], None]:
+        def started(info: StartedInfo) -> None:
+            self.send({"event": Event.STARTED, "id": req_id, **info})
+
+        return started
+
+    def _done_sender(self, req_id: Any) -> Callable[[str, GenerationStats], None]:
+        def done(text: str, stats: GenerationStats) -> None:
+            self.send({"event": Event.DONE, "id": req_id, "text": text, "stats": stats})
+
+        return done
+
+    def _error_sender(self, req_id: Any) -> Callable[[EngineError], None]:
+        def failed(exc: EngineError) -> None:
+            self._error(req_id, exc.code, str(exc))
+
+        return failed
 
     def _quality(self, runtime: Runtime, req_id: int, msg: dict[str, Any]) -> None:
         from app.core.quality.evaltext import EvalTextError, read_text

@@ -113,7 +113,8 @@ def _serve(smollm_path: Path, tmp_path: Path, *extra: str, key: str | None = Non
 
 @pytest.fixture(scope="module")
 def server(smollm_path: Path, tmp_path_factory: Any) -> Iterator[Served]:
-    served = _serve(smollm_path, tmp_path_factory.mktemp("api"))
+    # three replies at once, each with a 2,048-token context
+    served = _serve(smollm_path, tmp_path_factory.mktemp("api"), "--parallel", "3")
     yield served
     served.stop()
 
@@ -284,20 +285,22 @@ def test_json_mode_and_a_json_schema_are_enforced(server: Served) -> None:
 
 
 def test_three_clients_at_once_get_what_each_gets_alone(server: Served) -> None:
+    """Decoded together in one batch per step (--parallel 3), each reply is the one it would
+    be alone (greedy), and four at once (one more than the slots) all complete."""
     client = server.openai()
-    prompts = ["Say hello", "Name a fruit", "Name a colour"]
+    prompts = ["Say hello", "Name a fruit", "Name a colour", "Name a city"]
     alone = [_ask(client, p).choices[0].message.content for p in prompts]
     together: dict[int, str] = {}
 
     def run(i: int) -> None:
         together[i] = _stream_text(server.openai(), prompts[i])[0]
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
-    assert [together.get(i) for i in range(3)] == alone
+    assert [together.get(i) for i in range(4)] == alone
 
 
 def test_a_client_that_goes_away_frees_the_server(server: Served) -> None:
