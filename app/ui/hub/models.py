@@ -156,7 +156,7 @@ class HitsFilter(QSortFilterProxyModel):
 
 
 class QuantsModel(RowsModel):
-    columns = ("Quant", "Size", "Bits/weight", "Files", "This machine", "KL divergence")
+    columns = ("Quant", "Size", "Bits/weight", "Files", "This machine", "KL div.")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -256,7 +256,7 @@ class QuantsModel(RowsModel):
         if loss is None:
             return "?" if role == Qt.ItemDataRole.DisplayRole else None
         if role == Qt.ItemDataRole.DisplayRole:
-            mark = {"measured": " (measured)", "guess": " ?"}.get(loss.source, "")
+            mark = {"measured": " ✓", "guess": " ?"}.get(loss.source, "")
             return f"{loss.kld:.4f}{mark}"
         if role == Qt.ItemDataRole.ForegroundRole:
             return QColor(VERDICT_COLOR["gpu_full"]) if loss.source == "measured" else None

@@ -77,22 +77,36 @@ class QualityPlot(QWidget):
             max(self.height() - self.MARGIN_TOP - self.MARGIN_BOTTOM, 10),
         )
 
-    def ranges(self) -> tuple[float, float, float, float]:
-        """(x min, x max in bytes, log10 y min, log10 y max)."""
+    def log_x(self) -> bool:
+        """Memory on a log scale when the quants and the free memory span more than 10x (a
+        linear axis would crowd the small quants into one corner)."""
         xs = [p.memory_bytes for p in self.points] + [lim.bytes for lim in self.limits]
-        x_max = max(xs) * 1.08 if xs else GIB
+        return bool(xs) and max(xs) > 10 * min(xs)
+
+    def _x(self, value: float) -> float:
+        return math.log10(max(value, 1.0)) if self.log_x() else value
+
+    def ranges(self) -> tuple[float, float, float, float]:
+        """(x min, x max: bytes, or log10 bytes on a log scale; log10 y min, log10 y max)."""
+        xs = [p.memory_bytes for p in self.points] + [lim.bytes for lim in self.limits]
+        if self.log_x():
+            lo, hi = math.log10(min(xs)), math.log10(max(xs))
+            pad = (hi - lo) * 0.06
+            x_min, x_max = lo - pad, hi + pad
+        else:
+            x_min, x_max = 0.0, (max(xs) * 1.08 if xs else GIB)
         ys = [math.log10(max(p.kld, MIN_KLD)) for p in self.points] or [-3.0, 0.0]
         y_lo, y_hi = math.floor(min(ys)), math.ceil(max(ys))
         if y_hi - y_lo < 1:
             y_hi = y_lo + 1
-        return 0.0, x_max, float(y_lo), float(y_hi)
+        return x_min, x_max, float(y_lo), float(y_hi)
 
     def placed(self) -> list[Placed]:
         r = self.plot_rect()
         x0, x1, y0, y1 = self.ranges()
         out = []
         for p in self.points:
-            x = r.left() + (p.memory_bytes - x0) / (x1 - x0) * r.width()
+            x = r.left() + (self._x(p.memory_bytes) - x0) / (x1 - x0) * r.width()
             ly = math.log10(max(p.kld, MIN_KLD))
             y = r.bottom() - (ly - y0) / (y1 - y0) * r.height()
             out.append(Placed(p, x, y))
@@ -101,7 +115,7 @@ class QualityPlot(QWidget):
     def limit_x(self, limit: Limit) -> float:
         r = self.plot_rect()
         x0, x1, _y0, _y1 = self.ranges()
-        return r.left() + (limit.bytes - x0) / (x1 - x0) * r.width()
+        return r.left() + (self._x(limit.bytes) - x0) / (x1 - x0) * r.width()
 
     # -- drawing ----------------------------------------------------------------------------------
 
@@ -116,7 +130,7 @@ class QualityPlot(QWidget):
             p.setPen(muted)
             p.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter), self.message)
             return
-        _x0, x1, y0, y1 = self.ranges()
+        x0, x1, y0, y1 = self.ranges()
         small = QFont(self.font())
         small.setPointSizeF(max(small.pointSizeF() * 0.85, 7.0))
         p.setFont(small)
@@ -134,15 +148,12 @@ class QualityPlot(QWidget):
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                 f"{10.0**k:g}",
             )
-        step = _nice_step(x1 / GIB)
-        v = 0.0
-        while v * GIB <= x1:
-            x = r.left() + v * GIB / x1 * r.width()
+        for v in self._ticks(x0, x1):
+            x = r.left() + (self._x(v * GIB) - x0) / (x1 - x0) * r.width()
             p.setPen(muted)
             p.drawText(
                 QRectF(x - 30, r.bottom() + 2, 60, 14), int(Qt.AlignmentFlag.AlignHCenter), f"{v:g}"
             )
-            v += step
         p.setPen(QPen(text, 1))
         p.drawLine(r.bottomLeft(), r.bottomRight())
         p.drawLine(r.bottomLeft(), r.topLeft())
@@ -150,7 +161,7 @@ class QualityPlot(QWidget):
         p.drawText(
             QRectF(r.left(), r.bottom() + 16, r.width(), 16),
             int(Qt.AlignmentFlag.AlignHCenter),
-            "memory needed at this context (GiB)",
+            "memory needed at this context (GiB" + (", log scale)" if self.log_x() else ")"),
         )
         p.save()
         p.translate(10, r.center().y())
@@ -187,6 +198,19 @@ class QualityPlot(QWidget):
             )
             p.drawText(QPointF(lx, pl.y - radius), label)
             p.setFont(small)
+
+    def _ticks(self, x0: float, x1: float) -> list[float]:
+        """Tick values in GiB across the axis."""
+        if self.log_x():
+            lo, hi = 10**x0 / GIB, 10**x1 / GIB
+            out = []
+            k = math.floor(math.log10(lo))
+            while 10**k <= hi:
+                out += [m * 10**k for m in (1, 2, 5) if lo <= m * 10**k <= hi]
+                k += 1
+            return out
+        step = _nice_step(x1 / GIB)
+        return [i * step for i in range(int(x1 / GIB / step) + 1)]
 
 
 def _nice_step(span: float) -> float:
