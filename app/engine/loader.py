@@ -155,6 +155,7 @@ def load_model(
     cparams.n_batch = min(options.n_batch, n_ctx)
     cparams.n_ubatch = min(options.n_ubatch, cparams.n_batch)
     cparams.n_seq_max = options.n_parallel
+    cparams.kv_unified = options.n_parallel > 1  # one KV buffer: replies decoded together attend in one pass
     cparams.n_threads = threads
     cparams.n_threads_batch = threads
     cparams.type_k = KV_TYPES[options.kv_type]
