@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.common import EXIT_ENGINE, EXIT_OK, CliError, check_model, open_cli_library
+from app.core.quality import measured
 from app.core.quality.quantize import FILE_TYPES, NEEDS_IMATRIX
 from app.core.quality.stats import QualityResult, rounded
 from app.engine.client import BlockingEngine, EngineError
@@ -132,6 +133,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
         code = EXIT_ENGINE if exc.code not in (ErrorCode.BAD_REQUEST,) else 2
         raise CliError(str(exc), code) from None
     status.end()
+    try:
+        measured.record(result)  # the Hub and the Library show measured figures first
+    except OSError as exc:
+        print(f"hearth: the figures could not be kept: {exc}", file=sys.stderr)
     if args.json:
         out = rounded(result)
         print(json.dumps({k: out[k] for k in _JSON_KEYS}))

@@ -39,6 +39,11 @@ def test_quality_json_without_and_with_a_reference(smollm_path: Path, tmp_path: 
     assert proc.returncode == 0, proc.stderr
     assert "KL divergence: mean 0.000000" in proc.stdout
     assert "same top token: 100.00%" in proc.stdout
+    # kept as a measured figure, which the Hub and the Library show before published ones
+    from app.core.quality import measured
+
+    kept = measured.load()
+    assert [(e["model"], e["reference"]) for e in kept] == [(str(smollm_path), str(smollm_path))]
 
 
 def test_quality_bad_input_is_one_line(smollm_path: Path, tmp_path: Path) -> None:

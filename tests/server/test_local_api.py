@@ -227,6 +227,9 @@ def test_errors_have_openai_s_shape_and_status(server: Served) -> None:
     with pytest.raises(openai.BadRequestError) as schema:
         _ask(client, response_format={"type": "xml"})
     assert "response_format" in str(schema.value)
+    with pytest.raises(openai.BadRequestError) as overflow:  # longer than the context
+        _ask(client, "word " * 7000)
+    assert "context" in str(overflow.value)
     raw = httpx.post(
         server.url + "/v1/chat/completions",
         content=b"{not json",
