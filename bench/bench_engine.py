@@ -185,6 +185,24 @@ def ensure_llama_bench(version: str) -> tuple[Path | None, float | None]:
     return exe, took
 
 
+def ensure_llama_tool(version: str, target: str, configure: tuple[str, ...] = ()) -> Path:
+    """Another llama.cpp program (``llama-perplexity``, ``llama-server``), built once in
+    llama-bench's build tree; ``configure``: cmake options it needs first."""
+    bench_exe, _ = ensure_llama_bench(version)
+    if bench_exe is None:
+        raise SystemExit("llama.cpp could not be built")
+    build = bench_exe.parent.parent
+    exe = build / "bin" / target
+    if not exe.exists():
+        print(f"building {target} (once; minutes) ...", flush=True)
+        if configure:
+            subprocess.run(["cmake", *configure, "."], cwd=build, check=True, capture_output=True)
+        jobs = str(os.cpu_count() or 2)
+        cmd = ["cmake", "--build", ".", "--target", target, "-j", jobs]
+        subprocess.run(cmd, cwd=build, check=True, capture_output=True)
+    return exe
+
+
 def run_llama_bench(exe: Path, model: Path, fa: str) -> dict:
     args = f"-t {THREADS} -p {PP} -n {TG} -b {BATCH} -ub {BATCH} -fa {fa} -r 1 -o json"
     cmd = [str(exe), "-m", str(model), *args.split()]

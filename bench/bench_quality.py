@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -31,25 +30,15 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.bench_engine import cache_root, ensure_llama_bench, machine, models_dir  # noqa: E402
+from bench.bench_engine import cache_root, ensure_llama_tool, machine, models_dir  # noqa: E402
 
 THREADS = 2
 GOAL_PPL, GOAL_KLD, GOAL_SPEED = 0.005, 0.02, 0.90
 
 
 def ensure_llama_perplexity(version: str) -> Path:
-    """llama-perplexity, built next to llama-bench (which ensure_llama_bench configures)."""
-    bench_exe, _ = ensure_llama_bench(version)
-    if bench_exe is None:
-        raise SystemExit("llama.cpp could not be built")
-    build = bench_exe.parent.parent
-    exe = build / "bin" / "llama-perplexity"
-    if not exe.exists():
-        print("building llama-perplexity (once) ...", flush=True)
-        jobs = str(os.cpu_count() or 2)
-        cmd = ["cmake", "--build", str(build), "--target", "llama-perplexity", "-j", jobs]
-        subprocess.run(cmd, check=True, capture_output=True)
-    return exe
+    """llama-perplexity, built next to llama-bench."""
+    return ensure_llama_tool(version, "llama-perplexity")
 
 
 def _run(cmd: list[str]) -> str:

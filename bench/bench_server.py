@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.bench_engine import ensure_llama_bench, machine, models_dir
+from bench.bench_engine import ensure_llama_tool, machine, models_dir
 
 LEVELS = (1, 2, 4)
 THREADS = str(os.cpu_count() or 2)
@@ -41,24 +41,7 @@ def _port() -> int:
 
 
 def ensure_llama_server(version: str) -> Path:
-    bench_exe, _ = ensure_llama_bench(version)
-    if bench_exe is None:
-        raise SystemExit("llama.cpp could not be built")
-    build = bench_exe.parent.parent
-    exe = build / "bin" / "llama-server"
-    if not exe.exists():
-        print("building llama-server (once; several minutes) ...", flush=True)
-        jobs = str(os.cpu_count() or 2)
-        subprocess.run(
-            ["cmake", "-DLLAMA_BUILD_SERVER=ON", "."], cwd=build, check=True, capture_output=True
-        )
-        subprocess.run(
-            ["cmake", "--build", ".", "--target", "llama-server", "-j", jobs],
-            cwd=build,
-            check=True,
-            capture_output=True,
-        )
-    return exe
+    return ensure_llama_tool(version, "llama-server", ("-DLLAMA_BUILD_SERVER=ON",))
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], what: str) -> None:

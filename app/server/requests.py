@@ -105,6 +105,20 @@ def _integer(body: dict[str, Any], key: str, lo: int, hi: int) -> int | None:
     return value
 
 
+def _copy_numbers(
+    src: dict[str, Any], dst: dict[str, Any], specs: list[tuple[str, float, float]]
+) -> None:
+    """Copy each ``(key, low, high)`` number that ``src`` has, checked, into ``dst`` (integer
+    bounds ask for an integer)."""
+    for key, lo, hi in specs:
+        if isinstance(lo, int) and isinstance(hi, int):
+            value: float | None = _integer(src, key, lo, hi)
+        else:
+            value = _number(src, key, lo, hi)
+        if value is not None:
+            dst[key] = value
+
+
 def _stops(value: Any, key: str = "stop") -> list[str] | None:
     if value is None:
         return None
@@ -122,16 +136,16 @@ def read_sampling(body: dict[str, Any], max_tokens_cap: int) -> dict[str, Any]:
     if max_tokens is None:
         max_tokens = _integer(body, "max_tokens", 1, 1 << 22)
     out["max_tokens"] = min(max_tokens or max_tokens_cap, max_tokens_cap)
-    temperature = _number(body, "temperature", 0.0, 2.0)
-    if temperature is not None:
-        out["temperature"] = temperature
-    top_p = _number(body, "top_p", 0.0, 1.0)
-    if top_p is not None:
-        out["top_p"] = top_p
-    for key in ("frequency_penalty", "presence_penalty"):
-        value = _number(body, key, -2.0, 2.0)
-        if value is not None:
-            out[key] = value
+    _copy_numbers(
+        body,
+        out,
+        [
+            ("temperature", 0.0, 2.0),
+            ("top_p", 0.0, 1.0),
+            ("frequency_penalty", -2.0, 2.0),
+            ("presence_penalty", -2.0, 2.0),
+        ],
+    )
     seed = _integer(body, "seed", -(1 << 63), (1 << 64) - 1)
     if seed is not None:
         out["seed"] = seed % (1 << 32)
@@ -254,16 +268,16 @@ def read_ollama(body: Any, max_tokens_cap: int, generate: bool) -> ChatRequest:
         if options["num_predict"] > 0:
             mapped["max_tokens"] = options["num_predict"]
     sampling = read_sampling(mapped, max_tokens_cap)
-    for key, lo, hi in (("top_k", 0, 1 << 20), ("repeat_last_n", -1, 1 << 20)):
-        value = _integer(options, key, lo, hi)
-        if value is not None:
-            sampling[key] = value
-    repeat = _number(options, "repeat_penalty", 0.0, 10.0)
-    if repeat is not None:
-        sampling["repeat_penalty"] = repeat
-    min_p = _number(options, "min_p", 0.0, 1.0)
-    if min_p is not None:
-        sampling["min_p"] = min_p
+    _copy_numbers(
+        options,
+        sampling,
+        [
+            ("top_k", 0, 1 << 20),
+            ("repeat_last_n", -1, 1 << 20),
+            ("repeat_penalty", 0.0, 10.0),
+            ("min_p", 0.0, 1.0),
+        ],
+    )
     fmt = body.get("format")  # "json", or a JSON schema
     if fmt == "json":
         sampling["json_schema"] = {"type": "object"}

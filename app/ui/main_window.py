@@ -469,6 +469,11 @@ class MainWindow(QMainWindow):
         else:
             self.notice.show_notice(msg.text, msg.level)
 
+    @property
+    def engine_state_text(self) -> str:
+        """What the status bar says of the engine (a passing message may cover it a moment)."""
+        return self._state_text
+
     def show_passing(self, text: str, ms: int) -> None:
         """A message in the status bar for ``ms`` milliseconds, in place of the engine's state."""
         self.state_label.setText(text)

@@ -17,8 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -27,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.quality.stats import QualityResult
+from app.ui.quality.footer import add_run_footer
 from app.ui.quality.jobs import EngineJob, compare_work
 
 COLUMNS = ("Quant", "Perplexity", "KL mean", "KL median", "KL p99", "Same top", "PPL ratio")
@@ -81,21 +80,9 @@ class CompareDialog(QDialog):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         lay.addWidget(self.table, 1)
-        self.progress = QProgressBar()
-        self.progress.hide()
-        lay.addWidget(self.progress)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        lay.addWidget(self.status)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        self.start_button = QPushButton("Measure")
-        self.start_button.setDefault(True)
-        self.cancel_button = QPushButton("Close")
-        self.cancel_button.setAutoDefault(False)
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.cancel_button)
-        lay.addLayout(buttons)
+        self.progress, self.status, self.start_button, self.cancel_button = add_run_footer(
+            lay, "Measure", "Close"
+        )
         self.resize(680, 360)
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self._on_cancel)

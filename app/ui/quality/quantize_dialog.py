@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -36,6 +35,7 @@ from app.core.quality.quantize import (
     output_name,
 )
 from app.core.units import human_bytes
+from app.ui.quality.footer import add_run_footer
 from app.ui.quality.jobs import EngineJob, quantize_work
 
 # The presets offered first, most useful first; the rest follow in llama.cpp's order.
@@ -88,22 +88,9 @@ class QuantizeDialog(QDialog):
         lay.addWidget(self.warning)
         self.allow = QCheckBox("Quantize it anyway (the loss compounds)")
         lay.addWidget(self.allow)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.hide()
-        lay.addWidget(self.progress)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        lay.addWidget(self.status)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        self.start_button = QPushButton("Quantize")
-        self.start_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setAutoDefault(False)
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.cancel_button)
-        lay.addLayout(buttons)
+        self.progress, self.status, self.start_button, self.cancel_button = add_run_footer(
+            lay, "Quantize", "Cancel"
+        )
         self.setMinimumWidth(520)
 
         requantize = self.source_quant not in FULL_PRECISION | NEAR_LOSSLESS

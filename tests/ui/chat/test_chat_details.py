@@ -138,9 +138,9 @@ def test_the_model_has_one_name_everywhere(
     header's general.name ("Smollm2 135M 8k Lc100K Mix1 Ep2")."""
     d = open_window(make_settings())
     d.wait_loaded()
-    d.qtbot.waitUntil(lambda: d.w.state_label.text().startswith("Ready"), timeout=10_000)
+    d.qtbot.waitUntil(lambda: d.w.engine_state_text.startswith("Ready"), timeout=10_000)
     name = "SmolLM2-135M-Instruct.Q4_1"
-    assert d.w.state_label.text() == f"Ready · {name}"
+    assert d.w.engine_state_text == f"Ready · {name}"
     assert d.w.picker.combo.currentText() == name
     assert d.w.bridge.loaded_info["name"] == name
     d.w.show_page(1)
