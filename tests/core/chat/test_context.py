@@ -59,3 +59,24 @@ def test_reply_reserve() -> None:
     assert reply_reserve(4096, 2048) == 1024
     assert reply_reserve(4096, 100) == 100
     assert reply_reserve(256, 2048) == 64
+
+
+def test_the_newest_question_alone_is_kept_when_no_cut_reaches_the_target() -> None:
+    """No cut brings the prompt under three quarters of the budget, so the planner falls back to
+    the newest question alone, which fits the hard budget (304 tokens) though not the target."""
+    short = " ".join(["w"] * 10)  # 14 tokens a message
+    msgs = [
+        {"role": "user", "content": short},
+        {"role": "assistant", "content": short},
+        {"role": "user", "content": short},
+        {"role": "assistant", "content": short},
+        {"role": "user", "content": short},
+        {"role": "assistant", "content": short},
+        {"role": "user", "content": " ".join(["long"] * 246)},  # 250 tokens
+    ]
+    # n_ctx 400, reply limit 96: the prompt may take 304 tokens, the target is 228.
+    plan = plan_context(msgs, count_words, n_ctx=400, max_tokens=96)
+    assert plan.budget == 304
+    assert plan.messages == [msgs[-1]]
+    assert plan.dropped == 6
+    assert plan.prompt_tokens == 250
