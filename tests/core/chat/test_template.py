@@ -144,3 +144,17 @@ def test_system_prompt_probe_and_merge() -> None:
 def test_probe_fails_for_a_template_that_renders_nothing() -> None:
     with pytest.raises(TemplateError, match="refused"):
         ChatTemplate("{{ raise_exception('never') }}").probed()
+
+
+def test_an_enormous_power_is_refused_by_the_guard_even_when_its_result_is_small(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``2 ** 100000`` takes no time to compute and ``% 7`` makes it one digit, so Python's own
+    limits never step in: only the sandbox's power guard refuses it, and says so."""
+    for src in ("{{ (2 ** 100000) % 7 }}", "{% set n = 100000 %}{{ (2 ** n) % 7 }}"):
+        caplog.clear()
+        with caplog.at_level("WARNING"), pytest.raises(TemplateError, match="was blocked"):
+            ChatTemplate(src).render([{"role": "user", "content": "x"}])
+        assert "enormous power" in caplog.text
+    # A small power is ordinary arithmetic.
+    assert ChatTemplate("{{ (2 ** 10) % 7 }}").render([{"role": "user", "content": "x"}]) == "2"
