@@ -57,6 +57,9 @@ def smol_fault(hub_server):
 
 def test_a_model_downloads_with_progress_speed_and_eta(hub_server, smollm_path, tmp_path):
     rec = Recorder()
+    # a link of about 60 MB/s: long enough for progress, speed and time left to be measured
+    # however fast the machine reads from localhost
+    hub_server.state.repos[VISION_REPO].files[0].fault.throttle = 0.004
     hub, queue = make_queue(hub_server, tmp_path, rec)
     files = hub.repo(VISION_REPO)
     dl = queue.add(
