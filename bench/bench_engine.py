@@ -291,9 +291,15 @@ def run_worker(model: Path, pp_msgs: Messages, tg_msgs: Messages, fa: str) -> di
     return {"pp": s["prompt_tokens_per_second"], "tg": t["tokens_per_second"], **pp_stats}
 
 
-def run_ttft(model: Path, fa: str) -> dict:
-    """TTFT at turn 1 and turn TURNS of CHATS conversations (one model load each)."""
-    keys = ("prompt_tokens", "reused_tokens", "completion_tokens", "prompt_s", "ttft_s")
+TTFT_KEYS = ("prompt_tokens", "reused_tokens", "completion_tokens", "prompt_s", "ttft_s")
+
+
+def _conversations(
+    model: Path, fa: str, ask: Callable[[BlockingEngine, Messages], tuple[dict, str]]
+) -> dict:
+    """CHATS conversations of TURNS questions (one model load each); ``ask`` writes a reply and
+    returns (its figures, the text that goes back as the assistant message; "" for none).
+    TTFT at turn 1 and at the last turn, medians over the conversations."""
     chats = []
     with start_worker() as engine:
         for _ in range(CHATS):
@@ -302,43 +308,44 @@ def run_ttft(model: Path, fa: str) -> dict:
             turns = []
             for question in QUESTIONS[:TURNS]:
                 chat.append({"role": "user", "content": question})
-                text, s = engine.chat(chat, {**GREEDY, "max_tokens": REPLY_TOKENS})
-                chat.append({"role": "assistant", "content": text})
-                turns.append({k: s[k] for k in keys})
+                figures, reply = ask(engine, chat)
+                if reply:  # the app leaves empty replies out of the history
+                    chat.append({"role": "assistant", "content": reply})
+                turns.append(figures)
             chats.append(turns)
     first = statistics.median(c[0]["ttft_s"] for c in chats)
     last = statistics.median(c[-1]["ttft_s"] for c in chats)
     return {"first_s": first, "last_s": last, "ratio": last / first, "conversations": chats}
+
+
+def run_ttft(model: Path, fa: str) -> dict:
+    """TTFT at turn 1 and turn TURNS of CHATS conversations (one model load each)."""
+
+    def ask(engine: BlockingEngine, chat: Messages) -> tuple[dict, str]:
+        text, s = engine.chat(chat, {**GREEDY, "max_tokens": REPLY_TOKENS})
+        return {k: s[k] for k in TTFT_KEYS}, text
+
+    return _conversations(model, fa, ask)
 
 
 def run_thinking_ttft(model: Path, fa: str) -> dict:
     """As run_ttft, with replies that think: each reply's answer alone goes back as the assistant
     message (the app's history()), so the template's prompt differs from what the cache holds
     from the thinking on: the cache is reused up to the last reply's header."""
-    keys = ("prompt_tokens", "reused_tokens", "completion_tokens", "prompt_s", "ttft_s")
-    keys += ("reasoning_tokens",)
-    chats = []
-    with start_worker() as engine:
-        for _ in range(CHATS):
-            engine.load(str(model), load_options(fa))
-            chat: Messages = []
-            turns = []
-            for question in QUESTIONS[:TURNS]:
-                chat.append({"role": "user", "content": question})
-                answer: list[str] = []
-                _, s = engine.chat(
-                    chat,
-                    {**GREEDY, "max_tokens": THINK_TOKENS},
-                    on_token=answer.append,
-                    on_reasoning=lambda _t: None,
-                )
-                if "".join(answer).strip():  # the app leaves empty replies out of the history
-                    chat.append({"role": "assistant", "content": "".join(answer).strip()})
-                turns.append({k: s[k] for k in keys} | {"answer_chars": len("".join(answer))})
-            chats.append(turns)
-    first = statistics.median(c[0]["ttft_s"] for c in chats)
-    last = statistics.median(c[-1]["ttft_s"] for c in chats)
-    return {"first_s": first, "last_s": last, "ratio": last / first, "conversations": chats}
+
+    def ask(engine: BlockingEngine, chat: Messages) -> tuple[dict, str]:
+        answer: list[str] = []
+        _, s = engine.chat(
+            chat,
+            {**GREEDY, "max_tokens": THINK_TOKENS},
+            on_token=answer.append,
+            on_reasoning=lambda _t: None,
+        )
+        text = "".join(answer)
+        figures = {k: s[k] for k in (*TTFT_KEYS, "reasoning_tokens")}
+        return figures | {"answer_chars": len(text)}, text.strip()
+
+    return _conversations(model, fa, ask)
 
 
 def bench_thinking(model: Path, fa: str, wait_s: float) -> dict:
