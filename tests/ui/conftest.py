@@ -102,6 +102,24 @@ def open_window(qtbot: Any) -> Iterator[Callable[[Settings], Driver]]:
         w.close()
 
 
+@pytest.fixture
+def open_with_template(
+    open_window: Any, make_settings: Any, smollm_path: Path, tmp_path: Path
+) -> Callable[..., Driver]:
+    """A window on a copy of SmolLM2 whose chat template is ``template``, loaded."""
+    from tests import gguf_factory as F
+
+    def open_(template: str, name: str, **sampling: Any) -> Driver:
+        model = F.with_chat_template(smollm_path, tmp_path / name, template)
+        settings = make_settings(**sampling)
+        settings.remember_model(str(model))
+        d = open_window(settings)
+        d.wait_loaded(model)
+        return d
+
+    return open_
+
+
 def press_in_box(qtbot: Any, act: Any, button: str | QMessageBox.StandardButton) -> dict[str, Any]:
     """Do ``act``, press ``button`` (its text or standard button) in the message box it opens,
     and return what the box said: its text, informative text and buttons' texts."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +9,6 @@ import pytest
 from app.core import paths
 from app.core.chat.store import ChatStore
 from app.ui.chat.page import ThinkControls
-from tests import gguf_factory as F
 from tests.chat_templates import QWEN3_STYLE
 from tests.ui.conftest import stored_messages
 
@@ -41,13 +39,9 @@ def test_the_controls_show_what_the_template_takes_and_give_overrides(qtbot: Any
 @pytest.mark.gui
 @pytest.mark.model
 def test_unticking_think_gives_the_next_reply_an_empty_think_block(
-    open_window: Any, make_settings: Any, tmp_path: Path, smollm_path: Path
+    open_with_template: Any,
 ) -> None:
-    model = F.with_chat_template(smollm_path, tmp_path / "qwen3ish.gguf", QWEN3_STYLE)
-    settings = make_settings(max_tokens=16)
-    settings.remember_model(str(model))
-    d = open_window(settings)
-    d.wait_loaded(model)
+    d = open_with_template(QWEN3_STYLE, "qwen3ish.gguf", max_tokens=16)
     think = d.w.chat_page.think
     d.qtbot.waitUntil(lambda: think.think.isVisible())
     assert think.think.isChecked() and not think.effort.isVisible()

@@ -10,7 +10,6 @@ import pytest
 from app.core.chat.store import Message
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.common.markdown_html import MarkdownRenderer, Palette
-from tests import gguf_factory as F
 from tests.chat_templates import OPENS_THINKING
 from tests.ui.conftest import stored_messages
 
@@ -72,13 +71,9 @@ def test_a_saved_reply_shows_its_thinking_folded_with_its_time(qtbot: Any) -> No
 @pytest.mark.gui
 @pytest.mark.model
 def test_a_model_that_thinks_streams_its_thinking_into_the_section(
-    open_window: Any, make_settings: Any, tmp_path: Path, smollm_path: Path
+    open_with_template: Any, tmp_path: Path
 ) -> None:
-    thinker = F.with_chat_template(smollm_path, tmp_path / "thinker.gguf", OPENS_THINKING)
-    settings = make_settings(max_tokens=32)
-    settings.remember_model(str(thinker))
-    d = open_window(settings)
-    d.wait_loaded(thinker)
+    d = open_with_template(OPENS_THINKING, "thinker.gguf", max_tokens=32)
     d.send("Why is the sky blue?")
     d.qtbot.waitUntil(
         lambda: d.controller.active is not None and len(d.controller.active.recorder.reasoning) > 5,
