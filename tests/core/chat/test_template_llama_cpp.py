@@ -40,13 +40,14 @@ def _case_params() -> list[object]:
     for c in cases:
         if not c.supported_with_jinja:
             continue  # llama.cpp itself renders it only with its built-in (non-Jinja) formatter
-        marks = (
-            [pytest.mark.xfail(reason=CASE_XFAIL[c.name], strict=True)]
-            if c.name in CASE_XFAIL
-            else []
-        )
-        out.append(pytest.param(c.name, id=c.name, marks=marks))
+        out.append(_param(c.name, c.name, CASE_XFAIL))
     return out
+
+
+def _param(value: str, ident: str, known: dict[str, str]) -> object:
+    """A test parameter, expected to fail (strictly) with its reason when ``known`` lists it."""
+    marks = [pytest.mark.xfail(reason=known[ident], strict=True)] if ident in known else []
+    return pytest.param(value, id=ident, marks=marks)
 
 
 def _template_params() -> list[object]:
@@ -57,12 +58,7 @@ def _template_params() -> list[object]:
     for p in sorted((tree / TEMPLATES).glob("*.jinja")):
         if "tool_use" in p.stem:
             continue  # a model's alternate template for tool calls, not its chat template
-        marks = (
-            [pytest.mark.xfail(reason=TEMPLATE_XFAIL[p.stem], strict=True)]
-            if p.stem in TEMPLATE_XFAIL
-            else []
-        )
-        out.append(pytest.param(p.name, id=p.stem, marks=marks))
+        out.append(_param(p.name, p.stem, TEMPLATE_XFAIL))
     return out
 
 
