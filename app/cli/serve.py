@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import ipaddress
 import sys
-import threading
 from typing import Any
 
 from app.cli.common import EXIT_ENGINE, EXIT_INPUT, EXIT_OK, CliError, check_model, options_from
@@ -55,10 +54,9 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from app.server.http_api import RequestLog, ServerConfig, build_app
-    from app.server.link import EngineLink, LinkState
+    from app.server.http_api import RequestLog, ServerConfig
+    from app.server.link import EngineLink
+    from app.server.run import LocalServer
 
     if not _is_loopback(args.host) and not args.api_key:
         raise CliError(
@@ -86,32 +84,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     log = RequestLog(None if args.quiet else lambda e: print(e.line(), file=sys.stderr))
     link = EngineLink(str(path), load.to_dict())
-    app = build_app(link, config, log)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
-    )
+    server = LocalServer(link, config, log)
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        print(f"hearth: loading {path.name}…", file=sys.stderr)
-        started = threading.Thread(target=link.start, args=(loop,), daemon=True)
-        started.start()
-        await asyncio.to_thread(started.join)
-        if link.state != LinkState.READY:
-            raise CliError(f"the model could not be loaded: {link.error}", EXIT_ENGINE)
-        host = f"[{args.host}]" if ":" in args.host else args.host
+    def ready(url: str) -> None:
         print(
-            f"hearth: serving {clean_line(path.name)} at http://{host}:{args.port}/v1 "
-            f"(OpenAI) and http://{host}:{args.port}/api (Ollama); Ctrl+C stops",
+            f"hearth: serving {clean_line(path.name)} at {url} (OpenAI) and {url[:-3]}/api "
+            "(Ollama); Ctrl+C stops",
             file=sys.stderr,
             flush=True,
         )
-        await server.serve()
 
+    print(f"hearth: loading {path.name}…", file=sys.stderr)
     try:
-        asyncio.run(main())
+        why = asyncio.run(server.run(ready))
     finally:
         link.close()
+    if why:
+        raise CliError(why, EXIT_ENGINE)
     return EXIT_OK
 
 

@@ -80,11 +80,13 @@ def build_window(settings: Settings, app: QApplication) -> MainWindow:
         apply_theme=lambda theme: apply_theme(app, theme),
     )
 
-    def loaded_model() -> tuple[str, dict[str, Any]] | None:
+    def loaded_model() -> tuple[str, dict[str, Any], dict[str, Any]] | None:
         info, key = bridge.loaded_info, bridge.loaded_key
         if not info or key is None:
             return None
-        return str(info["path"]), json.loads(key[1])
+        sampling = settings.sampling.to_dict()
+        sampling.pop("max_tokens", None)  # the API's own limit applies
+        return str(info["path"]), json.loads(key[1]), sampling
 
     # The local API's switch, in the status bar (found with findChild(ServerSwitch)).
     window.statusBar().addPermanentWidget(ServerSwitch(loaded_model, window))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Signal
@@ -30,72 +31,48 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.server.http_api import LogEntry, RequestLog, ServerConfig, build_app
-from app.server.link import EngineLink, LinkState
+from app.server.http_api import LogEntry, RequestLog, ServerConfig
+from app.server.link import EngineLink
+from app.server.run import LocalServer
 from app.ui.common.tasks import call_in_gui
 
 DEFAULT_PORT = 8080
 
 
-class LocalServer:
-    """uvicorn and an engine link on a background thread; start and stop from the GUI."""
+class BackgroundServer:
+    """A LocalServer on a thread of its own (uvicorn with its asyncio loop); start and stop from
+    the GUI thread, which hears back through ``call_in_gui``."""
 
-    def __init__(self, model_path: str, load_options: dict[str, Any], port: int) -> None:
-        self.model_path = model_path
-        self.config = ServerConfig(port=port)
+    def __init__(
+        self, model_path: str, load_options: dict[str, Any], sampling: dict[str, Any], port: int
+    ) -> None:
         self.link = EngineLink(model_path, load_options)
         self.log = RequestLog()
-        self._server: Any = None
+        self.server = LocalServer(
+            self.link, ServerConfig(port=port, sampling_defaults=sampling), self.log
+        )
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.config.host}:{self.config.port}/v1"
+        return self.server.url
 
-    def start(self, on_ready: Any, on_failed: Any) -> None:
-        import uvicorn
-
-        app = build_app(self.link, self.config, self.log)
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=self.config.host,
-                port=self.config.port,
-                log_level="warning",
-                access_log=False,
-            )
-        )
-        server = self._server
-
-        async def main() -> None:
-            loop = asyncio.get_running_loop()
-            await asyncio.to_thread(self.link.start, loop)
-            if self.link.state != LinkState.READY:
-                call_in_gui(on_failed, f"the model could not be loaded: {self.link.error}")
-                return
-            serving = asyncio.create_task(server.serve())
-            while not server.started and not serving.done():
-                await asyncio.sleep(0.05)
-            if server.started:
-                call_in_gui(on_ready, self.url)
-            await serving
-            if not server.started:
-                call_in_gui(on_failed, f"port {self.config.port} is taken by another program")
-
+    def start(self, on_ready: Callable[[str], None], on_failed: Callable[[str], None]) -> None:
         def run() -> None:
             try:
-                asyncio.run(main())
-            except (OSError, SystemExit) as exc:
-                call_in_gui(on_failed, f"the server could not start: {exc}")
+                why = asyncio.run(self.server.run(lambda url: call_in_gui(on_ready, url)))
+            except (OSError, SystemExit) as exc:  # uvicorn exits when it cannot bind
+                why = f"the server could not start: {exc}"
             finally:
                 self.link.close()
+            if why:
+                call_in_gui(on_failed, why)
 
         self._thread = threading.Thread(target=run, name="local-api", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        self.server.stop()
         if self._thread is not None:
             self._thread.join(10)
         self.link.close()
@@ -143,10 +120,11 @@ class ServerSwitch(QWidget):
     stateChanged = Signal(str)
 
     def __init__(self, model: Any, parent: QWidget | None = None) -> None:
-        """``model()`` gives (path, load options) of the model the chat has loaded, or None."""
+        """``model()`` gives (path, load options, sampling defaults) of the model the chat has
+        loaded, or None."""
         super().__init__(parent)
         self._model = model
-        self.server: LocalServer | None = None
+        self.server: BackgroundServer | None = None
         self.state = "off"
         self.port = DEFAULT_PORT
         lay = QHBoxLayout(self)
@@ -200,8 +178,8 @@ class ServerSwitch(QWidget):
             self.toggle.setChecked(False)
             self.toggle.setToolTip("Load a model in the chat first; the local API serves it.")
             return
-        path, options = model
-        server = LocalServer(path, options, self.port)
+        path, options, sampling = model
+        server = BackgroundServer(path, options, sampling, self.port)
         server.log._on_entry = lambda entry: call_in_gui(self._on_entry, entry)
         self.server = server
         self._set_state("starting", "Local API: starting…")
