@@ -224,19 +224,10 @@ class Api:
                 503, str(exc), "server_error", "engine_unavailable", headers={"Retry-After": "5"}
             ) from None
 
-    async def chat_completions(self, request: Request) -> Response:
-        self.guard(request)
-        chat = read_chat(await self.body(request), self.config.max_tokens)
-        stream = self._start(chat)
-        ident = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-        created = int(time.time())
-        base = {"id": ident, "created": created, "model": self.model_id}
-        if chat.stream:
-            return StreamingResponse(
-                self._sse(request, stream, base, chat.include_usage),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache"},
-            )
+    async def _collect(
+        self, request: Request, stream: Stream, endpoint: str
+    ) -> tuple[str, str, dict[str, Any]]:
+        """A whole reply: (answer, thinking, figures); an engine error raises its ApiError."""
         answer: list[str] = []
         reasoning: list[str] = []
         stats: dict[str, Any] = {}
@@ -246,12 +237,83 @@ class Api:
             elif ev["event"] == "done":
                 stats = ev["stats"]
             elif ev["event"] == "error":
-                self._log("/v1/chat/completions", 500, stats)
-                raise _engine_error(ev.get("code", ""), ev.get("message", ""))
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(answer)}
+                err = _engine_error(ev.get("code", ""), ev.get("message", ""))
+                self._log(endpoint, err.status, stats)
+                raise err
+        self._log(endpoint, 200, stats)
+        return "".join(answer), "".join(reasoning), stats
+
+    async def _sse(
+        self,
+        request: Request,
+        stream: Stream,
+        endpoint: str,
+        first: list[dict[str, Any]],
+        on_token: Callable[[dict[str, Any]], dict[str, Any]],
+        on_done: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    ) -> AsyncIterator[bytes]:
+        """A reply as server-sent events: ``first``, a body per piece of text (``on_token``),
+        the closing bodies (``on_done(stats)``) or the error, then ``[DONE]``."""
+
+        def data(body: dict[str, Any]) -> bytes:
+            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
+
+        for body in first:
+            yield data(body)
+        stats: dict[str, Any] = {}
+        status = 200
+        async for ev in self._events(request, stream):
+            if ev["event"] == "token":
+                yield data(on_token(ev))
+            elif ev["event"] == "done":
+                stats = ev["stats"]
+                for body in on_done(stats):
+                    yield data(body)
+            elif ev["event"] == "error":
+                err = _engine_error(ev.get("code", ""), ev.get("message", ""))
+                status = err.status
+                yield data(err.body())
+                break
+        self._log(endpoint, status, stats)
+        yield b"data: [DONE]\n\n"
+
+    async def chat_completions(self, request: Request) -> Response:
+        self.guard(request)
+        chat = read_chat(await self.body(request), self.config.max_tokens)
+        stream = self._start(chat)
+        endpoint = "/v1/chat/completions"
+        base = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "created": int(time.time()),
+            "model": self.model_id,
+        }
+        if chat.stream:
+
+            def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+                choice = {"index": 0, "delta": delta, "finish_reason": finish}
+                return {**base, "object": "chat.completion.chunk", "choices": [choice]}
+
+            def token(ev: dict[str, Any]) -> dict[str, Any]:
+                key = "reasoning_content" if ev.get("channel") == "reasoning" else "content"
+                return chunk({key: ev["text"]})
+
+            def done(stats: dict[str, Any]) -> list[dict[str, Any]]:
+                last = [chunk({}, _finish_reason(stats))]
+                if chat.include_usage:
+                    usage = {"choices": [], "usage": _usage(stats)}
+                    last.append({**base, "object": "chat.completion.chunk", **usage})
+                return last
+
+            first = [chunk({"role": "assistant", "content": ""})]
+            return StreamingResponse(
+                self._sse(request, stream, endpoint, first, token, done),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
+        answer, reasoning, stats = await self._collect(request, stream, endpoint)
+        message: dict[str, Any] = {"role": "assistant", "content": answer}
         if reasoning:
-            message["reasoning_content"] = "".join(reasoning)
-        self._log("/v1/chat/completions", 200, stats)
+            message["reasoning_content"] = reasoning
         return JSONResponse(
             {
                 **base,
@@ -263,47 +325,11 @@ class Api:
             }
         )
 
-    async def _sse(
-        self, request: Request, stream: Stream, base: dict[str, Any], include_usage: bool
-    ) -> AsyncIterator[bytes]:
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            body = {
-                **base,
-                "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
-            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
-
-        yield chunk({"role": "assistant", "content": ""})
-        stats: dict[str, Any] = {}
-        async for ev in self._events(request, stream):
-            if ev["event"] == "token":
-                key = "reasoning_content" if ev.get("channel") == "reasoning" else "content"
-                yield chunk({key: ev["text"]})
-            elif ev["event"] == "done":
-                stats = ev["stats"]
-                yield chunk({}, _finish_reason(stats))
-                if include_usage:
-                    body = {
-                        **base,
-                        "object": "chat.completion.chunk",
-                        "choices": [],
-                        "usage": _usage(stats),
-                    }
-                    yield f"data: {json.dumps(body)}\n\n".encode()
-            elif ev["event"] == "error":
-                err = _engine_error(ev.get("code", ""), ev.get("message", ""))
-                yield f"data: {json.dumps(err.body())}\n\n".encode()
-                self._log("/v1/chat/completions", err.status, stats)
-                yield b"data: [DONE]\n\n"
-                return
-        self._log("/v1/chat/completions", 200, stats)
-        yield b"data: [DONE]\n\n"
-
     async def completions(self, request: Request) -> Response:
         self.guard(request)
         req = read_completion(await self.body(request), self.config.max_tokens)
         stream = self._start(req)
+        endpoint = "/v1/completions"
         base = {
             "id": f"cmpl-{uuid.uuid4().hex[:24]}",
             "object": "text_completion",
@@ -316,40 +342,28 @@ class Api:
 
         if req.stream:
 
-            async def events() -> AsyncIterator[bytes]:
-                stats: dict[str, Any] = {}
-                async for ev in self._events(request, stream):
-                    if ev["event"] == "token":
-                        body = {**base, "choices": [choice(ev["text"], None)]}
-                    elif ev["event"] == "done":
-                        stats = ev["stats"]
-                        body = {**base, "choices": [choice("", _finish_reason(stats))]}
-                        if req.include_usage:
-                            body["usage"] = _usage(stats)
-                    elif ev["event"] == "error":
-                        body = _engine_error(ev.get("code", ""), ev.get("message", "")).body()
-                    else:
-                        continue  # the prompt's figures ("started")
-                    yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
-                self._log("/v1/completions", 200, stats)
-                yield b"data: [DONE]\n\n"
+            def done(stats: dict[str, Any]) -> list[dict[str, Any]]:
+                body = {**base, "choices": [choice("", _finish_reason(stats))]}
+                if req.include_usage:
+                    body["usage"] = _usage(stats)
+                return [body]
 
-            return StreamingResponse(events(), media_type="text/event-stream")
-        parts: list[str] = []
-        stats: dict[str, Any] = {}
-        async for ev in self._events(request, stream):
-            if ev["event"] == "token":
-                parts.append(ev["text"])
-            elif ev["event"] == "done":
-                stats = ev["stats"]
-            elif ev["event"] == "error":
-                self._log("/v1/completions", 500, stats)
-                raise _engine_error(ev.get("code", ""), ev.get("message", ""))
-        self._log("/v1/completions", 200, stats)
+            return StreamingResponse(
+                self._sse(
+                    request,
+                    stream,
+                    endpoint,
+                    [],
+                    lambda ev: {**base, "choices": [choice(ev["text"], None)]},
+                    done,
+                ),
+                media_type="text/event-stream",
+            )
+        text, _reasoning, stats = await self._collect(request, stream, endpoint)
         return JSONResponse(
             {
                 **base,
-                "choices": [choice("".join(parts), _finish_reason(stats))],
+                "choices": [choice(text, _finish_reason(stats))],
                 "usage": _usage(stats),
             }
         )
