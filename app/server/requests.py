@@ -182,11 +182,8 @@ def _response_schema(fmt: Any) -> dict[str, Any] | None:
     raise bad(f"response_format type {kind!r} is not one of text, json_object, json_schema")
 
 
-def read_chat(body: Any, max_tokens_cap: int) -> ChatRequest:
-    if not isinstance(body, dict):
-        raise bad("the request body must be a JSON object")
-    if body.get("tools"):
-        raise bad("tools are not supported by this server", "unsupported_tools")
+def _streaming(body: dict[str, Any]) -> tuple[bool, bool, str | None]:
+    """OpenAI's ``stream``, ``stream_options.include_usage`` and ``model``, checked."""
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise bad("'stream' must be true or false")
@@ -196,11 +193,20 @@ def read_chat(body: Any, max_tokens_cap: int) -> ChatRequest:
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise bad("'model' must be a string")
+    return stream, bool(options.get("include_usage")), model
+
+
+def read_chat(body: Any, max_tokens_cap: int) -> ChatRequest:
+    if not isinstance(body, dict):
+        raise bad("the request body must be a JSON object")
+    if body.get("tools"):
+        raise bad("tools are not supported by this server", "unsupported_tools")
+    stream, usage, model = _streaming(body)
     return ChatRequest(
         read_messages(body.get("messages")),
         read_sampling(body, max_tokens_cap),
         stream,
-        bool(options.get("include_usage")),
+        usage,
         model,
     )
 
@@ -220,19 +226,8 @@ def read_completion(body: Any, max_tokens_cap: int) -> ChatRequest:
     if fields.get("max_tokens") is None:
         fields["max_tokens"] = 16  # OpenAI's default for completions
     fields.pop("response_format", None)
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise bad("'stream' must be true or false")
-    options = body.get("stream_options") or {}
-    model = body.get("model")
-    return ChatRequest(
-        [],
-        read_sampling(fields, max_tokens_cap),
-        stream,
-        bool(isinstance(options, dict) and options.get("include_usage")),
-        model if isinstance(model, str) else None,
-        prompt,
-    )
+    stream, usage, model = _streaming(body)
+    return ChatRequest([], read_sampling(fields, max_tokens_cap), stream, usage, model, prompt)
 
 
 def read_ollama(body: Any, max_tokens_cap: int, generate: bool) -> ChatRequest:
