@@ -17,12 +17,9 @@ from typing import Any
 
 import llama_cpp as L
 
-from app.core.chat.context import ContextOverflow, plan_context
-from app.core.chat.reasoning import PLAIN, ReasoningFormat, detect_format
-from app.core.chat.template import TemplateError
 from app.core.options import SamplingOptions
 from app.engine.events import GenerationStats, StartedInfo
-from app.engine.generate import ReplyWriter, tokenize
+from app.engine.generate import ReplyWriter, build_prompt
 from app.engine.loader import LoadedModel
 from app.engine.protocol import EngineError, ErrorCode, StopReason
 from app.engine.sampler import make_sampler
@@ -92,7 +89,14 @@ class Batch:
         ``req.on_error``)."""
         seq = next(i for i in range(self.n_seq) if i not in self.slots)
         try:
-            tokens, fmt, dropped = self._prompt(req)
+            tokens, fmt, dropped = build_prompt(
+                self.lm,
+                req.messages,
+                req.template_kwargs,
+                req.raw_prompt,
+                self.n_ctx_seq,
+                req.sampling.max_tokens,
+            )
         except EngineError as exc:
             req.on_error(exc)
             return
@@ -129,32 +133,6 @@ class Batch:
         )
         self.slots[seq] = slot
         self._take(slot, L.llama_sampler_sample(sampler, self.lm.ctx, -1))
-
-    def _prompt(self, req: Request) -> tuple[list[int], ReasoningFormat, int]:
-        lm = self.lm
-        room = self.n_ctx_seq
-        if req.raw_prompt is not None:
-            tokens = tokenize(lm, req.raw_prompt)
-            if len(tokens) >= room:
-                raise EngineError(
-                    ErrorCode.CONTEXT_OVERFLOW,
-                    f"The prompt is {len(tokens):,} tokens; a reply's context holds {room:,}",
-                )
-            return tokens, PLAIN, 0
-        kwargs = req.template_kwargs
-
-        def count(msgs: list[dict[str, str]]) -> int:
-            return len(tokenize(lm, lm.template.render(msgs, add_generation_prompt=True, **kwargs)))
-
-        try:
-            plan = plan_context(req.messages, count, room, req.sampling.max_tokens)
-            text = lm.template.render(plan.messages, add_generation_prompt=True, **kwargs)
-        except TemplateError as exc:
-            raise EngineError(ErrorCode.TEMPLATE, str(exc)[:1].upper() + str(exc)[1:]) from None
-        except ContextOverflow as exc:
-            message = str(exc)[:1].upper() + str(exc)[1:]
-            raise EngineError(ErrorCode.CONTEXT_OVERFLOW, message) from None
-        return tokenize(lm, text), detect_format(lm.template.source, text), plan.dropped
 
     def _decode_prompt(self, seq: int, tokens: list[int]) -> None:
         b = L.llama_batch_init(self.lm.n_batch, 0, 1)

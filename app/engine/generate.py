@@ -83,41 +83,12 @@ class Generator:
         ``"reasoning"`` for thinking, None for the answer); ``template_kwargs`` are template
         variables (``enable_thinking``, ``reasoning_effort``). With ``raw_prompt`` the text is
         continued as it is, without the chat template. Returns (text, stats)."""
-        kwargs = dict(template_kwargs or {})
         t_request = time.monotonic()
-        if raw_prompt is not None:
-            tokens = tokenize(lm, raw_prompt)
-            if len(tokens) >= lm.n_ctx:
-                raise EngineError(
-                    ErrorCode.CONTEXT_OVERFLOW,
-                    f"The prompt is {len(tokens):,} tokens; the context holds {lm.n_ctx:,}",
-                )
-            return self._reply(
-                lm, tokens, 0, PLAIN, sampling, emit, should_stop, on_started, t_request
-            )
-        render_cache: dict[int, tuple[str, list[int]]] = {}
-
-        def count(msgs: list[dict[str, str]]) -> int:
-            text = lm.template.render(msgs, add_generation_prompt=True, **kwargs)
-            render_cache[len(msgs)] = (text, tokenize(lm, text))
-            return len(render_cache[len(msgs)][1])
-
-        try:
-            plan = plan_context(messages, count, lm.n_ctx, sampling.max_tokens)
-        except TemplateError as exc:
-            message = str(exc)[:1].upper() + str(exc)[1:]
-            raise EngineError(ErrorCode.TEMPLATE, message) from None
-        except ContextOverflow as exc:
-            message = str(exc)[:1].upper() + str(exc)[1:]
-            raise EngineError(ErrorCode.CONTEXT_OVERFLOW, message) from None
-        if len(plan.messages) in render_cache:
-            prompt_text, tokens = render_cache[len(plan.messages)]
-        else:
-            prompt_text = lm.template.render(plan.messages, add_generation_prompt=True, **kwargs)
-            tokens = tokenize(lm, prompt_text)
-        fmt = detect_format(lm.template.source, prompt_text)
+        tokens, fmt, dropped = build_prompt(
+            lm, messages, template_kwargs, raw_prompt, lm.n_ctx, sampling.max_tokens
+        )
         return self._reply(
-            lm, tokens, plan.dropped, fmt, sampling, emit, should_stop, on_started, t_request
+            lm, tokens, dropped, fmt, sampling, emit, should_stop, on_started, t_request
         )
 
     def _reply(
@@ -230,6 +201,48 @@ class Generator:
                 )
             cache.append(writer.last)
         return writer.finish(reason)
+
+
+def _sentence(exc: Exception) -> str:
+    return str(exc)[:1].upper() + str(exc)[1:]
+
+
+def build_prompt(
+    lm: LoadedModel,
+    messages: list[dict[str, str]],
+    template_kwargs: dict[str, Any] | None,
+    raw_prompt: str | None,
+    room: int,
+    max_tokens: int,
+) -> tuple[list[int], ReasoningFormat, int]:
+    """A reply's prompt in ``room`` tokens of context: (its tokens, how the reply marks
+    thinking, how many old messages were left out). ``raw_prompt`` is taken as it is (no
+    template); otherwise the messages that fit go through the chat template."""
+    if raw_prompt is not None:
+        tokens = tokenize(lm, raw_prompt)
+        if len(tokens) >= room:
+            raise EngineError(
+                ErrorCode.CONTEXT_OVERFLOW,
+                f"The prompt is {len(tokens):,} tokens; the context holds {room:,}",
+            )
+        return tokens, PLAIN, 0
+    kwargs = dict(template_kwargs or {})
+    rendered: dict[int, tuple[str, list[int]]] = {}  # by message count, as planning tried them
+
+    def render(msgs: list[dict[str, str]]) -> tuple[str, list[int]]:
+        if len(msgs) not in rendered:
+            text = lm.template.render(msgs, add_generation_prompt=True, **kwargs)
+            rendered[len(msgs)] = (text, tokenize(lm, text))
+        return rendered[len(msgs)]
+
+    try:
+        plan = plan_context(messages, lambda msgs: len(render(msgs)[1]), room, max_tokens)
+        text, tokens = render(plan.messages)
+    except TemplateError as exc:
+        raise EngineError(ErrorCode.TEMPLATE, _sentence(exc)) from None
+    except ContextOverflow as exc:
+        raise EngineError(ErrorCode.CONTEXT_OVERFLOW, _sentence(exc)) from None
+    return tokens, detect_format(lm.template.source, text), plan.dropped
 
 
 class ReplyWriter:
