@@ -160,9 +160,12 @@ class EngineLink:
             loop.call_soon_threadsafe(stream.queue.put_nowait, ev)
 
     def _on_crash(self, message: str) -> None:
+        if not self._loaded.is_set():  # it died loading the model: that load fails, no retry
+            self._load_error = message
+            self._loaded.set()
+            return
         log.warning("the local API's engine crashed: %s; starting a new one", message)
         self.state = LinkState.RESTARTING
-        self._loaded.set()
         with self._lock:
             streams, self._streams = list(self._streams.values()), {}
         for stream in streams:
