@@ -13,6 +13,7 @@ ServerSwitch signals:
 from __future__ import annotations
 
 import asyncio
+import html
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.gguf.names import display_name
 from app.server.http_api import LogEntry, RequestLog, ServerConfig
 from app.server.link import EngineLink
 from app.server.run import LocalServer
@@ -107,7 +109,7 @@ class ServerLogDialog(QDialog):
             self.log.setPlainText("")
             return
         self.address.setText(
-            f"Serving <b>{server.link.model_path.rsplit('/', 1)[-1]}</b> at "
+            f"Serving <b>{html.escape(display_name(server.link.model_path))}</b> at "
             f"<code>{server.url}</code> (OpenAI) and <code>{server.url[:-3]}</code> (Ollama), "
             f"to programs on this computer only · {server.log.served} requests served"
         )
