@@ -7,6 +7,12 @@ drops after some bytes, wrong bytes are served, the server stalls or sends slowl
 error status (429 with Retry-After, 503...) or ignores Range. Faults on the API (``ApiFault``):
 an error status or a stall on matching requests. Gated repositories answer 401 with the Hub's
 ``X-Error-Code`` header unless a token is sent.
+
+Searches behave as the Hub's do where clients depend on it: ``filter`` keeps the repos carrying
+every tag asked for, and ``expand`` returns only the properties asked for (besides ``_id`` and
+``id``; an unknown one is refused with 400); without it a listing carries the Hub's short default
+set, which has no ``gguf``, ``lastModified`` or ``gated``. Every request is logged with its time
+and its Authorization header.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ class Fault:
     statuses: list[int] = field(default_factory=list)  # answer these first, one per request
     retry_after: str | None = None  # the Retry-After header sent with those answers
     ignore_range: bool = False  # answer a Range request with 200 and the whole file
+    # Once the connection has dropped (``drop_after``), answer these, one per request.
+    statuses_after_drop: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +87,7 @@ class Repo:
     architecture: str | None = None
     card: str = "# A model\n\nThis is the model card."
     sha: str = "0123456789abcdef0123456789abcdef01234567"
+    tags: list[str] = field(default_factory=lambda: ["gguf"])
 
 
 class HubState:
@@ -87,6 +96,8 @@ class HubState:
         self.token = "hf_test_token"
         self.requests: list[str] = []
         self.request_times: list[float] = []  # time.monotonic() of each request, as requests
+        self.request_auth: list[str | None] = []  # the Authorization header of each, as requests
+        self.stalled_at: dict[str, float] = {}  # file path -> time.monotonic() its stall began
         self.api_faults: list[ApiFault] = []
         self._sha: dict[str, str] = {}
         self.drops_done: dict[str, int] = {}
@@ -137,8 +148,12 @@ def _model_json(state: HubState, repo: Repo, blobs: bool) -> dict[str, Any]:
         "lastModified": repo.last_modified,
         "gated": "manual" if repo.gated else False,
         "private": False,
-        "tags": ["gguf"],
+        "tags": list(repo.tags),
         "siblings": siblings,
+        "trendingScore": 0,
+        "pipeline_tag": "text-generation",
+        "library_name": "gguf" if "gguf" in repo.tags else "transformers",
+        "createdAt": "2025-01-01T00:00:00.000Z",
     }
     if repo.parameters:
         d["gguf"] = {
@@ -147,6 +162,65 @@ def _model_json(state: HubState, repo: Repo, blobs: bool) -> dict[str, Any]:
             "context_length": 8192,
         }
     return d
+
+
+# What the Hub's ``expand`` accepts (huggingface_hub's ExpandModelProperty_T).
+EXPANDABLE = frozenset(
+    [
+        "author",
+        "cardData",
+        "config",
+        "createdAt",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "evalResults",
+        "gated",
+        "gguf",
+        "inference",
+        "inferenceProviderMapping",
+        "lastModified",
+        "library_name",
+        "likes",
+        "mask_token",
+        "model-index",
+        "pipeline_tag",
+        "private",
+        "safetensors",
+        "sha",
+        "siblings",
+        "spaces",
+        "tags",
+        "transformersInfo",
+        "trendingScore",
+        "widgetData",
+        "resourceGroup",
+        "xetEnabled",
+    ]
+)
+# What a listing carries when nothing is expanded (the Hub's short form).
+LISTED = [
+    "_id",
+    "id",
+    "likes",
+    "trendingScore",
+    "private",
+    "downloads",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "createdAt",
+    "modelId",
+]
+
+
+def _param(q: dict[str, list[str]], name: str) -> list[str]:
+    """A list parameter, sent as ``name=a&name=b`` (huggingface_hub) or ``name[]=a``."""
+    return q.get(name, []) + q.get(f"{name}[]", [])
+
+
+def _only(d: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    return {k: d[k] for k in ["_id", "id", *keys] if k in d}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -186,6 +260,13 @@ class Handler(BaseHTTPRequestHandler):
             head=head,
         )
 
+    def _bad_expand(self, q: dict[str, list[str]]) -> bool:
+        """Refuse an ``expand`` the Hub does not know, with its 400; True when refused."""
+        unknown = [e for e in _param(q, "expand") if e not in EXPANDABLE]
+        if unknown:
+            self._json({"error": f'"expand" must be one of {sorted(EXPANDABLE)}'}, 400)
+        return bool(unknown)
+
     def _authorized(self, repo: Repo) -> bool:
         return not repo.gated or self.headers.get("authorization") == f"Bearer {self.state.token}"
 
@@ -203,6 +284,7 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.requests.append(f"{self.command} {self.path}")
             st.request_times.append(time.monotonic())
+            st.request_auth.append(self.headers.get("authorization"))
             api_fault = next(
                 (f for f in st.api_faults if f.times > 0 and p.startswith(f.prefix)), None
             )
@@ -225,7 +307,11 @@ class Handler(BaseHTTPRequestHandler):
                 return self._error(404, "RepoNotFound", f"Repository {repo_id} not found")
             if repo.gated and not self._authorized(repo) and len(parts) > 2:
                 return self._error(401, "GatedRepo", "Access to this model is restricted")
-            return self._json(_model_json(st, repo, "blobs" in q))
+            if self._bad_expand(q):
+                return None
+            info = _model_json(st, repo, "blobs" in q)
+            expand = _param(q, "expand")
+            return self._json(_only(info, expand) if expand else info)
         if "/resolve/" in p:
             repo_id, _, tail = p.lstrip("/").partition("/resolve/")
             _rev, _, path = tail.partition("/")
@@ -268,10 +354,14 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(404, b"not found")
 
     def _search(self, q: dict[str, list[str]]) -> None:
+        if self._bad_expand(q):
+            return
         repos = list(self.state.repos.values())
         search = (q.get("search") or [""])[0].lower()
         if search:
             repos = [r for r in repos if search in r.repo_id.lower()]
+        for tag in _param(q, "filter"):  # every tag asked for
+            repos = [r for r in repos if tag in r.tags]
         sort = (q.get("sort") or ["downloads"])[0]
         key = {
             "downloads": lambda r: r.downloads,
@@ -281,7 +371,10 @@ class Handler(BaseHTTPRequestHandler):
         }
         repos.sort(key=key.get(sort, key["downloads"]), reverse=True)
         limit = int((q.get("limit") or ["50"])[0])
-        self._json([_model_json(self.state, r, False) for r in repos[:limit]])
+        expand = _param(q, "expand")
+        self._json(
+            [_only(_model_json(self.state, r, False), expand or LISTED) for r in repos[:limit]]
+        )
 
     def _serve_file(self, f: RepoFile, head: bool) -> None:
         size = f.size()
@@ -291,6 +384,12 @@ class Handler(BaseHTTPRequestHandler):
         if not head:
             with self.state.lock:
                 self.state.ranges.setdefault(f.path, []).append(rng)
+                if (
+                    fault.statuses_after_drop
+                    and self.state.drops_done.get(f.path, 0) >= fault.drops
+                ):
+                    fault.statuses += fault.statuses_after_drop
+                    fault.statuses_after_drop = []
                 status = fault.statuses.pop(0) if fault.statuses else None
             if status is not None:
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
@@ -326,6 +425,8 @@ class Handler(BaseHTTPRequestHandler):
             if fault.stall_after is not None and pos >= fault.stall_after:
                 # A stalled server: the connection stays open and nothing arrives, until the
                 # fault is cleared or the server stops.
+                with self.state.lock:
+                    self.state.stalled_at.setdefault(f.path, time.monotonic())
                 while fault.stall_after is not None and not self.state.closed.is_set():
                     time.sleep(0.05)
                 return

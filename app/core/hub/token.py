@@ -41,6 +41,8 @@ def save_token(token: str) -> str:
             pass
     path = _file()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if hasattr(os, "fchmod"):  # narrowed before the token goes in, if it was made wider
+        os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(token + "\n")
     os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
