@@ -49,11 +49,16 @@ def main() -> int:
     ctx = L.llama_init_from_model(model, cp)
     text = "".join(lines)
     out: dict[str, float] = {}
-    for dev, kind, mib in re.findall(
-        r"^\s*\w+:\s+(\S+)\s+(\S.*?)\s+buffer size\s*=\s*([\d.]+) MiB", text, re.M
-    ):
+    # Not anchored at a line's start: a debug message without a newline ("set_abort_callback:
+    # call") may run into the next line.
+    for dev, kind, mib in re.findall(r"(\S+)\s+(\w+)\s+buffer size\s*=\s*([\d.]+) MiB", text):
         key = f"{dev} {kind}"
         out[key] = out.get(key, 0.0) + float(mib)
+    # The KV cache's size as llama.cpp computes it from its tensors: printed also by the
+    # memory-fit pass, which allocates nothing (its "KV buffer size" is then 0).
+    out["KV size"] = sum(
+        float(m) for m in re.findall(r"llama_kv_cache: size =\s*([\d.]+) MiB", text)
+    )
     out["ok"] = bool(ctx)
     print(json.dumps(out))
     return 0

@@ -80,6 +80,11 @@ def kv_bytes_per_layer(
     return out
 
 
+def output_bytes(shape: ModelShape, n_seq: int = 1) -> int:
+    """llama.cpp's output buffer: room for one row of logits (f32) per sequence."""
+    return (shape.n_vocab or 0) * 4 * max(1, n_seq)
+
+
 def attention_cells_and_masks(
     shape: ModelShape, n_ctx: int, n_ubatch: int, flash_attn: bool, swa_full: bool
 ) -> tuple[int, int]:
@@ -105,6 +110,7 @@ def compute_bytes(
     with_output: bool,
     with_layers: bool,
     swa_full: bool = False,
+    kv_quantized: bool = False,
 ) -> int:
     """The largest stage of the worst-case graph on one device, in bytes.
 
@@ -112,6 +118,13 @@ def compute_bytes(
     buffer is the peak of one stage plus what stays alive through it): the output stage holds the
     logits of a whole micro-batch; a layer holds the attention mask(s) all along, plus the K·Q
     scores of every head (without flash attention) or the feed-forward activations.
+
+    With a quantized KV cache (``kv_quantized``) llama.cpp rotates Q, K and V by Hadamard
+    matrices before caching them; the extra temporaries change how its allocator packs the
+    stages, so the peak lands one row of embeddings (``n_embd x ubatch`` floats) above or below
+    the f16 cache's, depending on the context length (Llama-3-8B with flash attention: +1 row
+    at 8k and 32k, none at 4k; Mistral-7B: none at 4k, -1 at 32k). The estimate takes the
+    middle: half a row less in a layer, half a row more at the output.
     """
     if not shape.shape_known:
         return 0
@@ -121,14 +134,18 @@ def compute_bytes(
     embd = shape.n_embd * ub * f32
     stages: list[float] = [2 * embd]  # the input embeddings and the residual stream
     if with_output:
-        stages.append(shape.n_vocab * ub * f32 + 3 * embd)
+        # The logits of the micro-batch, the final norm's input and its output: with an f16
+        # cache llama.cpp reserves exactly this for SmolLM2, Gemma 3 270M, Llama-3-8B,
+        # Gemma-3-27B and Qwen3 (a third row overestimated a 4k Llama-3-8B's buffer by 3%).
+        stages.append(shape.n_vocab * ub * f32 + (2.5 if kv_quantized else 2) * embd)
     if with_layers:
         n_kv, masks = attention_cells_and_masks(shape, n_ctx, n_ubatch, flash_attn, swa_full)
         q_dim = shape.n_head * (shape.key_length or shape.n_embd // shape.n_head)
         if shape.expert_count and shape.n_ff_exp:
-            ffn = 3 * shape.n_ff_exp * shape.expert_used + 2 * shape.expert_count + 4 * shape.n_embd
+            ffn = 3 * shape.n_ff_exp * shape.expert_used + 2 * shape.expert_count
         else:
-            ffn = 3 * (shape.n_ff or 4 * shape.n_embd) + 4 * shape.n_embd
+            ffn = 3 * (shape.n_ff or 4 * shape.n_embd)
+        ffn += (3.5 if kv_quantized else 4) * shape.n_embd
         stages.append(masks + ffn * ub * f32)
         if not flash_attn:
             scores = shape.n_head * n_kv * ub * f32

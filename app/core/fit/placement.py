@@ -23,6 +23,7 @@ from app.core.fit.buffers import (
     attention_cells_and_masks,
     compute_bytes,
     kv_bytes_per_layer,
+    output_bytes,
     repack_types,
 )
 from app.core.fit.result import DeviceUse, FitResult, summarize
@@ -211,6 +212,7 @@ def _place(
         not output_on_gpu,
         layers_on_cpu and not host_inputs_only,
         opts.swa_full,
+        opts.kv_type != "f16",
     )
     if host_inputs_only:
         # Graph inputs stay in host memory and are copied to the GPU: the attention masks too.
@@ -221,13 +223,19 @@ def _place(
     c_gpu = 0
     if gpu is not None and n_gpu >= 1:
         c_gpu = compute_bytes(
-            shape, opts.n_ctx, opts.n_ubatch, flash, True, layers_on_gpu, opts.swa_full
+            shape,
+            opts.n_ctx,
+            opts.n_ubatch,
+            flash,
+            True,
+            layers_on_gpu,
+            opts.swa_full,
+            opts.kv_type != "f16",
         )
         if layers_on_cpu and op_offload:
             # The CPU-held layers' weights are copied over one matrix at a time: room for one.
             c_gpu += largest_cpu_matrix
-    output_buffer = (shape.n_vocab or 0) * 4
-    c_cpu += output_buffer
+    c_cpu += output_bytes(shape)  # part of the CPU's compute figure
 
     uses = [
         DeviceUse(
