@@ -142,7 +142,7 @@ def compute_bytes(
         n_kv, masks = attention_cells_and_masks(shape, n_ctx, n_ubatch, flash_attn, swa_full)
         q_dim = shape.n_head * (shape.key_length or shape.n_embd // shape.n_head)
         if shape.expert_count and shape.n_ff_exp:
-            ffn = 3 * shape.n_ff_exp * shape.expert_used + 2 * shape.expert_count
+            ffn: float = 3 * shape.n_ff_exp * shape.expert_used + 2 * shape.expert_count
         else:
             ffn = 3 * (shape.n_ff or 4 * shape.n_embd)
         ffn += (3.5 if kv_quantized else 4) * shape.n_embd
