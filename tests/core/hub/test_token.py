@@ -92,6 +92,7 @@ echo -n test-password | gnome-keyring-daemon --unlock --components=secrets >/dev
 {python} -m app token set <<EOF
 hf_in_the_keyring
 EOF
+echo "file: $(cat "$HEARTH_HOME/config/hf_token" 2>/dev/null || echo none)"
 echo "status: $({python} -m app token)"
 echo "secret-tool: $(secret-tool lookup service Hearth username huggingface-token)"
 {python} -c 'from app.core.hub.token import load_token; print("loaded:", load_token())'
@@ -137,12 +138,12 @@ def test_the_token_goes_to_a_real_secret_service_and_not_to_a_file(hearth_home, 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert out[0] == "token saved in the OS keyring", proc.stdout + proc.stderr
     assert out[1:] == [
+        "file: none",  # not written to the file, and the older file token is gone
         "status: a token is set (OS keyring)",
         "secret-tool: hf_in_the_keyring",  # read back by another program, from the keyring
         "loaded: hf_in_the_keyring",
         "after forget: ",
     ]
-    # Not written to the file, and the older file token is gone rather than left readable.
     assert not token_file.exists()
     assert "hf_in_the_keyring" not in "".join(
         p.read_text(errors="replace") for p in hearth_home.rglob("*") if p.is_file()
