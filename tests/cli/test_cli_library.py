@@ -53,10 +53,8 @@ def test_inspect_json(smollm_path: Path, gemma_path: Path) -> None:
     assert (g["sliding_window"], g["has_chat_template"], g["quant"]) == (512, False, "Q4_K_M")
 
 
-def test_inspect_text() -> None:
-    proc = hearth(
-        "inspect", str(Path(os.environ.get("HEARTH_TEST_MODELS", "")) / "gemma-3-270m-Q4_K_M.gguf")
-    )
+def test_inspect_text(gemma_path: Path) -> None:
+    proc = hearth("inspect", str(gemma_path))
     assert proc.returncode == 0, proc.stderr
     assert "gemma3" in proc.stdout and "sliding window: 512" in proc.stdout
 
