@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tests.cli import hearth
-from tests.hub_server import GEMMA_REPO, QUANTS_REPO, SMOL_FILE, SMOL_REPO
+from tests.hub_server import GEMMA_FILE, GEMMA_REPO, QUANTS_REPO, SMOL_FILE, SMOL_REPO
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
@@ -258,3 +258,66 @@ def test_progress_is_shown_per_file_from_the_queue_reports(tmp_path):
     first, second, rest = shown[True].split("\n")
     assert first.count("\r") == 3 and first.endswith("100%    1.0 kB/1.0 kB  450 B/s  ETA    0:00")
     assert second.count("\r") == 2 and "m-00002-of-00002.gguf" in second and rest == ""
+
+
+def test_hf_token_is_used_when_no_token_is_stored(hub_server, gemma_path, monkeypatch):
+    """README: the token is kept in the keyring or a file; "HF_TOKEN from the environment is
+    used when nothing is stored". A stored token comes first."""
+    monkeypatch.setenv("HF_TOKEN", hub_server.state.token)
+    assert hearth("token").stdout.strip() == "a token is set (HF_TOKEN)"
+    assert hearth("token", "set", stdin="hf_stored_without_access\n").returncode == 0
+    proc = hearth("download", f"{GEMMA_REPO}:Q4_K_M")
+    assert proc.returncode == 2 and "needs permission" in proc.stderr  # the stored one was sent
+    sent = set(hub_server.state.request_auth)
+    assert "Bearer hf_stored_without_access" in sent
+    assert f"Bearer {hub_server.state.token}" not in sent
+
+    assert hearth("token", "forget").returncode == 0
+    proc = hearth("download", f"{GEMMA_REPO}:Q4_K_M")
+    assert proc.returncode == 0, proc.stderr
+    auth = dict(zip(hub_server.state.requests, hub_server.state.request_auth, strict=True))
+    resolve = [a for line, a in auth.items() if "/resolve/" in line and GEMMA_FILE in line]
+    assert resolve == [f"Bearer {hub_server.state.token}"]
+
+
+# `hearth download` as a user runs it, but with every back-off wait 50 times shorter.
+_FAST_WAITS = """
+import sys
+from app.core.hub import download
+real_sleep = download._sleep
+download._sleep = lambda seconds, stop: real_sleep(seconds * 0.02, stop)
+from app.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_download_that_keeps_failing_gives_up_with_exit_1_and_resumes_later(
+    hub_server, smollm_path, tmp_path
+):
+    fault = hub_server.state.repos[SMOL_REPO].files[0].fault
+    fault.drop_after, fault.drops = 3 << 20, 1
+    fault.statuses_after_drop = [503] * 20
+    folder = tmp_path / "dl"
+    proc = subprocess.run(
+        [sys.executable, "-c", _FAST_WAITS, "download", f"{SMOL_REPO}:Q4_1", "--dir", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("hearth: error: The Hub kept answering 503 (a server error). 3.1 MB of ")
+    assert last.endswith("are kept: try again in a few minutes to resume from there.")
+    cdn = [line for line in hub_server.state.requests if "/cdn/" in line]
+    assert len(cdn) == 9  # the first try and the eight retries of the schedule
+    part = folder / SMOL_REPO / (SMOL_FILE + ".part")
+    assert part.stat().st_size == 3 << 20  # kept for later
+    assert not (folder / SMOL_REPO / SMOL_FILE).exists()
+
+    fault.statuses.clear()  # the Hub is back: the same command goes on from the byte kept
+    proc = hearth("download", f"{SMOL_REPO}:Q4_1", "--dir", str(folder))
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / SMOL_REPO / SMOL_FILE).read_bytes() == smollm_path.read_bytes()
+    assert hub_server.state.ranges[SMOL_FILE][-1] == f"bytes={3 << 20}-"
+    assert not part.exists()
