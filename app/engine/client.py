@@ -236,6 +236,7 @@ class BlockingEngine:
         on_progress: Callable[[float], None] | None = None,
     ) -> ModelInfo:
         req = self.client.request(Op.LOAD, path=path, options=options or {})
+        self._generating = req  # ``stop`` stops the load
         try:
             for event in self._until(req, Event.LOADED):
                 if event["event"] == Event.PROGRESS and on_progress:

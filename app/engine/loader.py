@@ -138,7 +138,7 @@ def load_model(
     model = L.llama_model_load_from_file(os.fsencode(path), mparams)
     if not model:
         if cancelled:
-            raise EngineError(ErrorCode.CANCELLED, f"Loading {name} was cancelled")
+            raise EngineError(ErrorCode.CANCELLED, f"Loading {name} was stopped")
         reasons = log.errors_since(mark)
         detail = reasons[-1] if reasons else "llama.cpp gave no reason"
         raise EngineError(ErrorCode.LOAD_FAILED, f"Cannot load {name}: {detail}")
