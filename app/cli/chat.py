@@ -44,6 +44,13 @@ def add_parsers(sub: Any) -> None:
         "--json", action="store_true", help="print one JSON object with the reply and figures"
     )
     chat.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="after each reply, print its figures to standard error (prompt tokens and how many "
+        "came from the KV cache, tokens generated, speed, why it stopped)",
+    )
+    chat.add_argument(
         "--no-thinking",
         action="store_true",
         help="leave a reasoning model's thinking out (it is printed dimmed on a terminal)",
@@ -99,8 +106,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
         messages: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
         if args.prompt is not None:
             messages.append({"role": "user", "content": args.prompt})
-            return _one_reply(engine, messages, sampling, args.json, not args.no_thinking, kwargs)
-        return _interactive(engine, messages, sampling, info, not args.no_thinking, kwargs)
+            return _one_reply(
+                engine, messages, sampling, args.json, not args.no_thinking, kwargs, args.verbose
+            )
+        return _interactive(
+            engine, messages, sampling, info, not args.no_thinking, kwargs, args.verbose
+        )
     finally:
         engine.close()
 
@@ -223,6 +234,15 @@ def _reply(
     return "".join(printer.answer), result[0][1]
 
 
+def describe_stats(stats: GenerationStats) -> str:
+    """One line of a reply's figures (``--verbose``)."""
+    return (
+        f"[prompt {stats['prompt_tokens']:,} tokens, {stats['reused_tokens']:,} from the cache; "
+        f"reply {stats['completion_tokens']:,} tokens, {stats['tokens_per_second']:.1f} tokens/s; "
+        f"stop: {stats['stop_reason']}]"
+    )
+
+
 def _one_reply(
     engine: BlockingEngine,
     messages: list[dict[str, str]],
@@ -230,8 +250,11 @@ def _one_reply(
     as_json: bool,
     thinking: bool = True,
     template_kwargs: dict[str, Any] | None = None,
+    verbose: bool = False,
 ) -> int:
     text, stats = _reply(engine, messages, sampling, not as_json, thinking, template_kwargs)
+    if verbose:
+        print(("" if as_json else "\n") + describe_stats(stats), file=sys.stderr)
     if as_json:
         print(
             json.dumps(
@@ -263,6 +286,7 @@ def _interactive(
     info: ModelInfo,
     thinking: bool = True,
     template_kwargs: dict[str, Any] | None = None,
+    verbose: bool = False,
 ) -> int:
     tty = sys.stdin.isatty()
     if tty:
@@ -292,6 +316,10 @@ def _interactive(
         reply, stats = _reply(engine, messages, sampling, True, thinking, template_kwargs)
         sys.stdout.write("\n")
         sys.stdout.flush()
+        if verbose:
+            print(describe_stats(stats), file=sys.stderr)
+        # The reply exactly as generated: the next turn's prompt then starts with every token
+        # already in the KV cache, and only the new message is evaluated.
         messages.append({"role": "assistant", "content": reply})
         if stats["stop_reason"] == StopReason.CONTEXT_FULL:
             print("note: the context is full; the reply was cut off", file=sys.stderr)
