@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.chat.template import ChatTemplate, TemplateError, TemplateTimeout
+from app.core.chat.template import DEFAULT_TIMEOUT_S, ChatTemplate, TemplateError, TemplateTimeout
 from app.core.gguf.local_file import read_header_file
 
 
@@ -69,6 +69,31 @@ def test_endless_loop_is_stopped_in_time() -> None:
     with pytest.raises(TemplateTimeout):
         t.render([{"role": "user", "content": "x"}], timeout=0.5)
     assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+        # a loop of calls: time spent in a macro's own frames
+        "{% macro f(n) %}{% for i in range(n) %}{% endfor %}{% endmacro %}"
+        "{% for i in range(99999) %}{{ f(99999) }}{% endfor %}",
+        # a loop the template never leaves, producing nothing
+        "{% for m in messages * 99999 %}{% for c in m.content * 99999 %}{% endfor %}{% endfor %}",
+    ],
+)
+def test_a_runaway_template_is_stopped_at_the_default_limit(source: str) -> None:
+    """No timeout given: the limit every real render uses (the engine passes none), stopped
+    close to it (not long after, and not before), and the message says why and after how long."""
+    t = ChatTemplate(source)
+    started = time.monotonic()
+    with pytest.raises(TemplateTimeout) as info:
+        t.render([{"role": "user", "content": "x"}])
+    took = time.monotonic() - started
+    assert DEFAULT_TIMEOUT_S <= took < DEFAULT_TIMEOUT_S + 0.25, took
+    assert str(info.value) == (
+        f"the chat template ran for more than {DEFAULT_TIMEOUT_S:g} s and was stopped"
+    )
 
 
 def test_enormous_values_are_refused() -> None:
