@@ -91,6 +91,18 @@ def engine() -> Iterator[BlockingEngine]:
         ("smollm", 8192, "f16", "auto"),
         ("smollm", 512, "q8_0", "on"),
         ("smollm", 2048, "f16", "off"),
+        pytest.param(
+            "smollm",
+            2048,
+            "f16",
+            "auto",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a known miss: llama.cpp's allocator places the logits 4 MiB further up "
+                "at this one context (102.5 MiB of compute, 98.25 at 512 and 8,192); the "
+                "estimate is 4.2% under (the sum of all buffers 1.8%)",
+            ),
+        ),
         ("gemma", 32768, "q8_0", "auto"),
         ("gemma", 2048, "f16", "off"),
     ],
