@@ -73,6 +73,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from app.core.fit.hardware import devices_for, host_reserve, probe
     from app.core.fit.placement import FitOptions, estimate
     from app.core.fit.shape import FitError, shape_from_file, shape_from_name
+    from app.core.gguf.names import display_name
     from app.core.gguf.quants import preset_for
 
     settings, _ = load_settings()
@@ -120,7 +121,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict()))
         return EXIT_OK
     gib = 1 << 30
-    print(f"{shape.name}: {result.summary}")
+    # A file is named by its header's name; a name by what was typed (the family's base name
+    # alone, e.g. "Llama-3.1", would hide the size and quant the estimate is for).
+    label = shape.name if result.grade == "file" else display_name(target)
+    print(f"{label}: {result.summary}")
     print(
         f"  estimate from the {result.grade}; context {result.n_ctx:,}, KV cache {result.kv_type}, "
         f"GPU layers {result.gpu_layers} of {(result.n_layers or 0) + 1}"
@@ -131,6 +135,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
             f"+ compute {d.compute_bytes / gib:.2f} + overhead {d.overhead_bytes / gib:.2f} = "
             f"{d.total_bytes / gib:.2f} GiB of {d.free_bytes / gib:.1f} GiB free"
         )
+        if d.evictable_bytes:
+            # The file's pages of repacked weights: read once, then the system may drop them.
+            print(
+                f"      of which {d.evictable_bytes / gib:.2f} GiB are file pages the system can "
+                f"drop once read: {(d.total_bytes - d.evictable_bytes) / gib:.2f} GiB must stay"
+            )
     if result.max_ctx:
         print(f"  with every layer on the GPU the context can go up to {result.max_ctx:,} tokens")
     for a in result.assumptions:
