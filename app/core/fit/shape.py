@@ -12,7 +12,7 @@ Each grade says in ``assumptions`` what it used and assumed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.core.fit.families import (
@@ -257,6 +257,17 @@ def shape_from_name(
             f"{f' (embeddings and output at {variant})' if variant else ''}: "
             f"{size * 8 / params:.2f} bits per weight"
         )
+        if fam.tied and fam.gguf_output:
+            # Converters disagree for these: the name cannot say which this file is, so the
+            # larger size stands (a fit that holds for both) and the other is named.
+            without = weights_bytes(replace(fam, gguf_output=False), preset.name, variant)
+            if exact:
+                without = int(without * params / parameter_count(fam))
+            assumptions.append(
+                f"counted with a separate output tensor, as most GGUFs of {fam.label} carry; "
+                f"one that shares its token embeddings instead is {without / 1e9:.2f} GB "
+                f"({100 * (size - without) / size:.0f}% less)"
+            )
     else:
         shape.weights_bytes = int(params * preset.bits_per_weight / 8)
         assumptions.append(

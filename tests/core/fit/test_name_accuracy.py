@@ -142,3 +142,15 @@ def test_a_name_that_cannot_be_placed_says_what_is_missing_and_how_to_give_it() 
         shape_from_name("my-finetune-Q4_K_M.gguf")
     text = str(info.value)
     assert "my-finetune" in text and "--params" in text
+
+
+def test_a_tied_family_whose_files_differ_names_both_sizes() -> None:
+    """Qwen3-0.6B's GGUFs on the Hub come with and without a separate output tensor (rows of the
+    table: bartowski's carry one, Qwen's own Q8_0 does not): the larger size is the estimate, so
+    a fit holds for both, and the smaller one is said."""
+    shape = shape_from_name("Qwen3-0.6B-Q8_0.gguf")
+    note = next(a for a in shape.assumptions if "separate output tensor" in a)
+    smaller = float(note.split(" instead is ")[1].split(" GB")[0]) * 1e9
+    real = next(int(r["size_bytes"]) for r in _rows() if r["file"] == "Qwen3-0.6B-Q8_0.gguf")
+    assert smaller == pytest.approx(real, rel=0.02)
+    assert shape.weights_bytes > 1.2 * real
