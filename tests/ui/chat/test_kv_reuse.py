@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -32,7 +33,7 @@ def test_each_turn_evaluates_only_its_new_tokens(open_window: Any, make_settings
         assert reply.message.state == "done"
         stats.append(reply.message.stats)
     assert stats[0]["reused_tokens"] == 0  # the first turn starts from an empty cache
-    for before, now in zip(stats, stats[1:], strict=False):
+    for before, now in pairwise(stats):
         # Everything the previous turn left in the cache (its prompt and the reply as it was
         # generated) starts this turn's prompt: the stored reply, rendered again by the chat
         # template, gives back the very tokens the model wrote.
