@@ -148,6 +148,9 @@ class MainWindow(QMainWindow):
         bundled = starter.bundled_path()
         self.welcome.set_starter(bundled.stat().st_size if bundled else None)
         self._offered_downloads = False
+        # A chat the user asked for (``hearth FILE.gguf``, the welcome page, the library) before
+        # the saved conversations arrived: their arrival must not replace it.
+        self._chat_chosen = False
         self._connect_signals()
 
         self._build_menus()
@@ -310,8 +313,15 @@ class MainWindow(QMainWindow):
 
     def _on_conversations(self, convs: list[Conversation]) -> None:
         self.sidebar.model.set_conversations(convs)
-        if self.controller.active is not None or self.controller.session.messages:
-            return  # the user started chatting before the list arrived: leave them there
+        if (
+            self._chat_chosen
+            or self.controller.active is not None
+            or self.controller.session.messages
+        ):
+            # The user chose a chat or started chatting before the list arrived: leave them there.
+            self._refresh_chat_page()
+            self._offer_paused_downloads()
+            return
         if convs:
             self.sidebar.select(convs[0].id)
             self.controller.open_conversation(convs[0].id)
@@ -358,6 +368,7 @@ class MainWindow(QMainWindow):
 
     def chat_with(self, path: str) -> None:
         """Start a new chat with ``path`` (from the library)."""
+        self._chat_chosen = True
         self.show_page(0)
         self.controller.new_chat_with(path)
 
@@ -417,6 +428,7 @@ class MainWindow(QMainWindow):
     def open_model(self, path: str) -> None:
         """Chat with a model file given by the user (a dialog, or ``hearth FILE.gguf`` from a file
         manager) in a new chat; it joins the library where it is."""
+        self._chat_chosen = True
         self.show_page(0)
         self.controller.new_chat_with(path)
         # A file that cannot load is not added; the chat says why it cannot load.
