@@ -1,12 +1,14 @@
-"""The welcome screen of a fresh install: no model yet, three ways to get one."""
+"""The welcome screen of a fresh install: no model yet, three ways to get one (and a file)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QFileDialog
 
 from app.core import paths
 from app.core.settings import Settings, save_settings
@@ -57,3 +59,64 @@ def test_without_a_bundled_model_the_hub_and_folders_are_offered(
     w.welcome.hub.clicked.emit()
     assert w.pages.currentWidget() is w.hub_page
     d.qtbot.waitUntil(lambda: w.hub_page.hits_model.rowCount() == 4, timeout=15_000)
+
+
+def test_the_add_a_folder_card_adds_and_scans_the_folder(
+    open_window: Any, smollm_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "LM Studio models"
+    (folder / "pub" / "repo").mkdir(parents=True)
+    model = folder / "pub" / "repo" / smollm_path.name
+    os.link(smollm_path, model)
+    asked: list[str] = []
+
+    def choose_folder(_parent: Any, caption: str, _start: str, *_a: Any) -> str:
+        asked.append(caption)
+        return str(folder)
+
+    # The user picks the folder in the system's dialog; everything after it is the app's own.
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(choose_folder))
+    d = open_window(fresh_settings())
+    w = d.w
+    d.qtbot.waitUntil(lambda: w.pages.currentWidget() is w.welcome, timeout=10_000)
+    d.qtbot.mouseClick(w.welcome.folder, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
+    assert asked == ["Add a folder of models"]
+    d.qtbot.waitUntil(
+        lambda: [e.path for e in w.library_page.model.entries] == [str(model)], timeout=15_000
+    )
+    assert folder in w.library.folders()
+    # With a model to chat with, the welcome gives way to a chat with it.
+    d.wait_loaded(model)
+    assert w.pages.currentWidget() is w.chat_page
+    assert w.picker.current() == str(model)
+    d.send("Hello")
+    reply = d.wait_reply()
+    assert reply.message.state == "done" and reply.message.model == str(model)
+
+
+def test_the_open_a_file_choice_opens_a_chat_with_it(
+    open_window: Any, smollm_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "Downloads" / smollm_path.name
+    model.parent.mkdir()
+    os.link(smollm_path, model)
+    monkeypatch.setattr(
+        QFileDialog,
+        "getOpenFileName",
+        staticmethod(lambda *_a, **_k: (str(model), "GGUF models (*.gguf)")),
+    )
+    d = open_window(fresh_settings())
+    w = d.w
+    d.qtbot.waitUntil(lambda: w.pages.currentWidget() is w.welcome, timeout=10_000)
+    d.qtbot.mouseClick(w.welcome.open_file, Qt.MouseButton.LeftButton)
+    d.wait_loaded(model)
+    assert w.pages.currentWidget() is w.chat_page
+    assert w.picker.current() == str(model)
+    d.send("Hello")
+    reply = d.wait_reply()
+    assert reply.message.state == "done" and reply.message.model == str(model)
+    # It joined the library where it is: nothing copied into the model folder.
+    d.qtbot.waitUntil(
+        lambda: [e.path for e in w.library_page.model.entries] == [str(model)], timeout=10_000
+    )
+    assert not any(paths.default_models_dir().rglob("*.gguf"))
