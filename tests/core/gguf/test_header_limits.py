@@ -10,9 +10,10 @@ Variants of ``app/core/gguf/header.py`` that read every file the same (found wit
 - ``_fill`` refilling when it holds exactly the bytes wanted: it reads nothing more.
 - ``decode("utf-8")`` spelled ``decode()`` / ``"UTF-8"``: the same codec.
 - ``self._size or 1`` in the truncation message: a size of 0 is refused before (under 24 bytes).
-- the inclusive limits (``>=`` for ``>``) of MAX_STRING (64 MiB) and MAX_ARRAY (2^26 items):
-  generous bounds against hostile files; a byte or an item either way changes nothing a real
-  file holds.
+- a reader starting at buffer position 1: its first fill starts from an empty buffer anyway.
+- the inclusive limits (``>=`` for ``>``) of MAX_STRING (64 MiB), MAX_ARRAY (2^26 items),
+  MAX_TENSORS (2^20) and MAX_KV (2^16): generous bounds against hostile files; one more or less
+  changes nothing a real file holds (and a file at the limit is refused anyway, as truncated).
 """
 
 from __future__ import annotations
@@ -173,3 +174,23 @@ def test_counts_with_the_top_bit_set_are_not_read_as_negative() -> None:
     )
     data = F.header([], [], version=(1 << 32) - 1) + b"\0" * 64
     assert error(data) == "GGUF version 4294967295 is not supported (Hearth reads versions 2 and 3)"
+
+
+def test_version_2_files_are_read() -> None:
+    h = read(F.header([F.kv("general.name", F.STRING, "old")], [], version=2))
+    assert (h.version, h.get("general.name")) == (2, "old")
+
+
+def test_the_refusals_of_a_file_that_is_not_a_whole_gguf_header() -> None:
+    assert error(b"# This is a text file pretending to be a model\n") == (
+        "it does not start with the GGUF signature (found b'# Th'): it is not a GGUF model file"
+    )
+    data = F.small_model_bytes()
+    assert error(data[:60], size=None) == (
+        "the file ends at byte 60 inside the header: it is truncated (an incomplete download?)"
+    )
+    data = F.header([], [], n_kv=1000) + b"\0" * 100
+    assert error(data) == (
+        f"the file ends after {len(data)} B, inside its header (1,000 metadata entries cannot "
+        "fit in the bytes left): it is truncated or damaged"
+    )
