@@ -79,6 +79,13 @@ def test_the_add_a_folder_card_adds_and_scans_the_folder(
     d = open_window(fresh_settings())
     w = d.w
     d.qtbot.waitUntil(lambda: w.pages.currentWidget() is w.welcome, timeout=10_000)
+    # The start-up scans are over (the first one looks again once its folders are watched), so
+    # what lists the model is the scan that adding the folder starts.
+    ctl = w.library_ctl
+    d.qtbot.waitUntil(
+        lambda: ctl.scans >= 1 and not ctl._scanning and not ctl._debounce.isActive(),
+        timeout=10_000,
+    )
     d.qtbot.mouseClick(w.welcome.folder, Qt.MouseButton.LeftButton, pos=QPoint(20, 20))
     assert asked == ["Add a folder of models"]
     d.qtbot.waitUntil(
