@@ -10,6 +10,9 @@ Variants of ``app/core/gguf/header.py`` that read every file the same (found wit
 - ``_fill`` refilling when it holds exactly the bytes wanted: it reads nothing more.
 - ``decode("utf-8")`` spelled ``decode()`` / ``"UTF-8"``: the same codec.
 - ``self._size or 1`` in the truncation message: a size of 0 is refused before (under 24 bytes).
+- a lower bound of 25 bytes for a tensor entry instead of 24: a real entry takes at least 32
+  (name length, dimension count, one dimension, type, offset), so only a damaged file can tell,
+  and it is refused either way (as truncated, in one of two sentences).
 - a reader starting at buffer position 1: its first fill starts from an empty buffer anyway.
 - the inclusive limits (``>=`` for ``>``) of MAX_STRING (64 MiB), MAX_ARRAY (2^26 items),
   MAX_TENSORS (2^20) and MAX_KV (2^16): generous bounds against hostile files; one more or less
@@ -26,7 +29,7 @@ import pytest
 from app.core.gguf.header import ArrayInfo, GGUFError, read_header
 from tests import gguf_factory as F
 
-U8, I32 = 0, 5
+U8, I32, Q4_0 = 0, 5, 2
 
 
 def arr(key: str, item_type: int, count: int, body: bytes) -> bytes:
@@ -193,4 +196,97 @@ def test_the_refusals_of_a_file_that_is_not_a_whole_gguf_header() -> None:
     assert error(data) == (
         f"the file ends after {len(data)} B, inside its header (1,000 metadata entries cannot "
         "fit in the bytes left): it is truncated or damaged"
+    )
+
+
+def aligned(alignment: int) -> bytes:
+    return F.kv("general.alignment", F.U32, alignment)
+
+
+def test_the_files_alignment_places_the_data() -> None:
+    for pad in range(70):  # header lengths at every remainder of the alignment
+        for alignment in (1, 32, 64):
+            kvs = [aligned(alignment), F.kv("general.name", F.STRING, "x" * pad)]
+            data = F.header(kvs, [F.tensor("a", (32,), F.F16_TYPE, 0)])
+            h = read(data, size=None)
+            assert h.alignment == alignment
+            assert h.header_size == len(data)
+            assert h.data_offset == -(-len(data) // alignment) * alignment
+    t = F.tensor("b", (32,), F.F16_TYPE, 64)
+    assert read(F.header([aligned(64)], [t]), size=None).tensors[0].offset == 64
+    t = F.tensor("b", (32,), F.F16_TYPE, 32)
+    assert "unaligned" in error(F.header([aligned(64)], [t]), size=None)
+
+
+@pytest.mark.parametrize("value", [48, 0, "abc"])
+def test_an_alignment_that_is_not_a_power_of_two_is_refused(value: int | str) -> None:
+    kv = F.kv("general.alignment", F.STRING if isinstance(value, str) else F.U32, value)
+    assert error(F.header([kv], [])) == (
+        f"general.alignment is {value!r}, not a power of two: the file is damaged"
+    )
+
+
+def test_the_header_says_what_it_read() -> None:
+    tensors = [
+        F.tensor("m", (64, 3), Q4_0, 0),  # 192 values in 6 blocks of 18 bytes
+        F.tensor("cube", (32, 2, 2, 2), F.F16_TYPE, 128),  # four dimensions
+    ]
+    head = F.header([F.kv("general.architecture", F.STRING, "llama")], tensors)
+    data = head + b"\0" * ((-len(head)) % 32 + 256)
+    h = read(data)
+    assert (h.version, h.source_size, h.header_size, h.alignment) == (3, len(data), len(head), 32)
+    assert [(t.shape, t.n_elements, t.n_bytes) for t in h.tensors] == [
+        ((64, 3), 192, 108),
+        ((32, 2, 2, 2), 256, 512),
+    ]
+
+
+def test_the_smallest_possible_entries_ending_the_file_are_read() -> None:
+    tiny = F.s("") + struct.pack("<IB", U8, 1)  # 13 bytes: an empty key and one byte
+    assert read(F.header([tiny] * 10, [])).get("") == 1
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        (
+            F.tensor("x", (33, 2), Q4_0, 0),
+            "tensor 'x' has rows of 33 values, not a multiple of the Q4_0 block of 32: "
+            "the file is damaged",
+        ),
+        (
+            F.tensor("x", (1 << 24, 1 << 25), F.F16_TYPE, 0),
+            "tensor 'x' declares 562,949,953,421,312 elements: the file is damaged",
+        ),
+        (
+            F.tensor("x.weight", (32,), 250, 0),
+            "tensor 'x.weight' has tensor type 250, which this version of Hearth does not know "
+            "(made by a newer llama.cpp?)",
+        ),
+        (
+            F.s("x") + struct.pack("<I", 5),
+            "tensor 'x' has 5 dimensions (1 to 4 allowed): the file is damaged",
+        ),
+        (
+            struct.pack("<Q", 1 << 60),
+            "a tensor name declares a 1,152,921,504,606,846,976-byte string (limit 67,108,864): "
+            "the file is damaged",
+        ),
+    ],
+    ids=["rows", "elements", "type", "dims", "name"],
+)
+def test_damaged_tensor_entries_are_refused_in_words(tensor: bytes, message: str) -> None:
+    assert error(F.header([], [tensor]) + b"\0" * 64, size=None) == message
+
+
+def test_damaged_counts_and_keys_are_refused_in_words() -> None:
+    data = F.header([], [], n_tensors=1000) + b"\0" * 100
+    assert error(data) == (
+        f"the file ends after {len(data)} B, inside its header (1,000 tensors cannot fit in the "
+        "bytes left): it is truncated or damaged"
+    )
+    data = F.header([struct.pack("<Q", 1 << 60)], []) + b"\0" * 64
+    assert error(data, size=None) == (
+        "a metadata key declares a 1,152,921,504,606,846,976-byte string (limit 67,108,864): "
+        "the file is damaged"
     )
