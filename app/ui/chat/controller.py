@@ -312,8 +312,24 @@ class ChatController(QObject):
             asked = a.session
             state = S.STOPPED if code == "cancelled" else S.ERROR
             self._finish(a, state, "", {"error": message} if state == S.ERROR else {}, message)
-        if code != "cancelled" and asked is self.session:
+        if code == "cancelled" and asked is self.session:
+            self._back_to_loaded()
+        elif code != "cancelled" and asked is self.session:
             self.notice.show_notice(message, "error")
+
+    def _back_to_loaded(self) -> None:
+        """A load the user stopped: the chat shown goes back to the model still loaded (the one
+        before, which the engine keeps), so the next message does not start that load again."""
+        info = self.bridge.loaded_info
+        path = info.get("path") if info else None
+        if info is None or not isinstance(path, str):
+            return  # nothing is loaded: the picker says "Not loaded"
+        if self.conv is not None and self.conv.model_path != path:
+            self.conv.model_path = path
+            conv_id = self.conv.id
+            self.db.submit(lambda s: s.update_conversation(conv_id, model_path=path))
+        self.picker.set_current(path)
+        self._show_loaded(info)
 
     # -- sending ----------------------------------------------------------------------------------
 
