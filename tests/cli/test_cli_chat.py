@@ -114,20 +114,24 @@ STATS_LINE = re.compile(
 def test_interactive_chat_reuses_the_kv_cache_across_turns(smollm_path: Path) -> None:
     """Three turns through the real command: each later turn finds the whole conversation so
     far in the KV cache, the previous reply included token for token, and evaluates only the
-    new message. Five greedy tokens end each reply with a newline: a reply kept in the
-    history in any other form than generated (trimmed, say) re-tokenizes differently there."""
+    new message. A reply kept in the history in any other form than generated (whitespace
+    normalized, a character lost, a prefix added) loses cached tokens at the next turn.
+
+    Trimming the reply alone goes unseen here: SmolLM2's trailing whitespace is always part of
+    the last token sampled ("\\n   " after thirteen tokens), which is never evaluated, so the
+    cache does not hold it either way."""
     proc = hearth(
         "chat",
         str(smollm_path),
         "--max-tokens",
-        "5",
+        "13",
         "--temperature",
         "0",
         "--ctx",
         "2048",
         "--verbose",
-        stdin="List three fruits, one per line.\nNow three colors, one per line.\n"
-        "And three animals, one per line.\n",
+        stdin="Write a Python function that adds two numbers.\n"
+        "Now one that multiplies them.\nAnd one that subtracts them.\n",
     )
     assert proc.returncode == 0, proc.stderr
     turns = [
@@ -135,8 +139,8 @@ def test_interactive_chat_reuses_the_kv_cache_across_turns(smollm_path: Path) ->
         for p, r, c, stop in STATS_LINE.findall(proc.stderr)
     ]
     assert len(turns) == 3, proc.stderr
-    # The first reply ends in whitespace (the CLI adds one newline of its own): the test bites.
-    assert proc.stdout.startswith("1. Banana\n\n"), proc.stdout
+    # The first reply has lines and an indent to lose (the CLI adds one newline of its own).
+    assert proc.stdout.startswith("```python\ndef add_numbers(a, b):\n   \n"), proc.stdout
     assert turns[0][1] == 0
     for before, after in itertools.pairwise(turns):
         prompt, _reused, completion, stop = before
