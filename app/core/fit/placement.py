@@ -32,7 +32,11 @@ from app.core.fit.shape import FitError, ModelShape
 CPU_OVERHEAD = (
     96 * MiB
 )  # the worker (Python, llama.cpp) and graph metadata, measured with bench/bench_fit.py
-GPU_OVERHEAD = {"CUDA": 400 * MiB, "ROCm": 400 * MiB, "Vulkan": 128 * MiB, "Metal": 32 * MiB}
+# The GPU runtime's own memory: CUDA measured with bench/bench_gpu.py on an H200 (CUDA 13.0, driver
+# 580): the worker held 598-601 MiB beyond llama.cpp's buffers with 0, 10 and 31 of SmolLM2's
+# layers there (context, cuBLAS, llama.cpp's memory pool). ROCm is taken to be alike; Vulkan and
+# Metal are smaller runtimes.
+GPU_OVERHEAD = {"CUDA": 600 * MiB, "ROCm": 600 * MiB, "Vulkan": 128 * MiB, "Metal": 32 * MiB}
 
 _LAYER = re.compile(r"^blk\.(\d+)\.")
 _INPUT = ("token_embd.", "token_embd_norm.", "position_embd.", "token_types.")
@@ -171,8 +175,11 @@ def _place(
                     largest_cpu_matrix = max(largest_cpu_matrix, t.n_bytes)
                 if matrix and t.type_name in repackable and t.shape[1] % 8 == 0:
                     repack += t.n_bytes
-            if tied and output_on_gpu and t.name == "token_embd.weight":
-                w_gpu += t.n_bytes  # the output layer gets its own copy of the tied embeddings
+            if tied and t.name == "token_embd.weight":
+                if output_on_gpu:
+                    w_gpu += t.n_bytes  # the output layer gets its own copy of the tied embeddings
+                else:  # the output layer multiplies by them on the CPU
+                    largest_cpu_matrix = max(largest_cpu_matrix, t.n_bytes)
         if repack:
             assumptions.append(
                 f"{repack / MiB:,.0f} MiB of quantized matrices repacked for this CPU (CPU_REPACK)"
@@ -184,6 +191,8 @@ def _place(
         w_gpu = int(per_layer * gpu_layers)
         w_cpu = shape.weights_bytes - w_gpu
         largest_cpu_matrix = int(per_layer / 3) if n_layer else 0
+        if not output_on_gpu:  # the output layer's share, multiplied on the CPU
+            largest_cpu_matrix = int(per_layer)
         base, share = NAME_REPACK.get(shape.quant or "", ("", 0.0))
         if base in repackable and n_layer:
             cpu_layers = n_layer - max(0, gpu_layers - 1)
@@ -201,15 +210,16 @@ def _place(
     layers_on_gpu = gpu is not None and first_gpu < n_layer
     # A micro-batch of 32 tokens or more that meets CPU-held weights is multiplied on the GPU
     # (llama.cpp's op offload; Metal shares the memory and does not), so the CPU then runs no
-    # layer of it.
-    op_offload = gpu is not None and n_gpu >= 1 and opts.n_ubatch >= 32 and gpu.backend != "Metal"
+    # layer of it. This holds with no layer on the GPU too: a GPU build still keeps a compute
+    # buffer and its runtime there (measured with CUDA: 126 MiB and 598 MiB for SmolLM2).
+    op_offload = gpu is not None and opts.n_ubatch >= 32 and gpu.backend != "Metal"
     host_inputs_only = op_offload or (gpu is not None and n_gpu >= 1 and not layers_on_cpu)
     c_cpu = compute_bytes(
         shape,
         opts.n_ctx,
         opts.n_ubatch,
         flash,
-        not output_on_gpu,
+        not output_on_gpu and not op_offload,
         layers_on_cpu and not host_inputs_only,
         opts.swa_full,
         opts.kv_type != "f16",
@@ -221,7 +231,8 @@ def _place(
         )
         c_cpu += masks
     c_gpu = 0
-    if gpu is not None and n_gpu >= 1:
+    uses_gpu = gpu is not None and (n_gpu >= 1 or op_offload)
+    if uses_gpu:
         c_gpu = compute_bytes(
             shape,
             opts.n_ctx,
@@ -253,13 +264,13 @@ def _place(
         )
     ]
     if gpu is not None:
-        over = GPU_OVERHEAD.get(gpu.backend, 256 * MiB) if n_gpu >= 1 else 0
+        over = GPU_OVERHEAD.get(gpu.backend, 256 * MiB) if uses_gpu else 0
         uses.append(
             DeviceUse(
                 gpu.name, "gpu", w_gpu, kv_gpu, c_gpu, over, 0, gpu.capacity_bytes, gpu.free_bytes
             )
         )
-        if gpu.backend in GPU_OVERHEAD and n_gpu >= 1:
+        if gpu.backend in GPU_OVERHEAD and uses_gpu:
             assumptions.append(f"{gpu.backend} runtime on the GPU: {over / MiB:.0f} MiB")
     for u in uses:
         u.total_bytes = u.weights_bytes + u.kv_cache_bytes + u.compute_bytes + u.overhead_bytes

@@ -66,6 +66,41 @@ def test_gpu_and_host_sides_match_what_a_gpu_build_allocates(smollm_path: Path) 
             assert allocated == pytest.approx(reported, rel=0.03), (n_gpu, use.kind)
 
 
+@pytest.mark.parametrize(
+    ("n_gpu", "reported"),
+    [
+        # llama.cpp's buffers (MiB) on an H200 with a CUDA build, SmolLM2 at 4,096 tokens, f16
+        # KV, flash attention auto (bench/bench_gpu.py); per side: weights, KV, compute (+output)
+        (-1, {"gpu": (92.17, 90.0, 97.12), "cpu": (28.69, 0.0, 6.26 + 0.19)}),
+        (10, {"gpu": (47.73, 27.0, 97.12), "cpu": (None, 63.0, 6.26 + 0.19)}),
+        # No layer on the GPU: the large batches are still multiplied there (op offload), with
+        # the tied embeddings copied over for the output layer.
+        (0, {"gpu": (0.0, 0.0, 126.34), "cpu": (92.10, 90.0, 6.26 + 0.19)}),
+    ],
+)
+def test_each_buffer_on_each_side_as_a_cuda_build_allocates(
+    smollm_path: Path, n_gpu: int, reported: dict
+) -> None:
+    r = estimate(
+        shape_from_file(str(smollm_path)),
+        FitOptions(n_ctx=4096, n_gpu_layers=n_gpu),
+        [
+            Device("CPU", "cpu", 64 * GiB, 64 * GiB),
+            Device("H200", "gpu", 140 * GiB, 140 * GiB, "CUDA"),
+        ],
+        set(),
+    )
+    host, gpu = r.devices
+    for use, side in ((gpu, "gpu"), (host, "cpu")):
+        figures = (use.weights_bytes, use.kv_cache_bytes, use.compute_bytes)
+        for kind, est, rep in zip(("weights", "KV", "compute"), figures, reported[side]):
+            if rep is None:  # llama.cpp reports the mapped range of the file here, not its use
+                continue
+            assert est / MiB == pytest.approx(rep, rel=0.02, abs=0.01), (n_gpu, side, kind)
+    # The runtime's own memory, as the worker held it beyond these buffers (598-601 MiB).
+    assert gpu.overhead_bytes / MiB == pytest.approx(600, abs=5)
+
+
 def test_repacking_depends_on_the_cpu(gemma_path: Path) -> None:
     shape = shape_from_file(str(gemma_path))
     with_avx2 = estimate(shape, FitOptions(n_ctx=2048, n_gpu_layers=0), big_cpu(), AVX2).devices[0]
