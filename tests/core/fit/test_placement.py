@@ -93,7 +93,9 @@ def test_each_buffer_on_each_side_as_a_cuda_build_allocates(
     host, gpu = r.devices
     for use, side in ((gpu, "gpu"), (host, "cpu")):
         figures = (use.weights_bytes, use.kv_cache_bytes, use.compute_bytes)
-        for kind, est, rep in zip(("weights", "KV", "compute"), figures, reported[side]):
+        for kind, est, rep in zip(
+            ("weights", "KV", "compute"), figures, reported[side], strict=True
+        ):
             if rep is None:  # llama.cpp reports the mapped range of the file here, not its use
                 continue
             assert est / MiB == pytest.approx(rep, rel=0.02, abs=0.01), (n_gpu, side, kind)
