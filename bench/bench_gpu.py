@@ -26,10 +26,21 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.bench_engine import GREEDY, PP, TG, build_prompts, models_dir, start_worker  # noqa: E402
+from bench.bench_engine import (  # noqa: E402
+    FILLER,
+    GREEDY,
+    PP,
+    TG,
+    build_prompts,
+    models_dir,
+    start_worker,
+)
 
 MiB = 1 << 20
 N_CTX = 4096
+# A prompt of ~700 tokens: a full micro-batch is multiplied on the GPU, so the runtime's memory
+# pool has grown as it does in use before the memory held is read.
+LONG_PROMPT = [{"role": "user", "content": "Summarise this: " + " ".join([FILLER] * 25)}]
 
 
 def gpu_free_bytes() -> int | None:
@@ -141,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     devices = list_devices()
     out: dict[str, Any] = {"devices": devices, "model": a.model.name, "runs": []}
     print("devices:", ", ".join(f"{d['name']} ({d['description']})" for d in devices))
-    msgs = [{"role": "user", "content": "Name three colours."}]
+    msgs = LONG_PROMPT
     for ngl in (-1, 10, 0):
         t0 = time.monotonic()
         run = offload_run(a.model, ngl, msgs)

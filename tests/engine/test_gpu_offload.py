@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.engine.devices import list_devices
+from bench.bench_gpu import LONG_PROMPT as MSGS
 from bench.bench_gpu import offload_run
 
 GPUS = [d for d in list_devices() if d["type"] in ("gpu", "igpu")]
@@ -18,7 +19,6 @@ pytestmark = [
     pytest.mark.model,
     pytest.mark.skipif(not GPUS, reason="llama.cpp sees no GPU here (a CPU build or no device)"),
 ]
-MSGS = [{"role": "user", "content": "Name three colours."}]
 
 
 def _error(run: dict, side: str, kind: str) -> float:
