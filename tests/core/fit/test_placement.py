@@ -99,8 +99,9 @@ def test_each_buffer_on_each_side_as_a_cuda_build_allocates(
             if rep is None:  # llama.cpp reports the mapped range of the file here, not its use
                 continue
             assert est / MiB == pytest.approx(rep, rel=0.02, abs=0.01), (n_gpu, side, kind)
-    # The runtime's own memory, as the worker held it beyond these buffers (598-601 MiB).
-    assert gpu.overhead_bytes / MiB == pytest.approx(600, abs=5)
+    # The runtime's own memory: the worker held 598-605 MiB beyond these buffers; the estimate
+    # counts no less, and leaves the pool some room to grow.
+    assert 605 <= gpu.overhead_bytes / MiB <= 700
 
 
 def test_repacking_depends_on_the_cpu(gemma_path: Path) -> None:
