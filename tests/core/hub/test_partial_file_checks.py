@@ -6,18 +6,26 @@ Variants of ``app/core/hub/partial.py`` found with ``bench/mutation.py`` and lef
 
 - the wording of ``log.warning`` lines (or a broken format string in one): the log line changes,
   nothing the user is told or any file does.
+- the description written with another ``encoding``: ``json.dumps`` writes ASCII.
+- ``discard_partial`` unlinking the description without ``missing_ok``: a missing one raises
+  FileNotFoundError, which it takes as "nothing left", after the partial file is gone.
+- the size in the "came out N bytes long" sentence taken from the file even when the bytes
+  counted differ from the expected size: the count and the file agree after a flush.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
 
 from app.core.file_lock import FileLock
-from app.core.hub.partial import DownloadError, FileJob, PartialFile, discard_partial
+from app.core.hub.partial import DownloadError, FileJob, PartialFile, discard_partial, write_all
 
 DATA = b"0123456789" * 100
 
@@ -145,3 +153,95 @@ def test_a_partial_file_removed_before_the_rename_is_not_put_in_place(
         "nothing was put in place. Try again to download it afresh."
     )
     assert f"{job.part}: the partial file was moved or replaced" in caplog.text
+
+
+def test_discarding_removes_a_description_left_without_its_partial_file(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    job.meta.write_text("{}")
+    assert discard_partial(job) is True
+    assert not job.meta.exists()
+
+
+def test_the_description_written_at_the_start_describes_the_job(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    transfer = PartialFile(job)
+    transfer.start_writing(from_zero=False)
+    transfer.close()
+    assert FileJob.from_dict(json.loads(job.meta.read_text(encoding="utf-8"))) == job
+
+
+def test_starting_again_from_zero_empties_the_partial_file(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    job.part.write_bytes(DATA[:700])
+    transfer = PartialFile(job)
+    assert transfer.done == 700
+    out = transfer.start_writing(from_zero=True)  # the server sent the whole file
+    assert (out.tell(), transfer.done, job.part.stat().st_size) == (0, 0, 0)
+    transfer.close()
+
+
+class Trickle:
+    """A file that takes a few bytes per write, or none (``None``) now and then."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.calls = 0
+
+    def write(self, b: memoryview) -> int | None:
+        self.calls += 1
+        if self.calls % 3 == 1:
+            return None
+        self.data += bytes(b[:3])
+        return min(3, len(b))
+
+
+def test_every_byte_is_written_to_a_file_that_takes_a_few_at_a_time() -> None:
+    out = Trickle()
+    write_all(out, DATA[:100])  # type: ignore[arg-type]
+    assert out.data == DATA[:100]
+
+
+class FullDisk:
+    def __init__(self, err: int) -> None:
+        self.err = err
+
+    def flush(self) -> None:
+        raise OSError(self.err, os.strerror(self.err))
+
+
+def test_a_full_disk_on_flush_is_said_as_such(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    transfer = PartialFile(job)
+    transfer.out = FullDisk(errno.ENOSPC)  # type: ignore[assignment]
+    with pytest.raises(DownloadError) as info:
+        transfer.flush()
+    assert info.value.code == "disk_full"
+    assert str(info.value) == (
+        f"The disk holding {tmp_path} is full. 0 B of model-Q4_K_M.gguf are kept: free some "
+        "space, then try again to resume from there."
+    )
+    transfer.out = FullDisk(errno.EIO)  # type: ignore[assignment]
+    with pytest.raises(OSError) as raw:
+        transfer.flush()
+    assert raw.value.errno == errno.EIO and not isinstance(raw.value, DownloadError)
+    transfer.out = None
+
+
+def test_a_partial_file_something_else_wrote_to_is_deleted(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    transfer = PartialFile(job)
+    out = transfer.start_writing(from_zero=False)
+    out.write(DATA)
+    transfer.wrote(DATA)
+    transfer.flush()
+    with job.part.open("ab") as other:
+        other.write(b"x" * 200)
+    with pytest.raises(DownloadError) as info:
+        transfer.verify()
+    assert info.value.code == "hash_mismatch"
+    assert str(info.value) == (
+        "The download of model-Q4_K_M.gguf came out 1,200 bytes long instead of 1,000 (did "
+        "something else write to its partial file?), so it was deleted. Try again to download it "
+        "afresh."
+    )
+    assert not job.part.exists() and not job.meta.exists()
