@@ -128,6 +128,7 @@ class ChatController(QObject):
         view.editRequested.connect(self.begin_edit)
         picker.modelChosen.connect(self.choose_model)
         picker.ejectRequested.connect(self.unload_model)
+        picker.stopLoadRequested.connect(self.stop)
         bridge.stateChanged.connect(self._on_state)
         bridge.loadProgress.connect(picker.set_loading)
         bridge.modelLoaded.connect(self._on_loaded)

@@ -4,6 +4,7 @@ ModelPicker signals:
     modelChosen(str)       path
     openFileRequested()
     ejectRequested()
+    stopLoadRequested()    the Stop shown in place of Unload while a model loads
     optionsRequested()
 """
 
@@ -29,6 +30,7 @@ class ModelPicker(QWidget):
     modelChosen = Signal(str)
     openFileRequested = Signal()
     ejectRequested = Signal()
+    stopLoadRequested = Signal()
     optionsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -66,13 +68,18 @@ class ModelPicker(QWidget):
         self.options_btn.setAutoRaise(True)
         self.options_btn.clicked.connect(self.optionsRequested)
         lay.addWidget(self.options_btn)
+        # Unload, or Stop while a model loads: one button of one width, so the row keeps still.
         self.eject = QToolButton()
-        self.eject.setText("Unload")
-        self.eject.setToolTip("Unload the model and free its memory")
         self.eject.setAutoRaise(True)
-        self.eject.clicked.connect(self.ejectRequested)
-        self.eject.setEnabled(False)
+        self.eject.clicked.connect(self._on_eject)
+        metrics = self.eject.fontMetrics()
+        self.eject.setMinimumWidth(
+            max(metrics.horizontalAdvance(t) for t in ("Unload", "Stop loading")) + 16
+        )
         lay.addWidget(self.eject)
+        self._loading = False
+        self._loaded = False
+        self._show_eject()
         self._paths: list[str] = []
         self._current: str | None = None
 
@@ -119,7 +126,26 @@ class ModelPicker(QWidget):
             self.state_slot.setCurrentWidget(self.progress)
             self.progress.setValue(int(fraction * 100))
             self.progress.setFormat("Loading %p%")
+        self._loading = fraction is not None
+        self._show_eject()
 
     def set_status(self, text: str, loaded: bool) -> None:
         self.status.setText(text)
-        self.eject.setEnabled(loaded)
+        self._loaded = loaded
+        self._show_eject()
+
+    def _show_eject(self) -> None:
+        if self._loading:
+            self.eject.setText("Stop loading")
+            self.eject.setToolTip("Stop loading this model (Esc); the model loaded before stays")
+            self.eject.setEnabled(True)
+        else:
+            self.eject.setText("Unload")
+            self.eject.setToolTip("Unload the model and free its memory")
+            self.eject.setEnabled(self._loaded)
+
+    def _on_eject(self) -> None:
+        if self._loading:
+            self.stopLoadRequested.emit()
+        else:
+            self.ejectRequested.emit()

@@ -23,9 +23,11 @@ def pick(d: Any, path: Path) -> None:
     combo.activated.emit(index)
 
 
-def test_esc_stops_a_load_and_the_model_before_stays(
-    open_window: Any, make_settings: Any, starter_installed: Path, gemma_path: Path
+@pytest.mark.parametrize("how", ["esc", "button"])
+def test_a_load_stopped_keeps_the_model_before(
+    open_window: Any, make_settings: Any, starter_installed: Path, gemma_path: Path, how: str
 ) -> None:
+    """Esc, or the picker's Stop loading (in Unload's place while a model loads)."""
     settings = make_settings()
     d = open_window(settings)
     w = d.w
@@ -40,7 +42,11 @@ def test_esc_stops_a_load_and_the_model_before_stays(
     pick(d, gemma_path)
     assert w.bridge.state == "loading"
     assert w.picker.state_slot.currentWidget() is w.picker.progress  # loading shows progress
-    QTest.keyClick(w, Qt.Key.Key_Escape)
+    assert w.picker.eject.text() == "Stop loading" and w.picker.eject.isEnabled()
+    if how == "esc":
+        QTest.keyClick(w, Qt.Key.Key_Escape)
+    else:
+        QTest.mouseClick(w.picker.eject, Qt.MouseButton.LeftButton)
     d.qtbot.waitUntil(lambda: bool(failed) and w.bridge.state == "idle", timeout=20_000)
     assert failed[0][0] == "cancelled"
     # The model before is loaded again, and the window says so everywhere.
@@ -49,6 +55,7 @@ def test_esc_stops_a_load_and_the_model_before_stays(
     assert w.picker.current() == str(starter_installed)
     assert w.picker.state_slot.currentWidget() is w.picker.status
     assert w.picker.status.text() == "2,048-token context"
+    assert w.picker.eject.text() == "Unload" and w.picker.eject.isEnabled()
     assert w.engine_state_text == "Ready · SmolLM2-135M-Instruct.Q4_1"
     assert w.controller.conv is not None
     assert w.controller.conv.model_path == str(starter_installed)
