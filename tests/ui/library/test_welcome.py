@@ -93,6 +93,12 @@ def test_the_add_a_folder_card_adds_and_scans_the_folder(
     )
     assert folder in w.library.folders()
     # With a model to chat with, the welcome gives way to a chat with it.
+    chats_with(d, model)
+
+
+def chats_with(d: Any, model: Path) -> None:
+    """The window shows a chat with ``model`` loaded, and a message gets its reply."""
+    w = d.w
     d.wait_loaded(model)
     assert w.pages.currentWidget() is w.chat_page
     assert w.picker.current() == str(model)
@@ -116,12 +122,7 @@ def test_the_open_a_file_choice_opens_a_chat_with_it(
     w = d.w
     d.qtbot.waitUntil(lambda: w.pages.currentWidget() is w.welcome, timeout=10_000)
     d.qtbot.mouseClick(w.welcome.open_file, Qt.MouseButton.LeftButton)
-    d.wait_loaded(model)
-    assert w.pages.currentWidget() is w.chat_page
-    assert w.picker.current() == str(model)
-    d.send("Hello")
-    reply = d.wait_reply()
-    assert reply.message.state == "done" and reply.message.model == str(model)
+    chats_with(d, model)
     # It joined the library where it is: nothing copied into the model folder.
     d.qtbot.waitUntil(
         lambda: [e.path for e in w.library_page.model.entries] == [str(model)], timeout=10_000
