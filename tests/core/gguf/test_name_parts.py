@@ -8,7 +8,9 @@ Variants of ``app/core/gguf/names.py`` that give the same result for every name 
   same. Likewise ``base[:None]`` for ``base[:len(base)]`` when nothing is peeled off.
 - stripping ``rest`` with other separator sets: every piece cut from it (base, label, the part
   after the label) is stripped of the separators again; a size label never starts or ends with
-  one (the pattern's lookarounds do not take them), nor an active-only label with an X.
+  one (the pattern's lookarounds do not take them), nor an active-only label with an X; the part
+  after the label is split at separators into words, so stripping it first changes nothing.
+- ``unsplit`` substituting even when the pattern is not there: there is nothing to substitute.
 - the bounds of the active-only span (``<`` for ``<=``): a size cannot start on the separator
   that opens the span or right after the label's last letter.
 - ``unit in "XXBTXX"``, ``not in "XXBTXX"`` / ``"bt"``, ``.lower() not in "BT"`` on the size
