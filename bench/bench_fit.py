@@ -47,7 +47,8 @@ def split_buffers(buffers: dict[str, float]) -> tuple[float, float]:
 
 
 def estimated(device: dict) -> float:
-    return (device["weights_bytes"] + device["kv_cache_bytes"] + device["compute_bytes"]) / MiB
+    d = device
+    return (d["weights_bytes"] + d["repack_bytes"] + d["kv_cache_bytes"] + d["compute_bytes"]) / MiB
 
 
 # llama.cpp's CPU buffers by kind, as the estimate splits them (the output buffer is part of its
@@ -69,7 +70,7 @@ def worst_kind(device: dict, buffers: dict[str, float], n_vocab_bytes: int) -> t
     for name, mib in buffers.items():
         reported[KINDS.get(name, name)] = reported.get(KINDS.get(name, name), 0.0) + mib
     est = {
-        "weights": (device["weights_bytes"] - device["repack_bytes"]) / MiB,
+        "weights": device["weights_bytes"] / MiB,
         "repack": device["repack_bytes"] / MiB,
         "kv": device["kv_cache_bytes"] / MiB,
         "compute": (device["compute_bytes"] - n_vocab_bytes) / MiB,

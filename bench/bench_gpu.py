@@ -79,7 +79,7 @@ def compare(info: dict[str, Any]) -> list[dict[str, Any]]:
     est: dict[tuple[str, str], float] = {}
     for dev in info["estimate"]["devices"]:
         s = "cpu" if dev["kind"] == "cpu" else "gpu"
-        weights = dev["weights_bytes"] - dev.get("repack_bytes", 0)
+        weights = dev["weights_bytes"]
         for k, v in (
             ("weights", weights),
             ("repack", dev.get("repack_bytes", 0)),

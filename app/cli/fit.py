@@ -131,7 +131,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     )
     for d in result.devices:
         print(
-            f"  {d.kind.upper():3} {d.name}: weights {d.weights_bytes / gib:.2f} + KV {d.kv_cache_bytes / gib:.2f} "
+            f"  {d.kind.upper():3} {d.name}: weights {d.weights_bytes / gib:.2f}"
+            + (f" + repacked {d.repack_bytes / gib:.2f}" if d.repack_bytes else "")
+            + f" + KV {d.kv_cache_bytes / gib:.2f} "
             f"+ compute {d.compute_bytes / gib:.2f} + overhead {d.overhead_bytes / gib:.2f} = "
             f"{d.total_bytes / gib:.2f} GiB of {d.free_bytes / gib:.1f} GiB free"
         )

@@ -53,7 +53,11 @@ def test_fit_a_local_file(gemma_path: Path) -> None:
     d = r["devices"][0]
     assert (
         r["total_bytes"]
-        == d["weights_bytes"] + d["kv_cache_bytes"] + d["compute_bytes"] + d["overhead_bytes"]
+        == d["weights_bytes"]
+        + d["repack_bytes"]
+        + d["kv_cache_bytes"]
+        + d["compute_bytes"]
+        + d["overhead_bytes"]
     )
     assert isinstance(r["assumptions"], list)
 
@@ -125,3 +129,20 @@ def test_fit_bad_input() -> None:
         proc = hearth(*args)
         assert proc.returncode == 2, (args, proc.stdout)
         assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_weights_of_a_name_are_the_files_size_wherever_they_go() -> None:
+    """`hearth fit NAME --json`'s weights are the file's (a real Hub file: 4.94 GB), on any CPU:
+    the copies llama.cpp repacks for this CPU are counted beside them, in the total."""
+    name = "Meta-Llama-3-8B-Instruct.Q4_K_M.gguf"  # MaziyarPanahi's, in tests/data
+    r = json.loads(hearth("fit", name, "--params", "8B", "--json").stdout)
+    assert abs(r["weights_bytes"] - 4_939_212_390) < 0.02 * 4_939_212_390
+    (cpu,) = r["devices"]
+    assert cpu["weights_bytes"] == r["weights_bytes"]
+    parts = ("weights_bytes", "repack_bytes", "kv_cache_bytes", "compute_bytes", "overhead_bytes")
+    assert cpu["total_bytes"] == sum(cpu[k] for k in parts)
+    with_gpu = json.loads(
+        hearth("fit", name, "--params", "8B", "--ram", "32", "--vram", "24", "--json").stdout
+    )
+    assert with_gpu["verdict"] == "gpu_full"
+    assert sum(d["weights_bytes"] for d in with_gpu["devices"]) == with_gpu["weights_bytes"]

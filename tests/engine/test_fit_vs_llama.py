@@ -61,7 +61,7 @@ def reported_kinds(buffers_mib: dict[str, float]) -> dict[str, float]:
 def estimated_kinds(use: DeviceUse, shape: ModelShape) -> dict[str, float]:
     out = output_bytes(shape)
     return {
-        "weights": use.weights_bytes - use.repack_bytes,
+        "weights": use.weights_bytes,
         "repack": use.repack_bytes,
         "kv": use.kv_cache_bytes,
         "compute": use.compute_bytes - out,

@@ -26,7 +26,7 @@ def reported_bytes(buffers_mib: dict[str, float]) -> int:
 def estimated_bytes(estimate: dict[str, Any]) -> int:
     """The estimate of the same allocations (without the overhead llama.cpp does not report)."""
     return sum(
-        d["weights_bytes"] + d["kv_cache_bytes"] + d["compute_bytes"]
+        d["weights_bytes"] + d.get("repack_bytes", 0) + d["kv_cache_bytes"] + d["compute_bytes"]
         for d in estimate.get("devices", [])
     )
 

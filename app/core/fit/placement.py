@@ -253,7 +253,7 @@ def _place(
         DeviceUse(
             cpu.name,
             "cpu",
-            w_cpu + repack,
+            w_cpu,
             kv_cpu,
             c_cpu,
             CPU_OVERHEAD,
@@ -274,7 +274,9 @@ def _place(
         if gpu.backend in GPU_OVERHEAD and uses_gpu:
             assumptions.append(f"{gpu.backend} runtime on the GPU: {over / MiB:.0f} MiB")
     for u in uses:
-        u.total_bytes = u.weights_bytes + u.kv_cache_bytes + u.compute_bytes + u.overhead_bytes
+        u.total_bytes = (
+            u.weights_bytes + u.repack_bytes + u.kv_cache_bytes + u.compute_bytes + u.overhead_bytes
+        )
 
     margins = [u.free_bytes - _margin(u) - u.resident_bytes for u in uses]
     fits = all(m >= 0 for m in margins)
@@ -314,6 +316,7 @@ def _place(
         margin_bytes=min(margins),
         summary="",
         kv_known=kv_known,
+        weights_bytes=shape.weights_bytes,
     )
     result.summary = summarize(result, shape)
     return result

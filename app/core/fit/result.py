@@ -13,14 +13,14 @@ from app.core.fit.shape import ModelShape
 class DeviceUse:
     name: str
     kind: str
-    weights_bytes: int
+    weights_bytes: int  # the model's tensors held here (for the CPU: mapped from the file)
     kv_cache_bytes: int
     compute_bytes: int
     overhead_bytes: int
     total_bytes: int
     capacity_bytes: int
     free_bytes: int
-    repack_bytes: int = 0  # part of weights: CPU copies of repacked matrices
+    repack_bytes: int = 0  # beside the weights: CPU copies of repacked matrices (in the total)
     # Memory-mapped file pages of the repacked matrices: read once while loading, then the OS may
     # drop them, so they count in what llama.cpp maps but not in what must stay in RAM.
     evictable_bytes: int = 0
@@ -46,6 +46,9 @@ class FitResult:
     summary: str
     max_ctx: int | None = None  # with every layer on the GPU: the largest context that still fits
     kv_known: bool = True
+    # The model's weights as stored in the file (from the name: the estimate of the file's size),
+    # wherever they are placed; the devices' weights add a GPU copy of tied embeddings.
+    weights_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

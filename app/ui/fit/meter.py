@@ -33,6 +33,7 @@ from app.ui.fit.context_spin import MIN_CTX, UNKNOWN_MAX_CTX, ContextSpin
 GiB = 1 << 30
 SEGMENTS = [
     ("weights_bytes", "weights", QColor("#4c78a8")),
+    ("repack_bytes", "repacked", QColor("#72b7b2")),
     ("kv_cache_bytes", "KV cache", QColor("#f58518")),
     ("compute_bytes", "compute", QColor("#54a24b")),
     ("overhead_bytes", "overhead", QColor("#9d9da3")),
