@@ -59,12 +59,27 @@ def cmd_hw(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _parse_params(text: str | None) -> int | None:
+# Sizes as mixture-of-experts names write them: "8x7B", "30B-A3B".
+_EXPERT_SIZE = re.compile(r"\d+x[\d.]+[mb]|[\d.]+[mb]-a[\d.]+[mb]", re.I)
+
+
+def _parse_params(text: str | None, name: str | None = None) -> int | None:
+    """``--params``: a count (8B, 135M, 7000000000) or an expert size as names write it (8x7B,
+    30B-A3B: the total); None where ``name`` already carries that same size, so that the
+    family it names is read from the name as it would be without the option."""
     if text is None:
         return None
+    if _EXPERT_SIZE.fullmatch(text.strip()):
+        from app.core.gguf.names import parse_name
+
+        if name is not None and (parse_name(name).size_label or "").lower() == text.strip().lower():
+            return None
+        return parse_name(f"model-{text.strip()}").parameters
     m = re.fullmatch(r"\s*([\d.]+)\s*([kKmMbBtT]?)\s*", text)
     if not m:
-        raise CliError(f"--params must look like 8B, 135M or 7000000000, not {text!r}")
+        raise CliError(
+            f"--params must look like 8B, 135M, 7000000000, 8x7B or 30B-A3B, not {text!r}"
+        )
     scale = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}[m.group(2).lower()]
     return int(float(m.group(1)) * scale)
 
@@ -85,7 +100,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             words = target.split()
             quant = words[-1] if len(words) > 1 and preset_for(words[-1]) else None
             name = "-".join(words[:-1] if quant else words)
-            shape = shape_from_name(name, _parse_params(args.params), quant)
+            shape = shape_from_name(name, _parse_params(args.params, name), quant)
         n_ctx = (
             args.ctx
             if args.ctx is not None

@@ -146,3 +146,19 @@ def test_the_weights_of_a_name_are_the_files_size_wherever_they_go() -> None:
     )
     assert with_gpu["verdict"] == "gpu_full"
     assert sum(d["weights_bytes"] for d in with_gpu["devices"]) == with_gpu["weights_bytes"]
+
+
+def test_params_as_expert_models_state_them() -> None:
+    """Repos of mixture-of-experts models state "8x7B" or "30B-A3B"; --params takes them as the
+    name would, so the family's real count (46.7 B, not 8 x 7) is what the estimate uses."""
+    for name, stated, label in [
+        ("mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf", "8x7B", "Mixtral 8x7B"),
+        ("DeepSeek-Coder-V2-Lite-Instruct-Q4_K_M.gguf", "16B-A2.4B", "DeepSeek-V2-Lite"),
+        ("Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf", "30B-A3B", "Qwen3 30B-A3B"),
+    ]:
+        r = json.loads(hearth("fit", name, "--params", stated, "--json").stdout)
+        assert label in r["assumptions"][0], (name, r["assumptions"][0])
+    unknown = json.loads(hearth("fit", "my-moe-Q8_0.gguf", "--params", "8x7B", "--json").stdout)
+    assert "56.00 B parameters" in unknown["assumptions"][0]  # no family: the name's own reading
+    bad = hearth("fit", "my-moe-Q8_0.gguf", "--params", "8y7B")
+    assert bad.returncode == 2 and "8x7B or 30B-A3B" in bad.stderr

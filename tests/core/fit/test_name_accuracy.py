@@ -48,7 +48,7 @@ def fit_json(name: str, stated: str) -> dict | None:
     speed; planned for a fixed machine so the answer does not depend on this one); None when
     it refuses the name."""
     args = ["fit", name, "--json", "--ram", "64", "--vram", "0"]
-    if _stated(stated):
+    if stated:  # as the repo states it: "7B", "8x7B", "30B-A3B"
         args += ["--params", stated]
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
