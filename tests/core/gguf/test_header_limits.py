@@ -15,7 +15,7 @@ Variants of ``app/core/gguf/header.py`` that read every file the same (found wit
   and it is refused either way (as truncated, in one of two sentences).
 - a reader starting at buffer position 1: its first fill starts from an empty buffer anyway.
 - the inclusive limits (``>=`` for ``>``) of MAX_STRING (64 MiB), MAX_ARRAY (2^26 items),
-  MAX_TENSORS (2^20) and MAX_KV (2^16): generous bounds against hostile files; one more or less
+  MAX_TENSORS (2^20), MAX_KV (2^16) and 2^48 elements in a tensor: generous bounds against hostile files; one more or less
   changes nothing a real file holds (and a file at the limit is refused anyway, as truncated).
 """
 
@@ -290,3 +290,22 @@ def test_damaged_counts_and_keys_are_refused_in_words() -> None:
         "a metadata key declares a 1,152,921,504,606,846,976-byte string (limit 67,108,864): "
         "the file is damaged"
     )
+
+
+class CountingReader(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        out = super().read(n)
+        self.bytes_read += len(out)
+        return out
+
+
+def test_the_tensor_data_is_never_read() -> None:
+    """A model of many gigabytes: only its header (in reads of 1 MiB) is read."""
+    head = F.header([F.kv("general.name", F.STRING, "big")], [F.tensor("w", (256,), 1, 0)])
+    stream = CountingReader(head + b"\0" * (8 << 20))
+    assert read_header(stream, len(stream.getvalue())).get("general.name") == "big"
+    assert stream.bytes_read <= 1 << 20

@@ -14,6 +14,8 @@ Variants of ``app/core/gguf/quants.py`` that behave the same (found with ``bench
 - ``preset_name_for_file_type`` looking up ``None`` instead of skipping it: no preset has file
   type None.
 - ``tensor_bytes < 0`` / ``parameters < 0`` for ``<= 0``: zero is already caught by ``not``.
+- ``tensor_bytes`` in true division: a tensor holds whole blocks (the header reader refuses
+  rows that are not), so the quotient is a whole number either way.
 - ``_bpw_from_llama3_8b``: it runs while the module is imported, to fill the preset table, so a
   variant of it is never switched on; the figures it gives are pinned by test_names.py.
 """
