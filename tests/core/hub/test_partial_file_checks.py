@@ -7,6 +7,9 @@ Variants of ``app/core/hub/partial.py`` found with ``bench/mutation.py`` and lef
 - the wording of ``log.warning`` lines (or a broken format string in one): the log line changes,
   nothing the user is told or any file does.
 - the description written with another ``encoding``: ``json.dumps`` writes ASCII.
+- ``O_BINARY`` looked up under another name: it exists on Windows only; elsewhere it is 0.
+- the partial file opened unbuffered, or read back in one piece when resuming: the same bytes
+  and hash; only speed and memory differ, which these tests do not measure.
 - ``discard_partial`` unlinking the description without ``missing_ok``: a missing one raises
   FileNotFoundError, which it takes as "nothing left", after the partial file is gone.
 - the size in the "came out N bytes long" sentence taken from the file even when the bytes
@@ -243,5 +246,45 @@ def test_a_partial_file_something_else_wrote_to_is_deleted(tmp_path: Path) -> No
         "The download of model-Q4_K_M.gguf came out 1,200 bytes long instead of 1,000 (did "
         "something else write to its partial file?), so it was deleted. Try again to download it "
         "afresh."
+    )
+    assert not job.part.exists() and not job.meta.exists()
+
+
+def test_a_partial_file_with_every_byte_is_kept_for_the_checks(tmp_path: Path) -> None:
+    """The app closed after the last byte, before the rename: nothing is downloaded again."""
+    job = make_job(tmp_path)
+    job.part.write_bytes(DATA)
+    transfer = PartialFile(job)
+    assert transfer.done == len(DATA) and job.part.stat().st_size == len(DATA)
+    transfer.start_writing(from_zero=False)
+    transfer.verify()
+    transfer.close()
+
+
+def test_the_partial_file_is_readable_by_others_and_not_executable(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        transfer = PartialFile(make_job(tmp_path))
+        transfer.start_writing(from_zero=False)
+        transfer.close()
+    finally:
+        os.umask(old)
+    assert make_job(tmp_path).part.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_download_that_does_not_match_the_hubs_checksum_is_deleted(tmp_path: Path) -> None:
+    job = make_job(tmp_path, sha="AB" * 32)
+    transfer = PartialFile(job)
+    out = transfer.start_writing(from_zero=False)
+    out.write(DATA)
+    transfer.wrote(DATA)
+    with pytest.raises(DownloadError) as info:
+        transfer.verify()
+    digest = hashlib.sha256(DATA).hexdigest()
+    assert info.value.code == "hash_mismatch"
+    assert str(info.value) == (
+        f"The download of model-Q4_K_M.gguf does not match the Hub's checksum (SHA-256 "
+        f"{digest[:12]}…, expected ABABABABABAB…): it was damaged on the way and has been "
+        "deleted. Try again to download it afresh."
     )
     assert not job.part.exists() and not job.meta.exists()
