@@ -7,6 +7,10 @@ Variants of ``app/core/chat/template_env.py`` that render every template the sam
 - ``super().call_binop(None, ...)``: Jinja's own ``call_binop`` does not use the context.
 - leaving out ``undefined=jinja2.Undefined``: it is Jinja's default.
 - ``time.monotonic() >= self.deadline`` for ``>``: the same instant either way.
+- the deadline traced in every frame but the template's (``!=``): a runaway loop keeps calling
+  Jinja's runtime, whose frames are then checked, so it is stopped all the same (later).
+- the wording of the two guard messages: they go to the log only (the user is told the
+  template was blocked; see test_template.py).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ Variants of ``app/core/fit/buffers.py`` that give the same sizes (found with
 ``bench/mutation.py``):
 
 - a head dimension from ``n_embd / n_head`` in true division where both divide evenly (every
-  real shape), or computed without checking that both are known: ``shape_known`` has already
-  required them.
+  real shape), or computed without checking that both are known (or with 1 when they are not),
+  and ``compute_bytes``'s ``assert`` with ``or``: ``shape_known`` has already required them.
 """
 
 from __future__ import annotations
@@ -85,10 +85,10 @@ def test_kv_cache_of_layers_without_attention_and_short_head_lists() -> None:
         256 * 4 * 128 * 2,
         0,
     ]
-    s = shape(n_head_kv=[1, 3])  # fewer entries than layers: the last one goes on
+    s = shape(n_head_kv=[1, 2, 3])  # fewer entries than layers: the last one goes on
     assert kv_bytes_per_layer(s, 256, "f16", 512, False) == [
         256 * 1 * 128 * 2,
-        256 * 3 * 128 * 2,
+        256 * 2 * 128 * 2,
         256 * 3 * 128 * 2,
         256 * 3 * 128 * 2,
     ]
