@@ -134,3 +134,21 @@ def test_an_answer_without_thinking_is_not_thinking() -> None:
     parser = ThinkTagParser("<think>", "</think>")
     assert list(parser.feed("Hello")) == [(ANSWER, "Hello")]
     assert parser.in_reasoning is False
+
+
+def test_a_raw_continuation_keeps_its_leading_blank_space() -> None:
+    """Continuing code from a raw prompt: the indentation is part of the text."""
+    assert split_reasoning(PLAIN, "    return x\n") == ("", "    return x\n")
+
+
+def test_a_harmony_header_arriving_in_pieces_after_blank_space() -> None:
+    parser = HarmonyParser()
+    out = [*parser.feed("\n"), *parser.feed("<|chan")]
+    out += parser.feed("nel|>analysis<|message|>think<|end|>")
+    assert out == [(REASONING, "think")]
+
+
+def test_a_reply_cut_off_in_a_message_body_sends_no_empty_piece() -> None:
+    parser = HarmonyParser()
+    assert list(parser.feed("<|channel|>final<|message|>Hi")) == [(ANSWER, "Hi")]
+    assert list(parser.finish()) == []
