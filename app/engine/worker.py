@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 _ROLES = ("system", "user", "assistant")
 
 
+# Events that end the request they answer.
+_LAST_EVENTS = frozenset(
+    {Event.LOADED, Event.DONE, Event.UNLOADED, Event.ERROR, Event.MEASURED, Event.QUANTIZED}
+)
+
+
 class Worker:
     """Serves one request at a time from a queue the reader thread fills; ``stop`` and
     ``status`` are answered by the reader thread itself, at once."""
@@ -54,6 +60,11 @@ class Worker:
     # -- output -----------------------------------------------------------------------------
 
     def send(self, event: EngineEvent) -> None:
+        current = self._current
+        if current is not None and event.get("id") == current and event["event"] in _LAST_EVENTS:
+            # The request's last event: what runs is over once it is out, so a status asked for
+            # on seeing it does not still say busy.
+            self._current_op = None
         data = P.encode(event)
         with self._write_lock:
             try:

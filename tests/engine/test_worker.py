@@ -375,3 +375,14 @@ def test_closing_input_ends_the_worker(smollm_path: Path) -> None:
     client.close(timeout=10)
     assert not client.alive
     assert events.get(timeout=5)["event"] == "exited"
+
+
+def test_a_status_asked_on_a_requests_last_event_is_not_busy(smollm_path: Path) -> None:
+    """The app asks for the status when a load or a reply ends: the worker must not still say
+    it is busy with what just ended (it once did, for the moment before its loop moved on)."""
+    with BlockingEngine() as engine:
+        for _ in range(10):
+            engine.load(str(smollm_path), {"n_ctx": 512})
+            assert engine.status()["busy"] is None
+            engine.chat([{"role": "user", "content": "Hi"}], {**GREEDY, "max_tokens": 2})
+            assert engine.status()["busy"] is None
