@@ -25,6 +25,7 @@ from app.core.chat.template_env import (
     TemplateError,
     TemplateRefused,
     TemplateTimeout,
+    TooLarge,
     environment,
 )
 
@@ -165,6 +166,12 @@ class ChatTemplate:
             out = self._template.render(**variables)
         except TemplateError:
             raise
+        except TooLarge as exc:
+            log.warning("a chat template was stopped by the sandbox: %s", exc)
+            raise TemplateError(
+                f"this model's chat template was stopped: {exc} (a template may only format the "
+                "chat)"
+            ) from None
         except SecurityError as exc:
             log.warning("a chat template was blocked by the sandbox: %s", exc)
             raise TemplateError(

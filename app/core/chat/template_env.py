@@ -47,6 +47,11 @@ class GenerationBlock(Extension):
         return list(parser.parse_statements(("name:endgeneration",), drop_needle=True))
 
 
+class TooLarge(SecurityError):
+    """A template tried to build a value too large to be a prompt (a guard of this sandbox, not
+    a reach for Python internals)."""
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
@@ -55,9 +60,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             for seq, n in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
                     if len(seq) * max(n, 0) > MAX_REPEAT:
-                        raise SecurityError("the template tried to build an enormous value")
+                        raise TooLarge("it tried to build an enormous value")
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
-            raise SecurityError("the template tried to raise to an enormous power")
+            raise TooLarge("it tried to raise a number to an enormous power")
         return super().call_binop(context, operator, left, right)
 
 

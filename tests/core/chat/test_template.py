@@ -178,7 +178,7 @@ def test_an_enormous_power_is_refused_by_the_guard_even_when_its_result_is_small
     limits never step in: only the sandbox's power guard refuses it, and says so."""
     for src in ("{{ (2 ** 100000) % 7 }}", "{% set n = 100000 %}{{ (2 ** n) % 7 }}"):
         caplog.clear()
-        with caplog.at_level("WARNING"), pytest.raises(TemplateError, match="was blocked"):
+        with caplog.at_level("WARNING"), pytest.raises(TemplateError, match="enormous power"):
             ChatTemplate(src).render([{"role": "user", "content": "x"}])
         assert "enormous power" in caplog.text
     # A small power is ordinary arithmetic.
