@@ -59,8 +59,8 @@ def cmd_hw(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# Sizes as mixture-of-experts names write them: "8x7B", "30B-A3B".
-_EXPERT_SIZE = re.compile(r"\d+x[\d.]+[mb]|[\d.]+[mb]-a[\d.]+[mb]", re.I)
+# Sizes as mixture-of-experts names write them: "8x7B", "30B-A3B", "17B-16E".
+_EXPERT_SIZE = re.compile(r"\d+x[\d.]+[mb]|[\d.]+[mb]-a[\d.]+[mb]|[\d.]+[mb]-\d+e", re.I)
 
 
 def _parse_params(text: str | None, name: str | None = None) -> int | None:

@@ -155,6 +155,10 @@ def test_params_as_expert_models_state_them() -> None:
         ("mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf", "8x7B", "Mixtral 8x7B"),
         ("DeepSeek-Coder-V2-Lite-Instruct-Q4_K_M.gguf", "16B-A2.4B", "DeepSeek-V2-Lite"),
         ("Qwen3-Coder-30B-A3B-Instruct-Q4_K_M.gguf", "30B-A3B", "Qwen3 30B-A3B"),
+        # Llama 4's repos state the active size: "17B-16E", or "17B" alone, is not a total.
+        ("Llama-4-Scout-17B-16E-Instruct-Q4_K_M.gguf", "17B-16E", "Llama 4 Scout"),
+        ("Llama-4-Scout-17B-16E-Instruct-Q4_K_M.gguf", "17B", "Llama 4 Scout"),
+        ("Llama-4-Scout-17B-16E-Instruct-Q4_K_M.gguf", "109B", "Llama 4 Scout"),
     ]:
         r = json.loads(hearth("fit", name, "--params", stated, "--json").stdout)
         assert label in r["assumptions"][0], (name, r["assumptions"][0])

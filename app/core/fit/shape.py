@@ -206,6 +206,12 @@ def shape_from_name(
     stated = parameters or parsed.parameters
     exact = parameters is not None and (params_source is not None or looks_exact(parameters))
     fam = find_family(parsed.base_name, stated, None if parameters else parsed.active_parameters)
+    active = parsed.active_parameters
+    if fam is None and parameters and active and abs(parameters - active) <= 0.01 * active:
+        # "17B" given for Llama-4-Scout-17B-16E: the active size its name states, not a total.
+        fam = find_family(parsed.base_name, None, active)
+        if fam is not None:
+            parameters, stated, exact = None, parsed.parameters, False
     if stated is None and fam is None:
         raise FitError(_unplaced(filename, parsed.base_name, parsed.active_parameters))
     assumptions: list[str] = []

@@ -146,6 +146,9 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
         ("deepseek-ai_DeepSeek-R1-0528-Q2_K.gguf", 671.0),  # not an R1 distill
         ("DeepSeek-R1-Distill-Qwen-7B-Q4_K_M.gguf", 7.62),
         ("Qwen3-Coder-480B-A35B-Instruct-UD-Q4_K_XL-00001-of-00006.gguf", 480.2),
+        # Active size and expert count only: the family gives the total (text weights only).
+        ("Llama-4-Scout-17B-16E-Instruct-Q4_K_M.gguf", 107.8),
+        ("meta-llama_Llama-4-Maverick-17B-128E-Instruct-Q3_K_M-00001-of-00004.gguf", 400.7),
     ],
 )
 def test_names_seen_on_the_hub_are_placed(name: str, billions: float) -> None:
