@@ -148,6 +148,7 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
         ("Qwen3-Coder-480B-A35B-Instruct-UD-Q4_K_XL-00001-of-00006.gguf", 480.2),
         # Active size and expert count only: the family gives the total (text weights only).
         ("Llama-4-Scout-17B-16E-Instruct-Q4_K_M.gguf", 107.8),
+        ("Phi-3.5-MoE-instruct-Q4_K_M.gguf", 41.9),  # no size, one family row: not Phi-3.5 mini
         ("meta-llama_Llama-4-Maverick-17B-128E-Instruct-Q3_K_M-00001-of-00004.gguf", 400.7),
     ],
 )
