@@ -445,7 +445,7 @@ FAMILIES: list[Family] = [
     ),
     F(
         "Mistral Small 3 24B / Devstral",
-        r"mistral-?small|devstral",
+        r"mistral-?small|devstral|magistral-?small",
         23.6,
         40,
         5120,

@@ -149,6 +149,7 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
         # Active size and expert count only: the family gives the total (text weights only).
         ("Llama-4-Scout-17B-16E-Instruct-Q4_K_M.gguf", 107.8),
         ("Phi-3.5-MoE-instruct-Q4_K_M.gguf", 41.9),  # no size, one family row: not Phi-3.5 mini
+        ("mistralai_Magistral-Small-2509-Q4_K_M.gguf", 23.6),  # Mistral Small 3's shape
         ("meta-llama_Llama-4-Maverick-17B-128E-Instruct-Q3_K_M-00001-of-00004.gguf", 400.7),
     ],
 )
