@@ -10,7 +10,8 @@ ModelPicker signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -72,10 +73,6 @@ class ModelPicker(QWidget):
         self.eject = QToolButton()
         self.eject.setAutoRaise(True)
         self.eject.clicked.connect(self._on_eject)
-        metrics = self.eject.fontMetrics()
-        self.eject.setMinimumWidth(
-            max(metrics.horizontalAdvance(t) for t in ("Unload", "Stop loading")) + 16
-        )
         lay.addWidget(self.eject)
         self._loading = False
         self._loaded = False
@@ -133,6 +130,28 @@ class ModelPicker(QWidget):
         self.status.setText(text)
         self._loaded = loaded
         self._show_eject()
+
+    def _fit_eject(self) -> None:
+        """One width for both of the button's texts, as the style sizes them."""
+        self.eject.setMinimumWidth(0)
+        self.eject.setMaximumWidth(16777215)
+        self.eject.ensurePolished()
+        text = self.eject.text()
+        widths = []
+        for t in ("Unload", "Stop loading"):
+            self.eject.setText(t)
+            widths.append(self.eject.sizeHint().width())
+        self.eject.setText(text)
+        self.eject.setFixedWidth(max(widths))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._fit_eject()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_eject()
 
     def _show_eject(self) -> None:
         if self._loading:

@@ -39,10 +39,12 @@ def test_a_load_stopped_keeps_the_model_before(
     w.bridge.loadFailed.connect(lambda code, message: failed.append((code, message)))
     w.activateWindow()
     d.qtbot.waitUntil(w.isActiveWindow, timeout=5_000)
+    width = w.picker.eject.width()
     pick(d, gemma_path)
     assert w.bridge.state == "loading"
     assert w.picker.state_slot.currentWidget() is w.picker.progress  # loading shows progress
     assert w.picker.eject.text() == "Stop loading" and w.picker.eject.isEnabled()
+    assert w.picker.eject.width() == width  # one width for both texts: the row keeps still
     if how == "esc":
         QTest.keyClick(w, Qt.Key.Key_Escape)
     else:
