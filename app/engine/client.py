@@ -295,13 +295,7 @@ class BlockingEngine:
             chunks=chunks,
             threads=threads,
         )
-        self._generating = req
-        for event in self._until(req, Event.MEASURED):
-            if event["event"] == Event.MEASURED:
-                return event["result"]
-            if on_event:
-                on_event(event)
-        raise AssertionError("unreachable")
+        return cast(QualityResult, self._result(req, Event.MEASURED, on_event))
 
     def quantize(
         self,
@@ -316,10 +310,17 @@ class BlockingEngine:
         req = self.client.request(
             Op.QUANTIZE, source=source, type=type_name, out=out, allow_requantize=allow_requantize
         )
+        return cast(dict[str, Any], self._result(req, Event.QUANTIZED, on_event))
+
+    def _result(
+        self, req: int, final: Event, on_event: Callable[[EngineEvent], None] | None
+    ) -> Any:
+        """The ``result`` of a long request's ``final`` event; the events before it go to
+        ``on_event`` (and a stop is for this request)."""
         self._generating = req
-        for event in self._until(req, Event.QUANTIZED):
-            if event["event"] == Event.QUANTIZED:
-                return event["result"]
+        for event in self._until(req, final):
+            if event["event"] == final:
+                return event["result"]  # type: ignore[typeddict-item]
             if on_event:
                 on_event(event)
         raise AssertionError("unreachable")

@@ -61,7 +61,7 @@ class Worker:
 
     def send(self, event: EngineEvent) -> None:
         current = self._current
-        if current is not None and event.get("id") == current and event["event"] in _LAST_EVENTS:
+        if event["event"] in _LAST_EVENTS and current is not None and event.get("id") == current:
             # The request's last event: what runs is over once it is out, so a status asked for
             # on seeing it does not still say busy.
             self._current_op = None
