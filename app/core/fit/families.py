@@ -38,7 +38,8 @@ class Family:
     expert_used: int = 0
     stated_b: float = 0.0  # the size names give it ("7B"); params_b when 0
     tied: bool = False  # token embeddings double as the output layer
-    gguf_output: bool = False  # tied, yet most of its GGUFs carry their own output tensor
+    gguf_output: bool = False  # tied, yet llama.cpp's conversion carries an output tensor
+    # (the checkpoint stores one); publishers.py names the files made otherwise
     gated: bool = True  # gate, up and down FFN matrices (False: up and down only)
     fused_qkv: bool = False  # one attn_qkv tensor in the GGUF (Phi)
     n_ff_shared: int = 0  # shared experts' total width
@@ -511,15 +512,11 @@ FAMILIES: list[Family] = [
         n_ff_shared=5632,
         source=HF + "Qwen/Qwen1.5-MoE-A2.7B-Chat/blob/main/config.json",
     ),
-    # Tied small Qwen models: whether a GGUF carries a separate output tensor depends on who
-    # converted it. Sizes of real files (tests/data/hub_gguf_sizes.csv) show: Qwen2.5 -- Qwen's own
-    # GGUF repos (0.5B, 1.5B, 3B, Coder 3B) and Unsloth's Omni 3B carry one, bartowski's 0.5B and
-    # MaziyarPanahi's 1.5B do not; Qwen's own repos are the most downloaded, so Qwen2.5 counts it.
-    # Qwen2 -- Qwen's own 1.5B q4_0 (937,532,800 bytes) has none. Qwen3 -- the files converted
-    # straight from Qwen's checkpoints carry one at 0.6B (bartowski, the source of LM Studio's
-    # files) and 1.7B (MaziyarPanahi) and none at 4B (bartowski: bf16 8.05 GB = 4.02 B x 2
-    # bytes); re-saved copies differ (Qwen's own 0.6B, Unsloth's 1.7B and mradermacher's 4B-2507
-    # have none, QuantFactory's 4B fine-tune has one), so 0.6B and 1.7B count it and 4B does not.
+    # Tied small Qwen models: llama.cpp's conversion writes a separate output tensor when the
+    # checkpoint stores one. Qwen2 and Qwen2.5 checkpoints do not (bartowski's Qwen2.5-0.5B,
+    # MaziyarPanahi's 1.5B and Qwen's own Qwen2-1.5B q4_0 have none); Qwen3's 0.6B and 1.7B do
+    # (bartowski's 0.6B, MaziyarPanahi's 1.7B carry one) and its 4B does not (bartowski's bf16:
+    # 8.05 GB = 4.02 B x 2 bytes). Publishers that made theirs otherwise: publishers.py.
     F(
         "Qwen2 0.5B",
         Q2,
@@ -596,7 +593,6 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=0.5,
         tied=True,
-        gguf_output=True,
         source=HF + "Qwen/Qwen2.5-0.5B-Instruct/blob/main/config.json",
     ),
     F(
@@ -613,7 +609,6 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=1.5,
         tied=True,
-        gguf_output=True,
         source=HF + "Qwen/Qwen2.5-1.5B-Instruct/blob/main/config.json",
     ),
     F(
@@ -630,7 +625,6 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=3,
         tied=True,
-        gguf_output=True,
         source=HF + "Qwen/Qwen2.5-3B-Instruct/blob/main/config.json",
     ),
     F(
@@ -1395,10 +1389,12 @@ def active_parameter_count(f: Family) -> int:
     return total
 
 
-def weights_bytes(f: Family, preset: str, variant: str = "") -> int:
+def weights_bytes(f: Family, preset: str, variant: str = "", presets_2023: bool = False) -> int:
     """Bytes of the family's tensors in ``preset`` (a llama.cpp preset name, ``Q4_K_M``), each
     tensor at the type llama.cpp gives it. ``variant``, a type name, is the type token embeddings
-    and output are kept at (``Q8_0`` in bartowski's ``_L`` files, ``F16`` in ``-f16`` ones)."""
+    and output are kept at (``Q8_0`` in bartowski's ``_L`` files, ``F16`` in ``-f16`` ones).
+    ``presets_2023``: as llama.cpp's 2023 presets gave them, when each expert of a mixture was a
+    tensor of its own that the preset's rules left at its base type."""
     groups = tensor_groups(f)
     ctx = MixContext(
         n_layer=f.n_layer,
@@ -1406,6 +1402,7 @@ def weights_bytes(f: Family, preset: str, variant: str = "") -> int:
         n_expert=f.expert_count,
         tied=f.tied and not f.gguf_output,
         is_70b=f.n_layer == 80 and not f.is_moe,
+        presets_2023=presets_2023,
     )
     totals: dict[str, int] = {}
     for g in groups:
@@ -1423,6 +1420,8 @@ def weights_bytes(f: Family, preset: str, variant: str = "") -> int:
             t = f.expert_type
         elif variant and g.role in ("token_embd", "output"):
             t = variant
+        elif presets_2023 and g.count > 1:
+            t = tensor_type_for(preset, "other", place, 1, g.cols, ctx)
         else:
             t = tensor_type_for(preset, g.role, place, totals[g.role], g.cols, ctx)
         total += tensor_bytes(t, g.n_elements)

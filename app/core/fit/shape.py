@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 from typing import Any
 
 from app.core.fit.families import (
@@ -22,6 +23,7 @@ from app.core.fit.families import (
     parameter_count,
     weights_bytes,
 )
+from app.core.fit.publishers import output_varies, spelling_for
 from app.core.gguf.info import ModelInfo, inspect_model_headers
 from app.core.gguf.names import parse_name
 from app.core.gguf.quants import PRESET_BASE_TYPE, preset_for
@@ -254,25 +256,50 @@ def shape_from_name(
         )
     elif fam is not None and preset.name in PRESET_BASE_TYPE:
         variant = _ends_type(parsed.quant, parsed.dynamic, parsed.ends)
-        size = weights_bytes(fam, preset.name, variant)
+        spelled = spelling_for(PurePosixPath(filename).name, fam.label)
+        made = fam
+        if (
+            fam.expert_type
+            and PRESET_BASE_TYPE[preset.name] in ("Q8_0", "F16", "BF16", "F32")
+            and re.search(r"(?i)(^|[-_.])bf16([-_.]|$)", parsed.finetune or "")
+        ):
+            # "gpt-oss-20b-BF16-abliterated-Q8_0": a fine-tune saved in BF16; Q8_0 and the
+            # float types quantize its experts like any other tensor (the other presets give
+            # them MXFP4, as the original's are).
+            made = replace(fam, expert_type="")
+        if spelled is not None:
+            variant = variant or spelled.embeddings
+            if spelled.output is not None:
+                made = replace(fam, gguf_output=spelled.output)
+        legacy = spelled is not None and spelled.presets_2023
+        size = weights_bytes(made, preset.name, variant, legacy)
         if exact:
             size = int(size * params / parameter_count(fam))
         shape.weights_bytes = size
         assumptions.append(
             f"weights: each tensor of {fam.label} at the type {preset.name} gives it"
+            f"{' (llama.cpp as of 2023)' if legacy else ''}"
             f"{f' (embeddings and output at {variant})' if variant else ''}: "
             f"{size * 8 / params:.2f} bits per weight"
         )
-        if fam.tied and fam.gguf_output:
-            # Converters disagree for these: the name cannot say which this file is, so the
-            # larger size stands (a fit that holds for both) and the other is named.
-            without = weights_bytes(replace(fam, gguf_output=False), preset.name, variant)
+        if spelled is not None:
+            assumptions.append(spelled.said)
+        if made.tied and (made.gguf_output or output_varies(fam.label)):
+            # The other reading, for a file made otherwise than the name suggests.
+            other = weights_bytes(
+                replace(made, gguf_output=not made.gguf_output), preset.name, variant, legacy
+            )
             if exact:
-                without = int(without * params / parameter_count(fam))
+                other = int(other * params / parameter_count(fam))
+            with_it = made.gguf_output
+            if spelled is None or spelled.output is None:
+                assumptions.append(
+                    f"counted {'with' if with_it else 'without'} a separate output tensor, as "
+                    f"llama.cpp converts {fam.label}"
+                )
             assumptions.append(
-                f"counted with a separate output tensor, as most GGUFs of {fam.label} carry; "
-                f"one that shares its token embeddings instead is {without / 1e9:.2f} GB "
-                f"({100 * (size - without) / size:.0f}% less)"
+                f"a file made {'without' if with_it else 'with'} a separate output tensor is "
+                f"{other / 1e9:.2f} GB"
             )
     else:
         shape.weights_bytes = int(params * preset.bits_per_weight / 8)

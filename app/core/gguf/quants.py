@@ -337,6 +337,7 @@ class MixContext:
     tied: bool = False  # one tensor for token embeddings and output
     is_70b: bool = False  # llama.cpp's LLM_TYPE_70B: attn_v one step up
     imatrix: bool = True  # I-quants are made with an importance matrix
+    presets_2023: bool = False  # llama.cpp's 2023 presets (TheBloke's files)
 
 
 def _more_bits(i: int, n: int) -> bool:
@@ -354,6 +355,8 @@ def tensor_type_for(
     if base in ("F32", "F16", "BF16"):
         return base
     t = base
+    if ctx.presets_2023 and preset == "Q2_K" and role in _Q2_K_2023:
+        return _fit_rows("Q3_K", n_cols)
     if role == "output" or (ctx.tied and role == "token_embd"):
         if preset == "MXFP4" or n_cols % TENSOR_TYPES[base].block_size:
             t = "Q8_0"
@@ -410,6 +413,9 @@ def tensor_type_for(
             t = "IQ3_XXS"
     return _fit_rows(t, n_cols)
 
+
+# The FFN and attn_v/attn_output tensors 2023's Q2_K gave Q3_K (Q2_K became smaller in 2024).
+_Q2_K_2023 = ("ffn_gate", "ffn_up", "ffn_down", "attn_v", "attn_output")
 
 _ATTN_OUT_MOE8 = {
     "Q2_K",

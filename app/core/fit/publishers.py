@@ -1,0 +1,92 @@
+"""What a file name's spelling says about how its GGUF was made.
+
+Most GGUFs on the Hub are llama.cpp's standard conversion of the published checkpoint, quantized
+with the presets of the day, and a family's shape (``families``) prices those. A few publishers
+whose files are downloaded every day made theirs differently, and they name their files in a
+spelling of their own, so the name can tell:
+
+* Qwen's own Qwen2.5 GGUF repos (``qwen2.5-1.5b-instruct-q4_k_m.gguf``, all lower case) carry a
+  separate output tensor although the checkpoint ties it to the token embeddings; conversions of
+  the checkpoint by others have none. Qwen2.5-Omni's checkpoint stores its own output layer.
+* Qwen's own and Unsloth's Qwen3 0.6B and 1.7B files (``Qwen3-1.7B-Q4_0.gguf``) have no separate
+  output tensor; the checkpoint stores one, and other conversions (bartowski's
+  ``Qwen_Qwen3-0.6B-Q4_K_M.gguf``, ``Qwen3-1.7B.Q2_K.gguf``) keep it.
+* Google's quantization-aware q4_0 Gemma 3 files (``gemma-3-4b-it-q4_0.gguf``) keep the token
+  embeddings at F16, where llama.cpp's Q4_0 preset gives them Q6_K.
+* TheBloke's 2023 conversions (``llama-2-7b-chat.Q2_K.gguf``: the model in lower case, a dot, then
+  the quant) of models released before 2024 were made with that year's llama.cpp: its Q2_K gave
+  Q3_K to the FFN, ``attn_v`` and ``attn_output`` tensors, and a mixture of experts stored each
+  expert as its own tensor, which the preset's rules did not recognise (every expert stayed at the
+  preset's base type).
+
+Evidence: rows of ``tests/data/hub_gguf_sizes.csv``, named on each spelling.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Spelling:
+    said: str  # what the estimate says it assumed
+    pattern: str  # regex on the file name, case-sensitive
+    families: str  # regex on the family label it applies to
+    output: bool | None = None  # a separate output tensor (None: the family's default)
+    embeddings: str = ""  # the type token embeddings are kept at
+    presets_2023: bool = False  # made with llama.cpp's 2023 quant presets
+    evidence: str = ""
+
+
+SPELLINGS: tuple[Spelling, ...] = (
+    Spelling(
+        "named like Qwen's own GGUF files (all lower case), which carry a separate output tensor",
+        r"^qwen2\.5-[^A-Z]+\.gguf$",
+        r"^Qwen2\.5 (0\.5|1\.5|3)B$",
+        output=True,
+        evidence="Qwen/Qwen2.5-{0.5B,1.5B,3B,Coder-3B}-Instruct-GGUF: q8_0 of 0.5B is 676 MB",
+    ),
+    Spelling(
+        "Qwen2.5-Omni's checkpoint stores its own output layer, which the file carries",
+        r"(?i)omni",
+        r"^Qwen2\.5 (0\.5|1\.5|3)B$",
+        output=True,
+        evidence="unsloth/Qwen2.5-Omni-3B-GGUF: BF16 is 6.76 GB, 3.38 B parameters",
+    ),
+    Spelling(
+        "named like Qwen's own and Unsloth's Qwen3 files, which have no separate output tensor",
+        r"^Qwen3-[0-9.]+B(-Base)?-[A-Za-z0-9_-]+\.gguf$",
+        r"^Qwen3 (0\.6|1\.7)B$",
+        output=False,
+        evidence="Qwen/Qwen3-0.6B-GGUF Q8_0 639 MB; unsloth/Qwen3-1.7B-GGUF Q4_0 1.06 GB",
+    ),
+    Spelling(
+        "named like Google's quantization-aware q4_0 files, which keep token embeddings at F16",
+        r"^gemma-3-[0-9]+[bm]-it-q4_0\.gguf$",
+        r"^Gemma 3 ",
+        embeddings="F16",
+        evidence="google/gemma-3-4b-it-qat-q4_0-gguf: 3.11 GB, where Q4_0 gives 2.36 GB",
+    ),
+    Spelling(
+        "named like TheBloke's 2023 conversions, made with llama.cpp's 2023 presets",
+        r"^[^A-Z]+\.Q[2-8]_(K(_[SML])?|[01])\.gguf$",
+        r"^(Llama 2|Code Llama|TinyLlama|Mistral 7B|Mixtral 8x7B|Phi-2|Yi)\b",
+        presets_2023=True,
+        evidence="TheBloke: tinyllama-1.1b-chat-v1.0.Q2_K 483 MB, llama-2-7b-chat.Q2_K 2.79 GB, "
+        "mixtral-8x7b-instruct-v0.1.Q2_K 15.7 GB and Q4_K_M 26.4 GB",
+    ),
+)
+
+
+def spelling_for(filename: str, family_label: str) -> Spelling | None:
+    """The spelling ``filename`` (the file's name, no folder) has for its family, if any."""
+    for s in SPELLINGS:
+        if re.search(s.families, family_label) and re.search(s.pattern, filename):
+            return s
+    return None
+
+
+def output_varies(family_label: str) -> bool:
+    """Whether files of the family come both with and without a separate output tensor."""
+    return any(s.output is not None and re.search(s.families, family_label) for s in SPELLINGS)
