@@ -153,6 +153,12 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
         ("Phi-3.5-MoE-instruct-Q4_K_M.gguf", 41.9),  # no size, one family row: not Phi-3.5 mini
         ("mistralai_Magistral-Small-2509-Q4_K_M.gguf", 23.6),  # Mistral Small 3's shape
         ("meta-llama_Llama-4-Maverick-17B-128E-Instruct-Q3_K_M-00001-of-00004.gguf", 400.7),
+        ("Mistral-Large-Instruct-2411-Q4_K_M-00001-of-00002.gguf", 122.6),  # no size
+        ("Kimi-K2-Instruct-UD-Q2_K_XL-00001-of-00008.gguf", 1026.4),  # no size
+        ("qwen1_5-7b-chat-q4_k_m.gguf", 7.72),  # Qwen's own spelling of Qwen1.5
+        ("Qwen1.5-MoE-A2.7B-Chat-Q4_K_M.gguf", 14.3),  # not a Qwen1.5 dense row
+        ("Qwen2-VL-2B-Instruct-Q4_K_M.gguf", 1.54),  # the language model of "2B"
+        ("Qwen2.5-VL-7B-Instruct-Q4_K_M.gguf", 7.62),
     ],
 )
 def test_names_seen_on_the_hub_are_placed(name: str, billions: float) -> None:
