@@ -85,8 +85,3 @@ def spelling_for(filename: str, family_label: str) -> Spelling | None:
         if re.search(s.families, family_label) and re.search(s.pattern, filename):
             return s
     return None
-
-
-def output_varies(family_label: str) -> bool:
-    """Whether files of the family come both with and without a separate output tensor."""
-    return any(s.output is not None and re.search(s.families, family_label) for s in SPELLINGS)

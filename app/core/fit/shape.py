@@ -23,7 +23,7 @@ from app.core.fit.families import (
     parameter_count,
     weights_bytes,
 )
-from app.core.fit.publishers import output_varies, spelling_for
+from app.core.fit.publishers import spelling_for
 from app.core.gguf.info import ModelInfo, inspect_model_headers
 from app.core.gguf.names import parse_name
 from app.core.gguf.quants import PRESET_BASE_TYPE, preset_for
@@ -284,8 +284,10 @@ def shape_from_name(
         )
         if spelled is not None:
             assumptions.append(spelled.said)
-        if made.tied and (made.gguf_output or output_varies(fam.label)):
-            # The other reading, for a file made otherwise than the name suggests.
+        if made.tied and not fam.label.startswith("Gemma"):
+            # The other reading, for a file made otherwise than the name suggests (a publisher's
+            # own conversion, a fine-tune saved with its own output layer). llama.cpp's Gemma
+            # conversions never write one.
             other = weights_bytes(
                 replace(made, gguf_output=not made.gguf_output), preset.name, variant, legacy
             )

@@ -239,6 +239,7 @@ ALIASES = {
     "Q6_K_XL": "Q6_K",
     "Q8_K_XL": "Q8_0",
     "Q2_K_XL": "Q2_K",
+    "Q2_K_XS": "Q2_K_S",  # Unsloth's early DeepSeek-R1 files: smaller than Q2_K
     "IQ2_XXS_L": "IQ2_XXS",
 }
 
