@@ -270,7 +270,7 @@ def shape_from_name(
         if spelled is not None:
             variant = variant or spelled.embeddings
             if spelled.output is not None:
-                made = replace(fam, gguf_output=spelled.output)
+                made = replace(made, gguf_output=spelled.output)
         legacy = spelled is not None and spelled.presets_2023
         size = weights_bytes(made, preset.name, variant, legacy)
         if exact:
