@@ -343,9 +343,12 @@ def _ends_type(quant: str | None, dynamic: bool, ends: str | None) -> str:
 
 
 def _unplaced(filename: str, base: str | None, active: int | None) -> str:
+    effective = re.search(r"(?i)(?:^|[-_.])(E\d+(?:\.\d+)?B)(?=[-_.]|$)", filename)
     what = (
         f"it names {active / 1e9:g} B active parameters but not the total"
         if active
+        else f"{effective.group(1)} is an effective size (Gemma 3n's), not the total,"
+        if effective
         else "it has no size such as 8B or 135M"
     )
     family = (

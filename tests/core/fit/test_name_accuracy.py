@@ -185,6 +185,9 @@ def test_a_name_that_cannot_be_placed_says_what_is_missing_and_how_to_give_it() 
         shape_from_name("my-finetune-Q4_K_M.gguf")
     text = str(info.value)
     assert "my-finetune" in text and "--params" in text
+    with pytest.raises(FitError) as info:
+        shape_from_name("gemma-3n-E4B-it-Q4_K_S.gguf")  # a row of the table
+    assert "E4B is an effective size" in str(info.value) and "--params" in str(info.value)
 
 
 @pytest.mark.parametrize("spelling", SPELLINGS, ids=lambda s: s.said.split(",")[0])
