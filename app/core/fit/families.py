@@ -12,7 +12,7 @@ it (``gguf.quants.tensor_type_for``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.core.gguf.quants import MixContext, tensor_bytes, tensor_type_for
 
@@ -383,54 +383,6 @@ FAMILIES: list[Family] = [
         tied=True,
         source=HF + "HuggingFaceTB/SmolLM2-1.7B-Instruct/blob/main/config.json",
     ),
-    # SmolVLM: the language model of "256M" is SmolLM2-135M's, of "500M" SmolLM2-360M's, of
-    # "2.2B" SmolLM2-1.7B's, with a vocabulary of 49,280 and an output layer of its own (not
-    # tied: ggml-org's 500M Q8_0 is 437 MB); the vision tower is a separate mmproj file
-    F(
-        "SmolVLM 256M",
-        r"smolvlm",
-        0.163,
-        30,
-        576,
-        9,
-        3,
-        64,
-        49280,
-        1536,
-        8192,
-        stated_b=0.256,
-        source=HF + "HuggingFaceTB/SmolVLM-256M-Instruct/blob/main/config.json",
-    ),
-    F(
-        "SmolVLM 500M",
-        r"smolvlm",
-        0.409,
-        32,
-        960,
-        15,
-        5,
-        64,
-        49280,
-        2560,
-        8192,
-        stated_b=0.5,
-        source=HF + "HuggingFaceTB/SmolVLM-500M-Instruct/blob/main/config.json",
-    ),
-    F(
-        "SmolVLM 2.2B",
-        r"smolvlm",
-        1.81,
-        24,
-        2048,
-        32,
-        32,
-        64,
-        49280,
-        8192,
-        16384,
-        stated_b=2.2,
-        source=HF + "HuggingFaceTB/SmolVLM2-2.2B-Instruct/blob/main/config.json",
-    ),
     F(
         "SmolLM3 3B",
         r"smollm-?3",
@@ -748,39 +700,6 @@ FAMILIES: list[Family] = [
         32768,
         stated_b=110,
         source=HF + "Qwen/Qwen1.5-110B-Chat/blob/main/config.json",
-    ),
-    # Qwen2-VL: the language model of "2B" is Qwen2-1.5B's, of "7B" Qwen2-7B's (the vision
-    # tower is a separate mmproj file)
-    F(
-        "Qwen2-VL 2B",
-        r"qwen-?2-?vl",
-        1.54,
-        28,
-        1536,
-        12,
-        2,
-        128,
-        151936,
-        8960,
-        32768,
-        stated_b=2,
-        tied=True,
-        source=HF + "Qwen/Qwen2-VL-2B-Instruct/blob/main/config.json",
-    ),
-    F(
-        "Qwen2-VL 7B",
-        r"qwen-?2-?vl",
-        7.62,
-        28,
-        3584,
-        28,
-        4,
-        128,
-        152064,
-        18944,
-        32768,
-        stated_b=7,
-        source=HF + "Qwen/Qwen2-VL-7B-Instruct/blob/main/config.json",
     ),
     F(
         "Qwen2.5 0.5B",
@@ -1539,6 +1458,59 @@ FAMILIES: list[Family] = [
         expert_used=4,
         expert_type="MXFP4",
         source=HF + "openai/gpt-oss-120b/blob/main/config.json",
+    ),
+]
+
+
+def _alike(label: str, like: str, pattern: str, source: str, **changes: object) -> Family:
+    """A row with another row's shape (a vision model's language model), changed as given."""
+    base = next(f for f in FAMILIES if f.label == like)
+    return replace(base, label=label, pattern=pattern, source=HF + source, **changes)  # type: ignore[arg-type]
+
+
+# Vision models whose language model is a known family's (the vision tower is a separate mmproj
+# file). Qwen2-VL "2B" is Qwen2-1.5B's, "7B" Qwen2-7B's. SmolVLM "256M", "500M" and "2.2B" are
+# SmolLM2 135M's, 360M's and 1.7B's with a vocabulary of 49,280 and an output layer of their own
+# (not tied: ggml-org's 500M Q8_0 is 437 MB).
+_SMOLVLM = {"n_vocab": 49280, "tied": False}
+FAMILIES += [
+    _alike(
+        "Qwen2-VL 2B",
+        "Qwen2 1.5B",
+        r"qwen-?2-?vl",
+        "Qwen/Qwen2-VL-2B-Instruct/blob/main/config.json",
+        stated_b=2,
+    ),
+    _alike(
+        "Qwen2-VL 7B", "Qwen2 7B", r"qwen-?2-?vl", "Qwen/Qwen2-VL-7B-Instruct/blob/main/config.json"
+    ),
+    _alike(
+        "SmolVLM 256M",
+        "SmolLM2 135M",
+        r"smolvlm",
+        "HuggingFaceTB/SmolVLM-256M-Instruct/blob/main/config.json",
+        params_b=0.163,
+        stated_b=0.256,
+        **_SMOLVLM,
+    ),
+    _alike(
+        "SmolVLM 500M",
+        "SmolLM2 360M",
+        r"smolvlm",
+        "HuggingFaceTB/SmolVLM-500M-Instruct/blob/main/config.json",
+        params_b=0.409,
+        stated_b=0.5,
+        **_SMOLVLM,
+    ),
+    _alike(
+        "SmolVLM 2.2B",
+        "SmolLM2 1.7B",
+        r"smolvlm",
+        "HuggingFaceTB/SmolVLM2-2.2B-Instruct/blob/main/config.json",
+        params_b=1.81,
+        stated_b=2.2,
+        n_ctx_train=16384,
+        **_SMOLVLM,
     ),
 ]
 
