@@ -163,6 +163,6 @@ def test_params_as_expert_models_state_them() -> None:
         r = json.loads(hearth("fit", name, "--params", stated, "--json").stdout)
         assert label in r["assumptions"][0], (name, r["assumptions"][0])
     unknown = json.loads(hearth("fit", "my-moe-Q8_0.gguf", "--params", "8x7B", "--json").stdout)
-    assert "56.00 B parameters" in unknown["assumptions"][0]  # no family: the name's own reading
+    assert "parameters: 56.00 B" in unknown["assumptions"][0]  # no family: as stated
     bad = hearth("fit", "my-moe-Q8_0.gguf", "--params", "8y7B")
     assert bad.returncode == 2 and "8x7B or 30B-A3B" in bad.stderr

@@ -11,6 +11,7 @@ it (``gguf.quants.tensor_type_for``).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 
@@ -1015,7 +1016,7 @@ FAMILIES: list[Family] = [
     # Gemma
     F(
         "Gemma 2B",
-        r"gemma(?!-?[234])",
+        r"(?<!med)gemma(?!-?[234])",
         2.51,
         18,
         2048,
@@ -1031,7 +1032,7 @@ FAMILIES: list[Family] = [
     ),
     F(
         "Gemma 7B",
-        r"gemma(?!-?[234])",
+        r"(?<!med)gemma(?!-?[234])",
         8.54,
         28,
         3072,
@@ -1101,7 +1102,7 @@ FAMILIES: list[Family] = [
     ),
     F(
         "Gemma 3 270M",
-        r"gemma-?3(?!n)",
+        r"gemma-?3(?!n)|medgemma",
         0.268,
         18,
         640,
@@ -1119,7 +1120,7 @@ FAMILIES: list[Family] = [
     ),
     F(
         "Gemma 3 1B",
-        r"gemma-?3(?!n)",
+        r"gemma-?3(?!n)|medgemma",
         1.0,
         26,
         1152,
@@ -1136,7 +1137,7 @@ FAMILIES: list[Family] = [
     ),
     F(
         "Gemma 3 4B",
-        r"gemma-?3(?!n)",
+        r"gemma-?3(?!n)|medgemma",
         3.88,
         34,
         2560,
@@ -1154,7 +1155,7 @@ FAMILIES: list[Family] = [
     ),
     F(
         "Gemma 3 12B",
-        r"gemma-?3(?!n)",
+        r"gemma-?3(?!n)|medgemma",
         11.8,
         48,
         3840,
@@ -1172,7 +1173,7 @@ FAMILIES: list[Family] = [
     ),
     F(
         "Gemma 3 27B",
-        r"gemma-?3(?!n)",
+        r"gemma-?3(?!n)|medgemma",
         27.0,
         62,
         5376,
@@ -1644,18 +1645,74 @@ def weights_bytes(f: Family, preset: str, variant: str = "", presets_2023: bool 
     return total
 
 
+def like_sized(parameters: int, moe: bool, count: int = 10) -> list[Family]:
+    """The known shapes nearest a size (each shape once; mixtures of experts for a mixture),
+    to price a model of a family Hearth does not know. Families whose experts keep a fixed type
+    (gpt-oss) are left out: no other model is made that way."""
+    seen: set[tuple[int, ...]] = set()
+    rows = []
+    for f in FAMILIES:
+        key = (f.n_layer, f.n_embd, f.n_vocab, f.n_ff, f.expert_count, f.tied)
+        if f.is_moe != moe or f.expert_type or key in seen:
+            continue
+        seen.add(key)
+        rows.append(f)
+    rows.sort(key=lambda f: abs(math.log(f.size_b * 1e9 / parameters)))
+    return rows[:count]
+
+
 def _norm(name: str) -> str:
     # "mistralai_Magistral-Small": a quantizer's "org_" prefix names the maker, not the model.
     name = re.sub(r"^[A-Za-z0-9-]+_(?=[A-Za-z])", "", name) if "_" in name else name
     return name.lower().replace("_", "-").replace(" ", "-")
 
 
+# Fine-tunes whose names do not say their base model: the Hub community's abbreviations
+# ("L3-8B-Stheno" is a Llama 3 8B, "MythoMax-L2-13B" a Llama 2 13B, "MN-12B-Mag-Mell" a Mistral
+# Nemo) and well-known fine-tunes of one base model, each as its model card states it (Zephyr,
+# OpenChat 3.5, Starling, Neural Chat and WizardLM-2 7B are Mistral 7B's; Vicuna 1.5, Orca 2,
+# WizardLM 1.x and MythoMax are Llama 2's; QwQ, OpenThinker and Sky-T1 are Qwen2.5's; Rocinante
+# is Mistral Nemo's, Cydonia Mistral Small's). Each maps to a name the
+# family table reads; the size still picks the row, and a size the base does not come in is not
+# placed.
+LINEAGE: list[tuple[str, str]] = [
+    (r"(?:^|-)l(3(?:\.[0-3])?)(?:-|$)", r"llama-\1"),
+    (r"(?:^|-)l2(?:-|$)", "llama-2"),
+    (r"(?:^|-)mn(?:-|$)|rocinante|unslop-?nemo|nemomix", "mistral-nemo"),
+    (r"cydonia", "mistral-small"),
+    (r"zephyr|starling-?lm|openchat-?3\.5|neural-?chat", "mistral"),
+    (r"wizardlm-?2", "mistral mixtral"),  # WizardLM-2 7B and 8x22B
+    (r"(?:^|-)(?:vicuna|orca-?2|mythomax|wizardlm|xwin-?lm|tulu-?2)(?:-|$)", "llama-2"),
+    (r"(?:^|-)(?:qwq|openthinker\d?|sky-?t1)(?:-|$)", "qwen-2.5"),
+]
+
+
+def lineage_of(base_name: str | None) -> str | None:
+    """The base model a fine-tune's name implies when it does not name one ("llama-3" for
+    "L3-8B-Stheno"); None when the name names its family itself or nothing is known."""
+    if not base_name:
+        return None
+    name = _norm(base_name)
+    if any(re.search(f.pattern, name) for f in FAMILIES):
+        return None
+    for pattern, base in LINEAGE:
+        m = re.search(pattern, name)
+        if m:
+            return m.expand(base)
+    return None
+
+
 def family_rows(base_name: str | None) -> list[Family]:
-    """Every row whose pattern the base name matches."""
+    """Every row whose pattern the base name matches (or its lineage's, for a fine-tune whose
+    name does not say its base model)."""
     if not base_name:
         return []
     name = _norm(base_name)
-    return [f for f in FAMILIES if re.search(f.pattern, name)]
+    rows = [f for f in FAMILIES if re.search(f.pattern, name)]
+    if rows:
+        return rows
+    lineage = lineage_of(base_name)
+    return [f for f in FAMILIES if re.search(f.pattern, lineage)] if lineage else []
 
 
 def find_family(

@@ -12,6 +12,7 @@ Each grade says in ``assumptions`` what it used and assumed.
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -20,6 +21,8 @@ from app.core.fit.families import (
     Family,
     family_rows,
     find_family,
+    like_sized,
+    lineage_of,
     parameter_count,
     weights_bytes,
 )
@@ -234,11 +237,19 @@ def shape_from_name(
     else:
         assert stated is not None
         params = stated
+        said = f"the name's {parsed.size_label}" if not parameters else "as given"
+        assumptions.append(
+            f"parameters: {params / 1e9:.2f} B ({said}; not a family Hearth knows the shape of)"
+        )
         if parsed.experts and not parsed.active_parameters and parameters is None:
             assumptions.append(
                 f"{parsed.size_label} read as {params / 1e9:.0f} B parameters; shared layers make "
                 "the real count lower"
             )
+    if fam is not None and lineage_of(parsed.base_name):
+        assumptions.append(
+            f"{parsed.base_name!r} read as a fine-tune of {fam.label}, which its name implies"
+        )
     shape = ModelShape(grade="name", name=parsed.base_name or filename, parameters=params)
     preset = preset_for(quant_name)
     if parsed.dynamic and quant is None and (parsed.quant or "") in _DYNAMIC:
@@ -303,6 +314,26 @@ def shape_from_name(
                 f"a file made {'without' if with_it else 'with'} a separate output tensor is "
                 f"{other / 1e9:.2f} GB"
             )
+    elif preset.name in PRESET_BASE_TYPE:
+        # A family Hearth does not know: priced as the known models nearest its size are. A
+        # stated "7B" is 6.7 to 8.5 B real parameters, and small models keep a larger share in
+        # embeddings held at more bits; the median of the neighbours' files carries both.
+        variant = _ends_type(parsed.quant, parsed.dynamic, parsed.ends)
+        moe = bool(parsed.experts or parsed.active_parameters)
+        near = like_sized(params, moe)
+        per = sorted(
+            weights_bytes(f, preset.name, variant)
+            / (parameter_count(f) if exact else f.size_b * 1e9)
+            for f in near
+        )
+        rate = statistics.median(per)
+        shape.weights_bytes = int(params * rate)
+        assumptions.append(
+            f"weights: priced as the known models nearest its size are "
+            f"({', '.join(f.label for f in near[:3])}…): {rate * 8:.2f} bits per "
+            f"{'' if exact else 'stated '}parameter in {preset.name}"
+            f"{f' (embeddings and output at {variant})' if variant else ''}"
+        )
     else:
         shape.weights_bytes = int(params * preset.bits_per_weight / 8)
         assumptions.append(

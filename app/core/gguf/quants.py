@@ -224,6 +224,7 @@ ALIASES = {
     "Q4_K": "Q4_K_M",
     "Q5_K": "Q5_K_M",
     "MXFP4_MOE": "MXFP4",
+    "Q4": "Q4_K_M",  # Microsoft's own Phi-3 files ("-q4.gguf"), Q4_K_M by their card
     "Q4_0_4_4": "Q4_0",
     "Q4_0_4_8": "Q4_0",
     "Q4_0_8_8": "Q4_0",

@@ -172,12 +172,83 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
         ("Qwen1.5-MoE-A2.7B-Chat-Q4_K_M.gguf", 14.3),  # not a Qwen1.5 dense row
         ("Qwen2-VL-2B-Instruct-Q4_K_M.gguf", 1.54),  # the language model of "2B"
         ("Qwen2.5-VL-7B-Instruct-Q4_K_M.gguf", 7.62),
+        ("Phi-3-mini-4k-instruct-q4.gguf", 3.82),  # Microsoft's own "q4" (Q4_K_M)
+        ("medgemma-4b-it-Q4_K_M.gguf", 3.88),  # Gemma 3 4B's shape, not Gemma 1's
     ],
 )
 def test_names_seen_on_the_hub_are_placed(name: str, billions: float) -> None:
     shape = shape_from_name(name)
     assert shape.parameters / 1e9 == pytest.approx(billions, rel=0.01)
     assert shape.weights_bytes > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [
+        ("L3-8B-Stheno-v3.2-Q4_K_M.gguf", "Llama 3 / 3.1 8B"),  # the community's "L3"
+        ("L3.3-70B-Euryale-v2.3-Q4_K_M.gguf", "Llama 3 / 3.1 / 3.3 70B"),
+        ("mythomax-l2-13b.Q4_K_M.gguf", "Llama 2 13B"),
+        ("MN-12B-Mag-Mell-R1.Q4_K_M.gguf", "Mistral Nemo 12B"),
+        ("Rocinante-12B-v1.1-Q4_K_M.gguf", "Mistral Nemo 12B"),
+        ("Cydonia-22B-v1.2-Q4_K_M.gguf", "Mistral Small 22B / Codestral 22B"),
+        ("Cydonia-24B-v2-Q4_K_M.gguf", "Mistral Small 3 24B / Devstral"),
+        ("zephyr-7b-beta.Q4_K_M.gguf", "Mistral 7B"),
+        ("openchat-3.5-0106.Q4_K_M.gguf", "Mistral 7B"),
+        ("WizardLM-2-7B.Q4_K_M.gguf", "Mistral 7B"),
+        ("WizardLM-2-8x22B.Q4_K_M.gguf", "Mixtral 8x22B"),
+        ("vicuna-13b-v1.5.Q4_K_M.gguf", "Llama 2 13B"),
+        ("QwQ-32B-Q4_K_M.gguf", "Qwen2.5 32B"),
+    ],
+)
+def test_a_fine_tune_whose_name_implies_its_base_is_priced_as_that_base(
+    name: str, label: str
+) -> None:
+    shape = shape_from_name(name)
+    assert any(a.startswith(f"shape of {label}:") for a in shape.assumptions), shape.assumptions
+    assert any("read as a fine-tune of " + label in a for a in shape.assumptions)
+
+
+def test_a_fine_tune_of_a_size_its_base_does_not_come_in_is_not_placed_in_it() -> None:
+    # A "3B" zephyr is not Mistral 7B: priced from its size like any unknown family.
+    shape = shape_from_name("zephyr-3b-Q4_K_M.gguf")
+    assert shape.n_layer is None
+    assert any("nearest its size" in a for a in shape.assumptions)
+
+
+def test_an_unknown_family_is_priced_as_the_known_models_nearest_its_size(monkeypatch) -> None:
+    """With each row's own family (the rows its name matches, and every shape sharing its
+    vocabulary) taken out of the table,
+    pricing a name as the known models nearest its size lands nearer the real file than the
+    stated size at the preset's typical bits per weight: the neighbours carry how far real
+    counts run above stated ones, and the larger share small models keep in embeddings."""
+    from app.core.fit import families
+    from app.core.gguf.quants import preset_for
+
+    everything = list(FAMILIES)
+    near, flat = [], []
+    for r in _rows():
+        monkeypatch.setattr(families, "FAMILIES", everything)
+        parsed = parse_name(r["file"])
+        stated = _stated(r["stated_params"]) or parsed.parameters
+        fam = find_family(parsed.base_name, stated, parsed.active_parameters)
+        if stated is None:
+            continue
+        kin = families.family_rows(parsed.base_name)
+        held = [f for f in everything if not (fam and f.n_vocab == fam.n_vocab) and f not in kin]
+        monkeypatch.setattr(families, "FAMILIES", held)
+        shape = shape_from_name(
+            r["file"], _parse_params(r["stated_params"]) if r["stated_params"] else None
+        )
+        assert shape.n_layer is None
+        size, precision = int(r["size_bytes"]), int(r["size_precision"])
+        near.append(_error(shape.weights_bytes, size, precision))
+        preset = preset_for(shape.quant)
+        assert preset is not None
+        flat.append(_error(int(shape.parameters * preset.bits_per_weight / 8), size, precision))
+    within10 = [sum(abs(e) <= 0.10 for e in errors) / len(errors) for errors in (near, flat)]
+    # Measured on 390 rows: 73.8% within 10% against 62.6%.
+    print(f"\nnearest sizes {within10[0]:.1%}, flat {within10[1]:.1%} within 10%")
+    assert within10[0] >= within10[1] + 0.05
 
 
 def test_a_name_that_cannot_be_placed_says_what_is_missing_and_how_to_give_it() -> None:
