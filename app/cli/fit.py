@@ -61,6 +61,7 @@ def cmd_hw(args: argparse.Namespace) -> int:
 
 # Sizes as mixture-of-experts names write them: "8x7B", "30B-A3B", "17B-16E".
 _EXPERT_SIZE = re.compile(r"\d+x[\d.]+[mb]|[\d.]+[mb]-a[\d.]+[mb]|[\d.]+[mb]-\d+e", re.I)
+_ACTIVE_SIZE = re.compile(r"a[\d.]+[mb]", re.I)  # "A13B": the active count only
 
 
 def _parse_params(text: str | None, name: str | None = None) -> int | None:
@@ -75,6 +76,14 @@ def _parse_params(text: str | None, name: str | None = None) -> int | None:
         if name is not None and (parse_name(name).size_label or "").lower() == text.strip().lower():
             return None
         return parse_name(f"model-{text.strip()}").parameters
+    if _ACTIVE_SIZE.fullmatch(text.strip()):
+        from app.core.gguf.names import parse_name
+
+        if name is not None and (parse_name(name).size_label or "").lower() == text.strip().lower():
+            return None  # "Hunyuan-A13B": the family gives the total
+        raise CliError(
+            f"--params {text.strip()} is an active count; give the total (for example 80B-A13B)"
+        )
     m = re.fullmatch(r"\s*([\d.]+)\s*([kKmMbBtT]?)\s*", text)
     if not m:
         raise CliError(

@@ -164,5 +164,11 @@ def test_params_as_expert_models_state_them() -> None:
         assert label in r["assumptions"][0], (name, r["assumptions"][0])
     unknown = json.loads(hearth("fit", "my-moe-Q8_0.gguf", "--params", "8x7B", "--json").stdout)
     assert "parameters: 56.00 B" in unknown["assumptions"][0]  # no family: as stated
+    hunyuan = json.loads(
+        hearth("fit", "Hunyuan-A13B-Instruct-Q4_K_M.gguf", "--params", "A13B", "--json").stdout
+    )
+    assert "Hunyuan A13B" in hunyuan["assumptions"][0]  # the active size the name states
+    active = hearth("fit", "my-moe-Q8_0.gguf", "--params", "A13B")
+    assert active.returncode == 2 and "active count" in active.stderr
     bad = hearth("fit", "my-moe-Q8_0.gguf", "--params", "8y7B")
     assert bad.returncode == 2 and "8x7B or 30B-A3B" in bad.stderr

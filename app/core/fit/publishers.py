@@ -13,6 +13,8 @@ spelling of their own, so the name can tell:
   ``Qwen_Qwen3-0.6B-Q4_K_M.gguf``, ``Qwen3-1.7B.Q2_K.gguf``) keep it.
 * Google's quantization-aware q4_0 Gemma 3 files (``gemma-3-4b-it-q4_0.gguf``) keep the token
   embeddings at F16, where llama.cpp's Q4_0 preset gives them Q6_K.
+* EXAONE 3.5 2.4B ties its embeddings, yet LG's own files carry an output tensor (the checkpoint
+  stores one); the Llamafied checkpoint (``EXAONE-3.5-2.4B-Instruct-Llamafied``) does not.
 * TheBloke's 2023 conversions (``llama-2-7b-chat.Q2_K.gguf``: the model in lower case, a dot, then
   the quant) of models released before 2024 were made with that year's llama.cpp: its Q2_K gave
   Q3_K to the FFN, ``attn_v`` and ``attn_output`` tensors, and a mixture of experts stored each
@@ -69,12 +71,21 @@ SPELLINGS: tuple[Spelling, ...] = (
         evidence="google/gemma-3-4b-it-qat-q4_0-gguf: 3.11 GB, where Q4_0 gives 2.36 GB",
     ),
     Spelling(
+        "a Llamafied conversion (the checkpoint rewritten as Llama's), which stores no output layer",
+        r"(?i)llamafied",
+        r"^EXAONE ",
+        output=False,
+        evidence="mradermacher/EXAONE-3.5-2.4B-Instruct-Llamafied-GGUF: Q4_K_M 1.50 GB, where LG's "
+        "own EXAONE-3.5-2.4B-Instruct-Q4_K_M is 1.64 GB",
+    ),
+    Spelling(
         "named like TheBloke's 2023 conversions, made with llama.cpp's 2023 presets",
         r"^[^A-Z]+\.Q[2-8]_(K(_[SML])?|[01])\.gguf$",
-        r"^(Llama 2|Code Llama|TinyLlama|Mistral 7B|Mixtral 8x7B|Phi-2|Yi)\b",
+        r"^(Llama 2|Code Llama|TinyLlama|Mistral 7B|Mixtral 8x7B|Phi-2|Yi|SOLAR|DeepSeek Coder)\b",
         presets_2023=True,
         evidence="TheBloke: tinyllama-1.1b-chat-v1.0.Q2_K 483 MB, llama-2-7b-chat.Q2_K 2.79 GB, "
-        "mixtral-8x7b-instruct-v0.1.Q2_K 15.7 GB and Q4_K_M 26.4 GB",
+        "mixtral-8x7b-instruct-v0.1.Q2_K 15.7 GB and Q4_K_M 26.4 GB, "
+        "solar-10.7b-instruct-v1.0.Q2_K 4.55 GB, deepseek-coder-33b-instruct.Q2_K 14.03 GB",
     ),
 )
 

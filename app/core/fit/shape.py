@@ -217,6 +217,9 @@ def shape_from_name(
         fam = find_family(parsed.base_name, None, active)
         if fam is not None:
             parameters, stated, exact = None, parsed.parameters, False
+    effective = _EFFECTIVE.search(filename)
+    if fam is None and stated is None and effective:
+        fam = find_family(parsed.base_name, None, None, effective_size(filename))
     if stated is None and fam is None:
         raise FitError(_unplaced(filename, parsed.base_name, parsed.active_parameters))
     assumptions: list[str] = []
@@ -229,7 +232,11 @@ def shape_from_name(
         said = (
             f"the name's {parsed.size_label}"
             if parsed.size_label and not parameters
-            else (f"{stated / 1e9:g}B given" if stated else "no size in the name")
+            else f"{stated / 1e9:g}B given"
+            if stated
+            else f"the name's {effective.group(1)}, an effective size"
+            if effective
+            else "no size in the name"
         )
         assumptions.append(
             f"parameters: {params / 1e9:.2f} B, counted from the shape of {fam.label} ({said})"
@@ -368,13 +375,24 @@ def _ends_type(quant: str | None, dynamic: bool, ends: str | None) -> str:
         return ends
     if dynamic and q == "Q8_K_XL":
         return "BF16"
+    if q == "Q8_0_L":  # bartowski's early _L files: F16 (a Q8_0 file's own is Q8_0 already)
+        return "F16"
     if re.search(r"_K_X?L$", q) and q != "Q3_K_L" and not dynamic:
         return "Q8_0"
     return ""
 
 
+_EFFECTIVE = re.compile(r"(?i)(?:^|[-_.])(E\d+(?:\.\d+)?B)(?=[-_.]|$)")
+
+
+def effective_size(filename: str) -> float | None:
+    """The effective size a name states, in billions ("gemma-3n-E4B-it": 4.0), if any."""
+    m = _EFFECTIVE.search(filename)
+    return float(m.group(1)[1:-1]) if m else None
+
+
 def _unplaced(filename: str, base: str | None, active: int | None) -> str:
-    effective = re.search(r"(?i)(?:^|[-_.])(E\d+(?:\.\d+)?B)(?=[-_.]|$)", filename)
+    effective = _EFFECTIVE.search(filename)
     what = (
         f"it names {active / 1e9:g} B active parameters but not the total"
         if active
@@ -400,7 +418,13 @@ def _fill_from_family(shape: ModelShape, fam: Family) -> None:
     shape.n_embd = fam.n_embd
     shape.n_vocab = fam.n_vocab
     shape.n_head = fam.n_head
-    shape.n_head_kv = [1 if fam.kv_lora else fam.n_head_kv] * fam.n_layer
+    kv = 1 if fam.kv_lora else fam.n_head_kv
+    # LFM2's convolution layers and Gemma 3n's last layers (which reuse earlier layers' KV) hold
+    # no cache of their own.
+    shape.n_head_kv = [
+        0 if il < fam.conv_layers or il >= fam.n_layer - fam.kv_shared_layers else kv
+        for il in range(fam.n_layer)
+    ]
     shape.key_length = shape.value_length = fam.head_dim
     if fam.kv_lora:  # MLA caches one compressed key per token
         shape.is_mla = True

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from app.core.gguf.quants import preset_for
 
-_SHARD = re.compile(r"[-._](\d{5})-of-(\d{5})$", re.IGNORECASE)
+_SHARD = re.compile(r"[-._](?:split[-._])?(\d{5})-of-(\d{5})$", re.IGNORECASE)  # ".split-00001-of-"
 _QUANT = re.compile(
     r"(?:^|[-._])(?P<imat>i1[-._])?(?P<ud>UD[-._])?"
     r"(?P<quant>I?Q[0-9](?:[_-][0-9]+)*(?:_[A-Z]+|-(?:K|S|M|L|XL|XS|XXS|NL))*|BF16|FP16|F16"

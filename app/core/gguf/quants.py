@@ -237,6 +237,7 @@ ALIASES = {
     "Q5_K_L": "Q5_K_M",
     "Q5_K_XL": "Q5_K_M",
     "Q6_K_L": "Q6_K",
+    "Q8_0_L": "Q8_0",
     "Q6_K_XL": "Q6_K",
     "Q8_K_XL": "Q8_0",
     "Q2_K_XL": "Q2_K",
@@ -368,7 +369,7 @@ def tensor_type_for(
             t = "Q6_K"
     elif preset == "MXFP4":
         t = "Q8_0"
-    elif role == "token_embd":
+    elif role in ("token_embd", "per_layer_token_embd"):
         if preset in ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ1_M"):
             t = "Q2_K"
         elif preset in ("IQ2_S", "IQ2_M", "IQ3_XXS"):

@@ -145,7 +145,7 @@ NAMES = {
         "Q2_K",
         (1, 6),
     ),
-    "Phi-3-mini-4k-instruct-q4.gguf": (
+    "Phi-3-mini-4k-instruct-q4.gguf": (  # Microsoft's own: Q4_K_M, by its card
         "Phi-3-mini-4k",
         None,
         None,
@@ -153,7 +153,7 @@ NAMES = {
         "instruct",
         None,
         "Q4",
-        None,
+        "Q4_K_M",
         None,
     ),
     "phi-4-Q4_K_M.gguf": ("phi-4", None, None, None, None, None, "Q4_K_M", "Q4_K_M", None),
