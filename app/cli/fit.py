@@ -61,7 +61,7 @@ def cmd_hw(args: argparse.Namespace) -> int:
 
 # Sizes as mixture-of-experts names write them: "8x7B", "30B-A3B", "17B-16E".
 _EXPERT_SIZE = re.compile(r"\d+x[\d.]+[mb]|[\d.]+[mb]-a[\d.]+[mb]|[\d.]+[mb]-\d+e", re.I)
-_ACTIVE_SIZE = re.compile(r"a[\d.]+[mb]", re.I)  # "A13B": the active count only
+_ACTIVE_SIZE = re.compile(r"[ae][\d.]+[mb]", re.I)  # "A13B", "E4B": active, effective counts
 
 
 def _parse_params(text: str | None, name: str | None = None) -> int | None:
@@ -79,10 +79,15 @@ def _parse_params(text: str | None, name: str | None = None) -> int | None:
     if _ACTIVE_SIZE.fullmatch(text.strip()):
         from app.core.gguf.names import parse_name
 
-        if name is not None and (parse_name(name).size_label or "").lower() == text.strip().lower():
-            return None  # "Hunyuan-A13B": the family gives the total
+        said = text.strip().lower()
+        if name is not None and (
+            (parse_name(name).size_label or "").lower() == said
+            or re.search(rf"(?i)(^|[-_.]){re.escape(said)}([-_.]|$)", name)
+        ):
+            return None  # "Hunyuan-A13B", "gemma-3n-E4B": the family gives the total
+        kind = "an active" if said.startswith("a") else "an effective"
         raise CliError(
-            f"--params {text.strip()} is an active count; give the total (for example 80B-A13B)"
+            f"--params {text.strip()} is {kind} count; give the total (for example 80B-A13B, 7B)"
         )
     m = re.fullmatch(r"\s*([\d.]+)\s*([kKmMbBtT]?)\s*", text)
     if not m:

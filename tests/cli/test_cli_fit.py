@@ -168,6 +168,10 @@ def test_params_as_expert_models_state_them() -> None:
         hearth("fit", "Hunyuan-A13B-Instruct-Q4_K_M.gguf", "--params", "A13B", "--json").stdout
     )
     assert "Hunyuan A13B" in hunyuan["assumptions"][0]  # the active size the name states
+    gemma = json.loads(
+        hearth("fit", "gemma-3n-E4B-it-Q4_K_M.gguf", "--params", "E4B", "--json").stdout
+    )
+    assert "Gemma 3n E4B" in gemma["assumptions"][0]  # the effective size the name states
     active = hearth("fit", "my-moe-Q8_0.gguf", "--params", "A13B")
     assert active.returncode == 2 and "active count" in active.stderr
     bad = hearth("fit", "my-moe-Q8_0.gguf", "--params", "8y7B")

@@ -50,8 +50,8 @@ def fit_json(name: str, stated: str) -> dict | None:
     speed; planned for a fixed machine so the answer does not depend on this one); None when
     it refuses the name."""
     args = ["fit", name, "--json", "--ram", "64", "--vram", "0"]
-    if stated and not stated.upper().startswith("E"):  # as stated: "7B", "8x7B", "30B-A3B"
-        args += ["--params", stated]  # (Gemma 3n's "E4B" is an effective size, not a total)
+    if stated:  # as stated: "7B", "8x7B", "30B-A3B", "A13B", Gemma 3n's effective "E4B"
+        args += ["--params", stated]
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         code = cli_main(args)
