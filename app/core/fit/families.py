@@ -63,6 +63,13 @@ class Family:
     kv_shared_layers: int = 0
     effective_b: float = 0.0
     conv_layers: int = 0  # LFM2: short-convolution layers in place of attention (no KV cache)
+    # Mamba-2 mixers in place of attention in the first ssm_layers layers (Granite 4.0 H): inner
+    # width, heads, state size and groups as llama.cpp's ssm_in / ssm_out tensors take them.
+    ssm_layers: int = 0
+    ssm_inner: int = 0
+    ssm_heads: int = 0
+    ssm_state: int = 0
+    ssm_groups: int = 1
     source: str = ""  # where the numbers come from
 
     @property
@@ -1491,6 +1498,7 @@ EXAONE, DSC, AYA23, AYAX = (
 )
 ERNIE, HUNYUAN = r"ernie-?4[.-]5", r"hunyuan"
 LFM2 = r"lfm-?2"
+GRANITE4, GRANITE4H = r"granite-?4[.-]0(?!-?h)", r"granite-?4[.-]0-?h"
 FALCON, STARCODER2 = r"falcon(?!-?3|-?mamba|-?h1|-?e)", r"starcoder-?2"
 GLM4 = r"glm-?(4|z1)(?![.-]?[56]|\.1|v)"
 FAMILIES += [
@@ -2017,6 +2025,162 @@ FAMILIES += [
     # FFN; 4544 is no multiple of 256, so its K-quants fall back to legacy types. (Falcon 40B and
     # 180B are priced by size: llama.cpp gives Falcon's FFN and attention output rules of their
     # own, which the preset tables here do not follow.)
+    # Granite 4.0: dense models (granite's architecture) and H models whose layers are Mamba-2
+    # mixers but for four attention layers; the H models' FFN is dense or a mixture with one
+    # shared expert. Tied embeddings, a 100,352-token vocabulary.
+    F(
+        "Granite 4.0 350M",
+        GRANITE4,
+        0.35,
+        28,
+        1024,
+        16,
+        4,
+        64,
+        100352,
+        2048,
+        131072,
+        tied=True,
+        source=HF + "ibm-granite/granite-4.0-350m/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.0 1B",
+        GRANITE4,
+        1.63,
+        40,
+        2048,
+        16,
+        4,
+        128,
+        100352,
+        4096,
+        131072,
+        stated_b=1,
+        tied=True,
+        source=HF + "ibm-granite/granite-4.0-1b/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.0 Micro 3B",
+        GRANITE4,
+        3.40,
+        40,
+        2560,
+        40,
+        8,
+        64,
+        100352,
+        8192,
+        131072,
+        stated_b=3,
+        tied=True,
+        source=HF + "ibm-granite/granite-4.0-micro/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.0 H 350M",
+        GRANITE4H,
+        0.34,
+        32,
+        768,
+        12,
+        4,
+        64,
+        100352,
+        2048,
+        131072,
+        stated_b=0.35,
+        tied=True,
+        ssm_layers=28,
+        ssm_inner=1536,
+        ssm_heads=48,
+        ssm_state=128,
+        source=HF + "ibm-granite/granite-4.0-h-350m/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.0 H 1B",
+        GRANITE4H,
+        1.46,
+        40,
+        1536,
+        12,
+        4,
+        128,
+        100352,
+        4096,
+        131072,
+        stated_b=1,
+        tied=True,
+        ssm_layers=36,
+        ssm_inner=3072,
+        ssm_heads=48,
+        ssm_state=128,
+        source=HF + "ibm-granite/granite-4.0-h-1b/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.0 H Micro 3B",
+        GRANITE4H,
+        3.19,
+        40,
+        2048,
+        32,
+        8,
+        64,
+        100352,
+        8192,
+        131072,
+        stated_b=3,
+        tied=True,
+        ssm_layers=36,
+        ssm_inner=4096,
+        ssm_heads=64,
+        ssm_state=128,
+        source=HF + "ibm-granite/granite-4.0-h-micro/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.0 H Tiny 7B-A1B",
+        GRANITE4H,
+        6.94,
+        40,
+        1536,
+        12,
+        4,
+        128,
+        100352,
+        512,
+        131072,
+        stated_b=7,
+        tied=True,
+        expert_count=64,
+        expert_used=6,
+        n_ff_shared=1024,
+        ssm_layers=36,
+        ssm_inner=3072,
+        ssm_heads=48,
+        ssm_state=128,
+        source=HF + "ibm-granite/granite-4.0-h-tiny/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.0 H Small 32B-A9B",
+        GRANITE4H,
+        32.19,
+        40,
+        4096,
+        32,
+        8,
+        128,
+        100352,
+        768,
+        131072,
+        stated_b=32,
+        tied=True,
+        expert_count=72,
+        expert_used=10,
+        n_ff_shared=1536,
+        ssm_layers=36,
+        ssm_inner=8192,
+        ssm_heads=128,
+        ssm_state=128,
+        source=HF + "ibm-granite/granite-4.0-h-small/blob/main/config.json",
+    ),
     F(
         "Falcon 7B",
         FALCON,
@@ -2595,6 +2759,10 @@ def tensor_groups(f: Family) -> list[Group]:
                 Group("attn_output", il, d, f.n_head * hd),
             ]
             vectors += f.kv_lora
+        elif il < f.ssm_layers:  # a Mamba-2 mixer: in and out projections; conv, A, D in F32
+            di, gn, h = f.ssm_inner, 2 * f.ssm_groups * f.ssm_state, f.ssm_heads
+            out += [Group("other", il, 2 * di + gn + h, d), Group("other", il, d, di)]
+            vectors += 5 * (di + gn) + 3 * h + di
         elif il < f.conv_layers:  # LFM2's short convolution: in and out projections
             out += [Group("other", il, 3 * d, d), Group("other", il, d, d)]
             vectors += 3 * d
