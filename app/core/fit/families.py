@@ -90,8 +90,8 @@ def F(label: str, pattern: str, params_b: float, *shape: int, **kw: object) -> F
 Q15 = r"qwen-?1[.-]5(?!-?moe)"
 L3, Q2, Q25, Q3 = (
     r"llama-?3(\.[01])?(?!\.[23])",
-    r"qwen-?2(?![.-]?5|-?vl|-?audio|-?math)",
-    (r"qwen-?2\.5(?!-?math)"),  # Qwen2.5-VL's language model is Qwen2.5's
+    r"qwen-?2(?![.-]?5|-?vl|-?audio)",
+    r"qwen-?2\.5",  # Qwen2.5-VL's and Qwen2.5-Math's language models are Qwen2.5's
     r"qwen-?3(?![.-]?[56]|-?vl|-?next|-?coder-?next|-?embedding)",
 )
 
@@ -1498,6 +1498,7 @@ EXAONE, DSC, AYA23, AYAX = (
 )
 ERNIE, HUNYUAN = r"ernie-?4[.-]5", r"hunyuan"
 LFM2 = r"lfm-?2"
+MINISTRAL3, EXAONE4 = r"ministral-?3", r"exaone-?4"
 GRANITE4, GRANITE4H = r"granite-?4[.-]0(?!-?h)", r"granite-?4[.-]0-?h"
 FALCON, STARCODER2 = r"falcon(?!-?3|-?mamba|-?h1|-?e)", r"starcoder-?2"
 GLM4 = r"glm-?(4|z1)(?![.-]?[56]|\.1|v)"
@@ -2028,6 +2029,103 @@ FAMILIES += [
     # Granite 4.0: dense models (granite's architecture) and H models whose layers are Mamba-2
     # mixers but for four attention layers; the H models' FFN is dense or a mixture with one
     # shared expert. Tied embeddings, a 100,352-token vocabulary.
+    # Ministral 3 (2512): the text model of a vision model (the Pixtral tower is the mmproj file).
+    F(
+        "Ministral 3 3B",
+        MINISTRAL3,
+        3.43,
+        26,
+        3072,
+        32,
+        8,
+        128,
+        131072,
+        9216,
+        262144,
+        stated_b=3,
+        tied=True,
+        source=HF + "mistralai/Ministral-3-3B-Instruct-2512/blob/main/config.json",
+    ),
+    F(
+        "Ministral 3 8B",
+        MINISTRAL3,
+        8.49,
+        34,
+        4096,
+        32,
+        8,
+        128,
+        131072,
+        14336,
+        262144,
+        stated_b=8,
+        source=HF + "mistralai/Ministral-3-8B-Instruct-2512/blob/main/config.json",
+    ),
+    F(
+        "Ministral 3 14B",
+        MINISTRAL3,
+        13.51,
+        40,
+        5120,
+        32,
+        8,
+        128,
+        131072,
+        16384,
+        262144,
+        stated_b=14,
+        source=HF + "mistralai/Ministral-3-14B-Instruct-2512/blob/main/config.json",
+    ),
+    # EXAONE 4.0: 1.2B ties its embeddings (and its files carry no output tensor); 32B slides a
+    # 4,096-token window in three layers of four.
+    F(
+        "EXAONE 4.0 1.2B",
+        EXAONE4,
+        1.28,
+        30,
+        2048,
+        32,
+        8,
+        64,
+        102400,
+        4096,
+        65536,
+        stated_b=1.2,
+        tied=True,
+        source=HF + "LGAI-EXAONE/EXAONE-4.0-1.2B/blob/main/config.json",
+    ),
+    F(
+        "EXAONE 4.0 32B",
+        EXAONE4,
+        32.0,
+        64,
+        5120,
+        40,
+        8,
+        128,
+        102400,
+        27392,
+        131072,
+        sliding_window=4096,
+        swa_pattern=4,
+        source=HF + "LGAI-EXAONE/EXAONE-4.0-32B/blob/main/config.json",
+    ),
+    # Apriel 1.5 / 1.6 15B: Pixtral 12B's language model deepened from 40 to 48 layers.
+    F(
+        "Apriel 15B",
+        r"apriel-?1[.-][56]",
+        14.43,
+        48,
+        5120,
+        32,
+        8,
+        128,
+        131072,
+        14336,
+        131072,
+        stated_b=15,
+        source=HF + "ServiceNow-AI/Apriel-1.5-15b-Thinker/blob/main/config.json",
+    ),
     F(
         "Granite 4.0 350M",
         GRANITE4,
@@ -2658,6 +2756,25 @@ FAMILIES += [
     _alike(
         "Qwen2-VL 7B", "Qwen2 7B", r"qwen-?2-?vl", "Qwen/Qwen2-VL-7B-Instruct/blob/main/config.json"
     ),
+    # Qwen3-VL's language models are Qwen3's (the vision tower and DeepStack mergers are the
+    # mmproj file): "2B" is Qwen3 1.7B's shape, the others the Qwen3 size they are named.
+    *(
+        _alike(
+            f"Qwen3-VL {size}",
+            like,
+            r"qwen-?3-?vl",
+            f"Qwen/Qwen3-VL-{size}-Instruct/blob/main/config.json",
+            **extra,
+        )
+        for size, like, extra in [
+            ("2B", "Qwen3 1.7B", {"stated_b": 2, "gguf_output": False}),  # no output tensor
+            ("4B", "Qwen3 4B", {}),
+            ("8B", "Qwen3 8B", {}),
+            ("32B", "Qwen3 32B", {}),
+            ("30B-A3B", "Qwen3 30B-A3B", {}),
+            ("235B-A22B", "Qwen3 235B-A22B", {}),
+        ]
+    ),
     _alike(
         "Qwen3-Embedding 0.6B",
         "Qwen3 0.6B",
@@ -2896,7 +3013,7 @@ def _norm(name: str) -> str:
 # ("L3-8B-Stheno" is a Llama 3 8B, "MythoMax-L2-13B" a Llama 2 13B, "MN-12B-Mag-Mell" a Mistral
 # Nemo) and well-known fine-tunes of one base model, each as its model card states it (Zephyr,
 # OpenChat 3.5, Starling, Neural Chat and WizardLM-2 7B are Mistral 7B's; Vicuna 1.5, Orca 2,
-# WizardLM 1.x and MythoMax are Llama 2's; QwQ, OpenThinker and Sky-T1 are Qwen2.5's; Rocinante
+# WizardLM 1.x and MythoMax are Llama 2's; QwQ, OpenThinker and Sky-T1 are Qwen2.5's, Jan-nano and Jan-v1 Qwen3's; Rocinante
 # is Mistral Nemo's, Cydonia Mistral Small's). Each maps to a name the
 # family table reads; the size still picks the row, and a size the base does not come in is not
 # placed.
@@ -2909,6 +3026,7 @@ LINEAGE: list[tuple[str, str]] = [
     (r"wizardlm-?2", "mistral mixtral"),  # WizardLM-2 7B and 8x22B
     (r"(?:^|-)(?:vicuna|orca-?2|mythomax|wizardlm|xwin-?lm|tulu-?2)(?:-|$)", "llama-2"),
     (r"(?:^|-)(?:qwq|openthinker\d?|sky-?t1)(?:-|$)", "qwen-2.5"),
+    (r"(?:^|-)jan-?(?:nano|v1)", "qwen-3"),  # Jan-nano and Jan-v1 4B: Qwen3 4B's
 ]
 
 
