@@ -1497,7 +1497,7 @@ EXAONE, DSC, AYA23, AYAX = (
     r"aya-?expanse",
 )
 ERNIE, HUNYUAN = r"ernie-?4[.-]5", r"hunyuan"
-LFM2 = r"lfm-?2"
+LFM2 = r"lfm-?2(?!-?vl)"
 MINISTRAL3, EXAONE4 = r"ministral-?3", r"exaone-?4"
 GRANITE4, GRANITE4H = r"granite-?4[.-]0(?!-?h)", r"granite-?4[.-]0-?h"
 FALCON, STARCODER2 = r"falcon(?!-?3|-?mamba|-?h1|-?e)", r"starcoder-?2"
@@ -2774,6 +2774,22 @@ FAMILIES += [
             ("30B-A3B", "Qwen3 30B-A3B", {}),
             ("235B-A22B", "Qwen3 235B-A22B", {}),
         ]
+    ),
+    # LFM2-VL's language models are LFM2's: "1.6B" is LFM2 1.2B's, "450M" LFM2 350M's (the
+    # SigLIP2 tower is the mmproj file).
+    _alike(
+        "LFM2-VL 450M",
+        "LFM2 350M",
+        r"lfm-?2-?vl",
+        "LiquidAI/LFM2-VL-450M/blob/main/config.json",
+        stated_b=0.45,
+    ),
+    _alike(
+        "LFM2-VL 1.6B",
+        "LFM2 1.2B",
+        r"lfm-?2-?vl",
+        "LiquidAI/LFM2-VL-1.6B/blob/main/config.json",
+        stated_b=1.6,
     ),
     _alike(
         "Qwen3-Embedding 0.6B",
