@@ -70,6 +70,15 @@ class Family:
     ssm_heads: int = 0
     ssm_state: int = 0
     ssm_groups: int = 1
+    ssm_parallel: bool = False  # a Mamba-2 mixer beside attention in every layer (Falcon-H1)
+    ssm_dt_rank: int = 0  # Mamba-1 mixers (Jamba) instead of Mamba-2
+    # Jamba: attention in layers offset, offset + period…, Mamba elsewhere; experts likewise
+    attn_period: int = 0
+    attn_offset: int = 0
+    moe_period: int = 0
+    moe_offset: int = 0
+    # Nemotron-H: one block per layer, "M" a Mamba-2 mixer, "*" attention, "-" an FFN
+    layout: str = ""
     source: str = ""  # where the numbers come from
 
     @property
@@ -1498,6 +1507,7 @@ EXAONE, DSC, AYA23, AYAX = (
 )
 ERNIE, HUNYUAN = r"ernie-?4[.-]5", r"hunyuan"
 LFM2 = r"lfm-?2(?!-?vl)"
+FALCONH1 = r"falcon-?h1"
 MINISTRAL3, EXAONE4 = r"ministral-?3", r"exaone-?4"
 GRANITE4, GRANITE4H = r"granite-?4[.-]0(?!-?h)", r"granite-?4[.-]0-?h"
 FALCON, STARCODER2 = r"falcon(?!-?3|-?mamba|-?h1|-?e)", r"starcoder-?2"
@@ -2279,6 +2289,175 @@ FAMILIES += [
         ssm_state=128,
         source=HF + "ibm-granite/granite-4.0-h-small/blob/main/config.json",
     ),
+    # Nemotron-H (Nemotron Nano 9B / 12B v2): one block per layer, a Mamba-2 mixer, attention or
+    # a two-matrix squared-ReLU FFN; 4480 is no multiple of 256, so the 9B falls back to legacy
+    # types in K-quants.
+    F(
+        "Nemotron Nano 9B v2",
+        r"nemotron-?nano",
+        8.89,
+        56,
+        4480,
+        40,
+        8,
+        128,
+        131072,
+        15680,
+        131072,
+        stated_b=9,
+        gated=False,
+        layout="M-M-M-MM-M-M-M*-M-M-M*-M-M-M-M*-M-M-M-M*-M-MM-M-M-M-M-M-",
+        ssm_inner=10240,
+        ssm_heads=128,
+        ssm_state=128,
+        ssm_groups=8,
+        source=HF + "nvidia/NVIDIA-Nemotron-Nano-9B-v2/blob/main/config.json",
+    ),
+    F(
+        "Nemotron Nano 12B v2",
+        r"nemotron-?nano",
+        12.31,
+        62,
+        5120,
+        40,
+        8,
+        128,
+        131072,
+        20480,
+        131072,
+        stated_b=12,
+        gated=False,
+        layout="M-M-M-M*-M-M-M-M*-M-M-M-M*-M-M-M-M*-M-M-M-M*-M-M-M-M*-M-M-M-M-",
+        ssm_inner=10240,
+        ssm_heads=128,
+        ssm_state=128,
+        ssm_groups=8,
+        source=HF + "nvidia/NVIDIA-Nemotron-Nano-12B-v2/blob/main/config.json",
+    ),
+    # Falcon-H1: a Mamba-2 mixer beside attention and the FFN in every layer.
+    F(
+        "Falcon-H1 0.5B",
+        FALCONH1,
+        0.521,
+        36,
+        1024,
+        8,
+        2,
+        64,
+        32784,
+        2048,
+        16384,
+        stated_b=0.5,
+        ssm_parallel=True,
+        ssm_inner=1536,
+        ssm_heads=24,
+        ssm_state=128,
+        source=HF + "tiiuae/Falcon-H1-0.5B-Instruct/blob/main/config.json",
+    ),
+    F(
+        "Falcon-H1 1.5B",
+        FALCONH1,
+        1.555,
+        24,
+        2048,
+        8,
+        2,
+        128,
+        65537,
+        4608,
+        131072,
+        stated_b=1.5,
+        ssm_parallel=True,
+        ssm_inner=3072,
+        ssm_heads=48,
+        ssm_state=256,
+        source=HF + "tiiuae/Falcon-H1-1.5B-Instruct/blob/main/config.json",
+    ),
+    F(
+        "Falcon-H1 3B",
+        FALCONH1,
+        3.149,
+        32,
+        2560,
+        10,
+        2,
+        128,
+        65536,
+        6144,
+        131072,
+        stated_b=3,
+        ssm_parallel=True,
+        ssm_inner=4096,
+        ssm_heads=32,
+        ssm_state=256,
+        source=HF + "tiiuae/Falcon-H1-3B-Instruct/blob/main/config.json",
+    ),
+    F(
+        "Falcon-H1 7B",
+        FALCONH1,
+        7.586,
+        44,
+        3072,
+        12,
+        2,
+        128,
+        130049,
+        12288,
+        262144,
+        stated_b=7,
+        ssm_parallel=True,
+        ssm_inner=3072,
+        ssm_heads=24,
+        ssm_state=256,
+        source=HF + "tiiuae/Falcon-H1-7B-Instruct/blob/main/config.json",
+    ),
+    F(
+        "Falcon-H1 34B",
+        FALCONH1,
+        33.64,
+        72,
+        5120,
+        20,
+        4,
+        128,
+        261120,
+        21504,
+        262144,
+        stated_b=34,
+        ssm_parallel=True,
+        ssm_inner=4096,
+        ssm_heads=32,
+        ssm_state=256,
+        ssm_groups=2,
+        source=HF + "tiiuae/Falcon-H1-34B-Instruct/blob/main/config.json",
+    ),
+    # Jamba 1.5 / 1.6 / 1.7 Mini: Mamba-1 mixers but for attention in one layer of eight, and 16
+    # experts (2 used) in every other layer.
+    F(
+        "Jamba Mini 52B-A12B",
+        r"jamba(?!-?reasoning)",
+        51.57,
+        32,
+        4096,
+        32,
+        8,
+        128,
+        65536,
+        14336,
+        262144,
+        stated_b=52,
+        expert_count=16,
+        expert_used=2,
+        n_ff_dense=14336,
+        moe_period=2,
+        moe_offset=1,
+        attn_period=8,
+        attn_offset=4,
+        ssm_inner=8192,
+        ssm_state=16,
+        ssm_dt_rank=256,
+        source=HF + "ai21labs/AI21-Jamba-1.5-Mini/blob/main/config.json",
+    ),
     F(
         "Falcon 7B",
         FALCON,
@@ -2865,6 +3044,36 @@ class Group:
         return self.rows * self.cols * self.count
 
 
+def has_attention(f: Family, il: int) -> bool:
+    """Whether layer ``il`` has attention (and so a KV cache) rather than a recurrent or
+    convolution mixer."""
+    if f.layout:
+        return f.layout[il] == "*"
+    if f.attn_period:
+        return il % f.attn_period == f.attn_offset
+    return not (il < f.ssm_layers or il < f.conv_layers)
+
+
+def _has_ssm(f: Family, il: int) -> bool:
+    if f.layout:
+        return f.layout[il] == "M"
+    return f.ssm_parallel or il < f.ssm_layers or (bool(f.attn_period) and not has_attention(f, il))
+
+
+def _ssm_groups(f: Family, il: int) -> tuple[list[Group], int]:
+    """A Mamba mixer's matrices, and its F32 vectors' elements (conv, A, D, dt, norms)."""
+    d, di, n = f.n_embd, f.ssm_inner, f.ssm_state
+    if f.ssm_dt_rank:  # Mamba-1: in, x, dt and out projections
+        r = f.ssm_dt_rank
+        groups = [Group("other", il, 2 * di, d), Group("other", il, r + 2 * n, di)]
+        groups += [Group("other", il, di, r), Group("other", il, d, di)]
+        return groups, 5 * di + n * di + 2 * di + r + 2 * n
+    gn, h = 2 * f.ssm_groups * n, f.ssm_heads
+    return [Group("other", il, 2 * di + gn + h, d), Group("other", il, d, di)], (
+        5 * (di + gn) + 3 * h + di
+    )
+
+
 def tensor_groups(f: Family) -> list[Group]:
     """Every weight matrix of the family's GGUF, in file order; 1-D tensors (norms, biases, the
     router) as role ``vector``."""
@@ -2892,10 +3101,8 @@ def tensor_groups(f: Family) -> list[Group]:
                 Group("attn_output", il, d, f.n_head * hd),
             ]
             vectors += f.kv_lora
-        elif il < f.ssm_layers:  # a Mamba-2 mixer: in and out projections; conv, A, D in F32
-            di, gn, h = f.ssm_inner, 2 * f.ssm_groups * f.ssm_state, f.ssm_heads
-            out += [Group("other", il, 2 * di + gn + h, d), Group("other", il, d, di)]
-            vectors += 5 * (di + gn) + 3 * h + di
+        elif il < f.n_layer and not has_attention(f, il) and il >= f.conv_layers:
+            pass  # a Mamba mixer alone (below), or an FFN-only block
         elif il < f.conv_layers:  # LFM2's short convolution: in and out projections
             out += [Group("other", il, 3 * d, d), Group("other", il, d, d)]
             vectors += 3 * d
@@ -2908,7 +3115,17 @@ def tensor_groups(f: Family) -> list[Group]:
                 Group("attn_v", il, kv, d),
                 Group("attn_output", il, d, q),
             ]
-        if f.is_moe and il >= f.dense_layers:
+        if il < f.n_layer and _has_ssm(f, il):
+            mixer, elements = _ssm_groups(f, il)
+            out += mixer
+            vectors += elements
+        if f.layout and f.layout[il] != "-":
+            pass  # Nemotron-H: a mixer block has no FFN
+        elif (
+            f.is_moe
+            and il >= f.dense_layers
+            and (not f.moe_period or il % f.moe_period == f.moe_offset)
+        ):
             e, ff = f.expert_count, f.n_ff
             out += [
                 Group("ffn_gate", il, ff, d, e),
@@ -2996,7 +3213,9 @@ def weights_bytes(f: Family, preset: str, variant: str = "", presets_2023: bool 
         elif presets_2023 and g.count > 1:
             t = tensor_type_for(preset, "other", place, 1, g.cols, ctx)
         else:
-            t = tensor_type_for(preset, g.role, place, totals[g.role], g.cols, ctx)
+            # llama.cpp counts ffn_down against every layer, FFN or not (Nemotron-H's blocks)
+            count = f.n_layer if f.layout and g.role == "ffn_down" else totals[g.role]
+            t = tensor_type_for(preset, g.role, place, count, g.cols, ctx)
         total += tensor_bytes(t, g.n_elements)
     return total
 

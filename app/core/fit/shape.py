@@ -21,6 +21,7 @@ from app.core.fit.families import (
     Family,
     family_rows,
     find_family,
+    has_attention,
     like_sized,
     lineage_of,
     parameter_count,
@@ -419,12 +420,10 @@ def _fill_from_family(shape: ModelShape, fam: Family) -> None:
     shape.n_vocab = fam.n_vocab
     shape.n_head = fam.n_head
     kv = 1 if fam.kv_lora else fam.n_head_kv
-    # LFM2's convolution layers, Granite 4.0 H's Mamba-2 layers and Gemma 3n's last layers (which
-    # reuse earlier layers' KV) hold no KV cache of their own.
+    # Layers without attention (LFM2's convolutions, Mamba mixers, Nemotron-H's FFN blocks) and
+    # Gemma 3n's last layers (which reuse earlier layers' KV) hold no KV cache of their own.
     shape.n_head_kv = [
-        0
-        if il < max(fam.conv_layers, fam.ssm_layers) or il >= fam.n_layer - fam.kv_shared_layers
-        else kv
+        kv if has_attention(fam, il) and il < fam.n_layer - fam.kv_shared_layers else 0
         for il in range(fam.n_layer)
     ]
     shape.key_length = shape.value_length = fam.head_dim

@@ -112,13 +112,13 @@ def test_weights_from_names_match_real_hub_files() -> None:
         assert _stated(row["stated_params"]) is None and parsed.parameters is None, name
         assert find_family(parsed.base_name, None, parsed.active_parameters) is None, name
     assert len(refused) <= 0.01 * n
-    # The goal: 90% within 5% and 98% within 10%. Measured on 1,915 files: 95.2% and 97.2%. 15
+    # The goal: 90% within 5% and 98% within 10%. Measured on 1,915 files: 95.6% and 97.7%. 15
     # of the files beyond 10% are one repo's: mradermacher's Llama-3.2-3B-Instruct-uncensored, a
     # fine-tune saved with its own output layer, which its name cannot tell (the estimate names
-    # that size too); without them, 95.9% and 98.0%. The rest are mixes a publisher made its own
+    # that size too); without them, 96.3% and 98.4%. The rest are mixes a publisher made its own
     # way under llama.cpp's names (Unsloth's Gemma 3n files) and families Hearth does not know.
-    assert within5 >= 0.94
-    assert within10 >= 0.965
+    assert within5 >= 0.945
+    assert within10 >= 0.97
 
 
 def test_family_shapes_give_their_published_counts() -> None:
@@ -267,7 +267,7 @@ def test_an_unknown_family_is_priced_as_the_known_models_nearest_its_size(monkey
         [sum(abs(e) <= bound for e in errors) / len(errors) for errors in (near, flat)]
         for bound in (0.05, 0.10)
     )
-    # Measured on 1,745 rows: 64.9% within 5% and 81.0% within 10%, against 62.8% and 78.6%.
+    # Measured on 1,745 rows: 65.4% within 5% and 81.1% within 10%, against 62.8% and 78.6%.
     print(
         f"\nnearest sizes {within5[0]:.1%} / {within10[0]:.1%}, flat {within5[1]:.1%} / {within10[1]:.1%}"
     )
@@ -276,8 +276,9 @@ def test_an_unknown_family_is_priced_as_the_known_models_nearest_its_size(monkey
 
 
 def test_layers_without_a_kv_cache_of_their_own_hold_none() -> None:
-    """LFM2's convolution layers and Gemma 3n's last layers (which read earlier layers' cache)
-    hold no KV cache: only 6 of LFM2 1.2B's 16 layers and 20 of Gemma 3n E2B's 30 do."""
+    """LFM2's convolution layers, Mamba mixers and Gemma 3n's last layers (which read earlier
+    layers' cache) hold no KV cache: only 6 of LFM2 1.2B's 16 layers and 20 of Gemma 3n E2B's 30
+    do."""
     from app.core.fit.buffers import kv_bytes_per_layer
 
     lfm = shape_from_name("LFM2-1.2B-Q4_K_M.gguf")
@@ -286,6 +287,17 @@ def test_layers_without_a_kv_cache_of_their_own_hold_none() -> None:
     gemma = shape_from_name("gemma-3n-E2B-it-Q4_K_M.gguf")
     kv = kv_bytes_per_layer(gemma, 4096, "f16", 512, False)
     assert sum(1 for b in kv if b) == 20 and len(kv) == 30
+    # Mamba mixers hold none either: Granite 4.0 H has attention in 4 of its 40 layers, Jamba in
+    # 4 of 32, Nemotron Nano 9B v2 in 4 of 56; Falcon-H1 has it beside the mixer in every layer.
+    for name, stated, attention, layers in [
+        ("granite-4.0-h-small-Q4_K_M.gguf", "32B", 4, 40),  # the repo's stated size
+        ("AI21-Jamba-Mini-1.7-Q4_K_M.gguf", None, 4, 32),
+        ("nvidia_NVIDIA-Nemotron-Nano-9B-v2-Q4_K_M.gguf", None, 4, 56),
+        ("Falcon-H1-7B-Instruct-Q4_K_M.gguf", None, 44, 44),
+    ]:
+        shape = shape_from_name(name, _parse_params(stated))
+        kv = kv_bytes_per_layer(shape, 4096, "f16", 512, False)
+        assert (sum(1 for b in kv if b), len(kv)) == (attention, layers), name
 
 
 def test_an_embedding_model_has_no_output_layer() -> None:
