@@ -81,7 +81,7 @@ SPELLINGS: tuple[Spelling, ...] = (
     Spelling(
         "named like TheBloke's 2023 conversions, made with llama.cpp's 2023 presets",
         r"^[^A-Z]+\.Q[2-8]_(K(_[SML])?|[01])\.gguf$",
-        r"^(Llama 2|Code Llama|TinyLlama|Mistral 7B|Mixtral 8x7B|Phi-2|Yi|SOLAR|DeepSeek Coder)\b",
+        r"^(Llama 2|Code Llama|TinyLlama|Mistral 7B|Mixtral 8x7B|Phi-2|Yi|SOLAR|DeepSeek Coder|DeepSeek LLM)\b",
         presets_2023=True,
         evidence="TheBloke: tinyllama-1.1b-chat-v1.0.Q2_K 483 MB, llama-2-7b-chat.Q2_K 2.79 GB, "
         "mixtral-8x7b-instruct-v0.1.Q2_K 15.7 GB and Q4_K_M 26.4 GB, "

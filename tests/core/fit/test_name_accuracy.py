@@ -191,6 +191,8 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
         ("unsloth_Qwen3-VL-2B-Instruct-Q8_0.gguf", 1.72),
         ("Ministral-3-14B-Instruct-2512-Q4_K_M.gguf", 13.51),
         ("LFM2-VL-1.6B-Q4_K_M.gguf", 1.17),  # LFM2 1.2B's language model
+        ("stablelm-2-zephyr-1_6b-Q4_K_M.gguf", 1.64),  # not StableLM 3B, not a Zephyr 7B
+        ("deepseek-llm-67b-chat.Q4_K_M.gguf", 67.4),
         ("Qwen2.5-Math-7B-Instruct-Q4_K_M.gguf", 7.62),
     ],
 )
