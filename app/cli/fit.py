@@ -60,13 +60,15 @@ def cmd_hw(args: argparse.Namespace) -> int:
 
 
 # Sizes as mixture-of-experts names write them: "8x7B", "30B-A3B", "17B-16E".
-_EXPERT_SIZE = re.compile(r"\d+x[\d.]+[mb]|[\d.]+[mb]-a[\d.]+[mb]|[\d.]+[mb]-\d+e", re.I)
+_EXPERT_SIZE = re.compile(
+    r"\d+x[\d.]+[mb]|[\d.]+[mb]-a[\d.]+[mb]|[\d.]+[mb]-\d+e|[\d.]+[mb]-[\d.]+b", re.I
+)  # 8x7B, 30B-A3B, 17B-16E, OLMoE's 1B-7B (active, then total)
 _ACTIVE_SIZE = re.compile(r"[ae][\d.]+[mb]", re.I)  # "A13B", "E4B": active, effective counts
 
 
 def _parse_params(text: str | None, name: str | None = None) -> int | None:
     """``--params``: a count (8B, 135M, 7000000000) or an expert size as names write it (8x7B,
-    30B-A3B: the total); None where ``name`` already carries that same size, so that the
+    30B-A3B, 1B-7B: the total); None where ``name`` already carries that same size, so that the
     family it names is read from the name as it would be without the option."""
     if text is None:
         return None

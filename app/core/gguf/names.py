@@ -28,6 +28,8 @@ _SIZE = re.compile(
     r"(?:[-._]A(?P<active>\d+(?:\.\d+)?)(?P<aunit>[BM]))?(?:[-._](?P<nexp>\d+)E)?(?=$|[-._ ])",
     re.IGNORECASE,
 )
+# "OLMoE-1B-7B": a second size in billions right after the first (not "2B-4T", tokens)
+_SIZE_PAIR = re.compile(r"[-._](?P<num>\d+(?:\.\d+)?)(?P<unit>B)(?=$|[-._ ])", re.IGNORECASE)
 _ACTIVE_ONLY = re.compile(r"(?:^|[-._ ])A(?P<num>\d+(?:[._]\d+)?)(?P<unit>[BM])(?=$|[-._ ])", re.I)
 _VERSION = re.compile(r"^v\d+(?:[._]\d+)*[a-z]?$", re.IGNORECASE)
 _DATE_VERSION = re.compile(r"^(?:2[3-9]\d{2}|\d{2}-\d{4}|\d{4})$")
@@ -98,6 +100,8 @@ def parse_name(filename: str) -> ParsedName:
     if m:
         shard = (int(m.group(1)), int(m.group(2)))
         name = name[: m.start()]
+        if name.lower().endswith(".gguf"):  # "….Q2_K.gguf-00001-of-00009.gguf"
+            name = name[:-5]
     mmproj = is_projector_name(name)
 
     quant = ends = None
@@ -162,6 +166,14 @@ def parse_name(filename: str) -> ParsedName:
             active, parameters = parameters, None  # "17B-16E": 17B active of 16 experts
         size_label = size.group(0).strip("-._ ")
         before, after = rest[: size.start()], rest[size.end() :]
+        pair = _SIZE_PAIR.match(after)
+        if pair and not size.group("x") and not active and parameters:
+            # "OLMoE-1B-7B": active, then total parameters
+            second = int(_number(pair.group("num")) * _SCALE[pair.group("unit").upper()])
+            if second > parameters:
+                active, parameters = parameters, second
+                size_label += pair.group(0).rstrip("-._ ")
+                after = after[pair.end() :]
 
     base = before.strip("-._ ") or None
     finetune, version = _finetune_and_version(after.strip("-._ "))

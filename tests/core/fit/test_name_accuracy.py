@@ -109,13 +109,15 @@ def test_weights_from_names_match_real_hub_files() -> None:
     for name in refused:
         row = next(r for r in _rows() if r["file"] == name)
         parsed = parse_name(name)
+        if parsed.quant is None:  # "gemma-2b-it.gguf": no quant in the name; Hearth asks for one
+            continue
         assert _stated(row["stated_params"]) is None and parsed.parameters is None, name
         assert find_family(parsed.base_name, None, parsed.active_parameters) is None, name
     assert len(refused) <= 0.01 * n
-    # The goal: 90% within 5% and 98% within 10%. Measured on 1,915 files: 95.6% and 97.7%. 15
+    # The goal: 90% within 5% and 98% within 10%. Measured on 2,297 files: 95.8% and 97.7%. 15
     # of the files beyond 10% are one repo's: mradermacher's Llama-3.2-3B-Instruct-uncensored, a
     # fine-tune saved with its own output layer, which its name cannot tell (the estimate names
-    # that size too); without them, 96.3% and 98.4%. The rest are mixes a publisher made its own
+    # that size too); without them, 96.4% and 98.3%. The rest are mixes a publisher made its own
     # way under llama.cpp's names (Unsloth's Gemma 3n files) and families Hearth does not know.
     assert within5 >= 0.945
     assert within10 >= 0.97
@@ -193,6 +195,8 @@ def test_name_grade_is_exact_on_the_real_models(model: str, name: str, request) 
         ("LFM2-VL-1.6B-Q4_K_M.gguf", 1.17),  # LFM2 1.2B's language model
         ("stablelm-2-zephyr-1_6b-Q4_K_M.gguf", 1.64),  # not StableLM 3B, not a Zephyr 7B
         ("deepseek-llm-67b-chat.Q4_K_M.gguf", 67.4),
+        ("olmoe-1b-7b-0924-instruct-q4_k_m.gguf", 6.92),  # 1B active of 7B, not a 1B model
+        ("Meta-Llama-3.1-405B-Instruct.Q2_K.gguf-00001-of-00009.gguf", 405.9),  # ".gguf-0000"
         ("Qwen2.5-Math-7B-Instruct-Q4_K_M.gguf", 7.62),
     ],
 )
@@ -251,7 +255,7 @@ def test_an_unknown_family_is_priced_as_the_known_models_nearest_its_size(monkey
         parsed = parse_name(r["file"])
         stated = _stated(r["stated_params"]) or parsed.parameters
         fam = find_family(parsed.base_name, stated, parsed.active_parameters)
-        if stated is None:
+        if stated is None or parsed.quant is None:
             continue
         kin = families.family_rows(parsed.base_name)
         held = [f for f in everything if not (fam and f.n_vocab == fam.n_vocab) and f not in kin]
@@ -269,7 +273,7 @@ def test_an_unknown_family_is_priced_as_the_known_models_nearest_its_size(monkey
         [sum(abs(e) <= bound for e in errors) / len(errors) for errors in (near, flat)]
         for bound in (0.05, 0.10)
     )
-    # Measured on 1,745 rows: 65.4% within 5% and 81.1% within 10%, against 62.8% and 78.6%.
+    # Measured on 2,096 rows: 66.5% within 5% and 81.8% within 10%, against 64.3% and 79.6%.
     print(
         f"\nnearest sizes {within5[0]:.1%} / {within10[0]:.1%}, flat {within5[1]:.1%} / {within10[1]:.1%}"
     )
