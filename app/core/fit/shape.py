@@ -246,9 +246,7 @@ def shape_from_name(
         assert stated is not None
         params = stated
         said = f"the name's {parsed.size_label}" if not parameters else "as given"
-        assumptions.append(
-            f"parameters: {params / 1e9:.2f} B ({said}; not a family Hearth knows the shape of)"
-        )
+        assumptions.append(f"parameters: {params / 1e9:.2f} B ({said})")
         if parsed.experts and not parsed.active_parameters and parameters is None:
             assumptions.append(
                 f"{parsed.size_label} read as {params / 1e9:.0f} B parameters; shared layers make "
