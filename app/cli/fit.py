@@ -24,7 +24,9 @@ def add_parsers(sub: Any) -> None:
     fit.add_argument(
         "target", metavar="TARGET", help="a .gguf path, a file name, or a name and a quant"
     )
-    fit.add_argument("--params", help="parameter count, e.g. 8B or 135M (for a name without one)")
+    fit.add_argument(
+        "--params", help="parameter count, e.g. 8B, 135M, 8x7B or 30B-A3B (for a name without one)"
+    )
     fit.add_argument("--ctx", type=int, help="context length in tokens")
     fit.add_argument("--kv-type", choices=["f16", "q8_0", "q4_0"], help="KV cache type")
     fit.add_argument("--gpu-layers", help="layers on the GPU: a number, -1 for all, or auto")
