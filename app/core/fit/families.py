@@ -3310,12 +3310,13 @@ def _norm(name: str) -> str:
 
 # Fine-tunes whose names do not say their base model: the Hub community's abbreviations
 # ("L3-8B-Stheno" is a Llama 3 8B, "MythoMax-L2-13B" a Llama 2 13B, "MN-12B-Mag-Mell" a Mistral
-# Nemo) and well-known fine-tunes of one base model, each as its model card states it (Zephyr,
-# OpenChat 3.5, Starling, Neural Chat and WizardLM-2 7B are Mistral 7B's; Vicuna 1.5, Orca 2,
-# WizardLM 1.x and MythoMax are Llama 2's; QwQ, OpenThinker and Sky-T1 are Qwen2.5's, Jan-nano and Jan-v1 Qwen3's; Rocinante
-# is Mistral Nemo's, Cydonia Mistral Small's). Each maps to a name the
-# family table reads; the size still picks the row, and a size the base does not come in is not
-# placed.
+# Nemo) and well-known fine-tunes of one base model, each as its model card states it:
+# Zephyr, OpenChat 3.5, Starling, Neural Chat, Kunoichi, Silicon Maid, Toppy and WizardLM-2 7B
+# are Mistral 7B's; Vicuna 1.5, Orca 2, WizardLM 1.x, MythoMax, Chronos-Hermes, Tiefighter and
+# Psyfighter Llama 2's; QwQ, OpenThinker and Sky-T1 Qwen2.5's; Jan-nano and Jan-v1 Qwen3's;
+# Rocinante Mistral Nemo's; Cydonia Mistral Small's; Fimbulvetr SOLAR's. Each maps to a name
+# the family table reads; the size still picks the row, and a size the base does not come in
+# is not placed.
 LINEAGE: list[tuple[str, str]] = [
     (r"(?:^|-)l(3(?:\.[0-3])?)(?:-|$)", r"llama-\1"),
     (r"(?:^|-)l2(?:-|$)", "llama-2"),
@@ -3326,6 +3327,16 @@ LINEAGE: list[tuple[str, str]] = [
     (r"(?:^|-)(?:vicuna|orca-?2|mythomax|wizardlm|xwin-?lm|tulu-?2)(?:-|$)", "llama-2"),
     (r"(?:^|-)(?:qwq|openthinker\d?|sky-?t1)(?:-|$)", "qwen-2.5"),
     (r"(?:^|-)jan-?(?:nano|v1)", "qwen-3"),  # Jan-nano and Jan-v1 4B: Qwen3 4B's
+    (r"kunoichi|silicon-?maid|toppy-?m", "mistral"),
+    (r"chronos-?hermes|tiefighter|psyfighter", "llama-2"),
+    (r"fimbulvetr", "solar"),
+    (r"yi-?coder", "yi"),  # Yi-Coder 9B: Yi 1.5 9B's shape
+    # Lines that come in several bases, the size picking the row: Magnum v4 (Gemma 2 9B and 27B,
+    # Mistral Nemo, Mistral Small 22B, Qwen2.5 72B, Mistral Large 2), Nous Capybara (Mistral 7B,
+    # Yi 34B), Hermes 4 (Qwen3 14B, Llama 3.1 70B and 405B).
+    (r"(?:^|-)magnum", "gemma-2 mistral-nemo mistral-small qwen-2.5 mistral-large"),
+    (r"capybara", "mistral-yi"),
+    (r"hermes-?4(?!\.)", "qwen-3 llama-3.1"),
 ]
 
 

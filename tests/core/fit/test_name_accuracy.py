@@ -114,7 +114,7 @@ def test_weights_from_names_match_real_hub_files() -> None:
         assert _stated(row["stated_params"]) is None and parsed.parameters is None, name
         assert find_family(parsed.base_name, None, parsed.active_parameters) is None, name
     assert len(refused) <= 0.01 * n
-    # The goal: 90% within 5% and 98% within 10%. Measured on 2,296 files: 95.8% and 97.7%. 15
+    # The goal: 90% within 5% and 98% within 10%. Measured on 2,296 files: 95.9% and 97.7%. 15
     # of the files beyond 10% are one repo's: mradermacher's Llama-3.2-3B-Instruct-uncensored, a
     # fine-tune saved with its own output layer, which its name cannot tell (the estimate names
     # that size too); without them, 96.4% and 98.3%. The rest are mixes a publisher made its own
@@ -222,6 +222,17 @@ def test_names_seen_on_the_hub_are_placed(name: str, billions: float) -> None:
         ("WizardLM-2-8x22B.Q4_K_M.gguf", "Mixtral 8x22B"),
         ("vicuna-13b-v1.5.Q4_K_M.gguf", "Llama 2 13B"),
         ("QwQ-32B-Q4_K_M.gguf", "Qwen2.5 32B"),
+        ("Kunoichi-DPO-v2-7B.Q4_K_M.gguf", "Mistral 7B"),
+        ("chronos-hermes-13b-v2.Q4_K_M.gguf", "Llama 2 13B"),
+        ("Fimbulvetr-11B-v2.Q4_K_M.gguf", "SOLAR 10.7B"),
+        ("Yi-Coder-9B-Chat.Q2_K.gguf", "Yi 1.5 9B"),
+        # One line on several bases: the size picks the base.
+        ("magnum-v4-12b-Q4_K_M.gguf", "Mistral Nemo 12B"),
+        ("magnum-v4-27b-Q4_K_M.gguf", "Gemma 2 27B"),
+        ("magnum-v4-72b-Q4_K_M.gguf", "Qwen2.5 72B"),
+        ("Nous-Capybara-34B.Q4_K_M.gguf", "Yi 34B"),
+        ("NousResearch_Hermes-4-14B-Q2_K.gguf", "Qwen3 14B"),
+        ("Hermes-4-70B-Q4_K_M.gguf", "Llama 3 / 3.1 / 3.3 70B"),
     ],
 )
 def test_a_fine_tune_whose_name_implies_its_base_is_priced_as_that_base(
