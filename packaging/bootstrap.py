@@ -201,13 +201,22 @@ def ensure_packages() -> None:
     stamp_file.write_text(stamp + "\n")
 
 
-def _apt_install(pkgs: list[str], why: str) -> None:
+def _apt_install(pkgs: list[str], why: str, required: bool = True) -> bool:
+    """Install Debian packages as root with apt-get. What is ``required`` stops the set-up when
+    it cannot be installed; anything else only says so (False)."""
     if sys.platform.startswith("linux") and shutil.which("apt-get") and os.geteuid() == 0:
         log(f"{why}; installing {' '.join(pkgs)} with apt-get")
-        run(["apt-get", "update", "-qq"], quiet=True)
-        run(["apt-get", "install", "-y", "-qq", *pkgs], quiet=True)
-        return
-    die(f"{why}.\n  On Debian/Ubuntu install them with: sudo apt-get install {' '.join(pkgs)}")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *pkgs]):
+            if required:
+                run(cmd, env=env, quiet=True)
+            elif subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
+                log(f"{cmd[0]} {cmd[1]} failed")
+                return False
+        return True
+    if required:
+        die(f"{why}.\n  On Debian/Ubuntu install them with: sudo apt-get install {' '.join(pkgs)}")
+    return False
 
 
 def ensure_qt_runs(for_display: bool) -> None:
@@ -261,14 +270,7 @@ def ensure_secret_service() -> None:
     missing = [pkg for tool, pkg in SECRET_SERVICE_TOOLS.items() if not shutil.which(tool)]
     if not missing:
         return
-    if shutil.which("apt-get") and os.geteuid() == 0:
-        log(f"the keyring test needs a Secret Service; installing {' '.join(missing)} with apt-get")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
-            if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
-                log(f"{cmd[0]} {cmd[1]} failed: the keyring test will be skipped")
-                return
-    else:
+    if not _apt_install(missing, "the keyring test needs a Secret Service", required=False):
         log(
             "the keyring test will be skipped: it needs "
             + ", ".join(missing)
