@@ -74,24 +74,18 @@ def _parse_params(text: str | None, name: str | None = None) -> int | None:
     family it names is read from the name as it would be without the option."""
     if text is None:
         return None
-    if _EXPERT_SIZE.fullmatch(text.strip()):
+    said = text.strip()
+    if name is not None and (_EXPERT_SIZE.fullmatch(said) or _ACTIVE_SIZE.fullmatch(said)):
+        if re.search(rf"(?i)(^|[-_.]){re.escape(said)}([-_.]|$)", name):
+            return None  # "Mixtral-8x7B", "Hunyuan-A13B", "gemma-3n-E4B": read from the name
+    if _EXPERT_SIZE.fullmatch(said):
         from app.core.gguf.names import parse_name
 
-        if name is not None and (parse_name(name).size_label or "").lower() == text.strip().lower():
-            return None
-        return parse_name(f"model-{text.strip()}").parameters
-    if _ACTIVE_SIZE.fullmatch(text.strip()):
-        from app.core.gguf.names import parse_name
-
-        said = text.strip().lower()
-        if name is not None and (
-            (parse_name(name).size_label or "").lower() == said
-            or re.search(rf"(?i)(^|[-_.]){re.escape(said)}([-_.]|$)", name)
-        ):
-            return None  # "Hunyuan-A13B", "gemma-3n-E4B": the family gives the total
-        kind = "an active" if said.startswith("a") else "an effective"
+        return parse_name(f"model-{said}").parameters
+    if _ACTIVE_SIZE.fullmatch(said):
+        kind = "an active" if said.lower().startswith("a") else "an effective"
         raise CliError(
-            f"--params {text.strip()} is {kind} count; give the total (for example 80B-A13B, 7B)"
+            f"--params {said} is {kind} count; give the total (for example 80B-A13B, 7B)"
         )
     m = re.fullmatch(r"\s*([\d.]+)\s*([kKmMbBtT]?)\s*", text)
     if not m:
