@@ -1996,38 +1996,6 @@ FAMILIES += [
         source=HF + "CohereForAI/aya-23-8B/blob/main/config.json",
     ),
     F(
-        "Aya 23 35B",
-        AYA23,
-        34.98,
-        40,
-        8192,
-        64,
-        64,
-        128,
-        256000,
-        22528,
-        8192,
-        stated_b=35,
-        tied=True,
-        source=HF + "CohereForAI/aya-23-35B/blob/main/config.json",
-    ),
-    F(
-        "Aya Expanse 8B",
-        AYAX,
-        8.03,
-        32,
-        4096,
-        32,
-        8,
-        128,
-        256000,
-        14336,
-        8192,
-        stated_b=8,
-        tied=True,
-        source=HF + "CohereForAI/aya-expanse-8b/blob/main/config.json",
-    ),
-    F(
         "Aya Expanse 32B",
         AYAX,
         32.3,
@@ -2042,25 +2010,6 @@ FAMILIES += [
         stated_b=32,
         tied=True,
         source=HF + "CohereForAI/aya-expanse-32b/blob/main/config.json",
-    ),
-    # Command R7B: "7B" without its 1.05 B of (tied) embeddings; llama.cpp counts 8.03 B.
-    F(
-        "Command R7B",
-        r"command-?r-?7b",
-        8.03,
-        32,
-        4096,
-        32,
-        8,
-        128,
-        256000,
-        14336,
-        131072,
-        stated_b=7,
-        tied=True,
-        sliding_window=4096,
-        swa_pattern=4,
-        source=HF + "CohereForAI/c4ai-command-r7b-12-2024/blob/main/config.json",
     ),
     F(
         "Command R+ 104B",
@@ -3034,6 +2983,27 @@ FAMILIES += [
         "LiquidAI/LFM2-VL-1.6B/blob/main/config.json",
         stated_b=1.6,
     ),
+    # Cohere's models of one shape: Aya 23 35B is Command R's; Aya Expanse 8B is Aya 23 8B's,
+    # and so is Command R7B, sliding a 4,096-token window in three layers of four ("7B" without
+    # its 1.05 B of tied embeddings: llama.cpp counts 8.03 B).
+    _alike(
+        "Aya 23 35B",
+        "Command R 35B",
+        AYA23,
+        "CohereForAI/aya-23-35B/blob/main/config.json",
+        n_ctx_train=8192,
+    ),
+    _alike("Aya Expanse 8B", "Aya 23 8B", AYAX, "CohereForAI/aya-expanse-8b/blob/main/config.json"),
+    _alike(
+        "Command R7B",
+        "Aya 23 8B",
+        r"command-?r-?7b",
+        "CohereForAI/c4ai-command-r7b-12-2024/blob/main/config.json",
+        stated_b=7,
+        n_ctx_train=131072,
+        sliding_window=4096,
+        swa_pattern=4,
+    ),
     _alike(
         "Qwen3-Embedding 0.6B",
         "Qwen3 0.6B",
@@ -3165,11 +3135,11 @@ def tensor_groups(f: Family) -> list[Group]:
                 Group("attn_output", il, d, f.n_head * hd),
             ]
             vectors += f.kv_lora
-        elif il < f.n_layer and not has_attention(f, il) and il >= f.conv_layers:
-            pass  # a Mamba mixer alone (below), or an FFN-only block
         elif il < f.conv_layers:  # LFM2's short convolution: in and out projections
             out += [Group("other", il, 3 * d, d), Group("other", il, d, d)]
             vectors += 3 * d
+        elif il < f.n_layer and not has_attention(f, il):
+            pass  # a Mamba mixer alone (below), or an FFN-only block
         elif f.fused_qkv:
             out += [Group("attn_qkv", il, q + 2 * kv, d), Group("attn_output", il, d, q)]
         else:

@@ -218,11 +218,11 @@ def shape_from_name(
         fam = find_family(parsed.base_name, None, active)
         if fam is not None:
             parameters, stated, exact = None, parsed.parameters, False
-    effective = _EFFECTIVE.search(filename)
+    effective = effective_size(filename)
     if fam is None and stated is None and effective:
-        fam = find_family(parsed.base_name, None, None, effective_size(filename))
+        fam = find_family(parsed.base_name, None, None, effective)
     if stated is None and fam is None:
-        raise FitError(_unplaced(filename, parsed.base_name, parsed.active_parameters))
+        raise FitError(_unplaced(filename, parsed.base_name, parsed.active_parameters, effective))
     assumptions: list[str] = []
     if exact and parameters is not None:
         params = parameters
@@ -235,7 +235,7 @@ def shape_from_name(
             if parsed.size_label and not parameters
             else f"{stated / 1e9:g}B given"
             if stated
-            else f"the name's {effective.group(1)}, an effective size"
+            else f"the name's E{effective:g}B, an effective size"
             if effective
             else "no size in the name"
         )
@@ -390,12 +390,11 @@ def effective_size(filename: str) -> float | None:
     return float(m.group(1)[1:-1]) if m else None
 
 
-def _unplaced(filename: str, base: str | None, active: int | None) -> str:
-    effective = _EFFECTIVE.search(filename)
+def _unplaced(filename: str, base: str | None, active: int | None, effective: float | None) -> str:
     what = (
         f"it names {active / 1e9:g} B active parameters but not the total"
         if active
-        else f"{effective.group(1)} is an effective size (Gemma 3n's), not the total,"
+        else f"E{effective:g}B is an effective size (Gemma 3n's), not the total,"
         if effective
         else "it has no size such as 8B or 135M"
     )
