@@ -3310,6 +3310,14 @@ LINEAGE: list[tuple[str, str]] = [
 ]
 
 
+def _lineage(name: str) -> str | None:
+    for pattern, base in LINEAGE:
+        m = re.search(pattern, name)
+        if m:
+            return m.expand(base)
+    return None
+
+
 def lineage_of(base_name: str | None) -> str | None:
     """The base model a fine-tune's name implies when it does not name one ("llama-3" for
     "L3-8B-Stheno"); None when the name names its family itself or nothing is known."""
@@ -3318,11 +3326,7 @@ def lineage_of(base_name: str | None) -> str | None:
     name = _norm(base_name)
     if any(re.search(f.pattern, name) for f in FAMILIES):
         return None
-    for pattern, base in LINEAGE:
-        m = re.search(pattern, name)
-        if m:
-            return m.expand(base)
-    return None
+    return _lineage(name)
 
 
 def family_rows(base_name: str | None) -> list[Family]:
@@ -3334,7 +3338,7 @@ def family_rows(base_name: str | None) -> list[Family]:
     rows = [f for f in FAMILIES if re.search(f.pattern, name)]
     if rows:
         return rows
-    lineage = lineage_of(base_name)
+    lineage = _lineage(name)
     return [f for f in FAMILIES if re.search(f.pattern, lineage)] if lineage else []
 
 
