@@ -29,7 +29,7 @@ from app.core.fit.families import (
 )
 from app.core.fit.publishers import spelling_for
 from app.core.gguf.info import ModelInfo, inspect_model_headers
-from app.core.gguf.names import parse_name
+from app.core.gguf.names import companion_kind, parse_name
 from app.core.gguf.quants import PRESET_BASE_TYPE, preset_for
 
 # Architectures whose sliding-window layers follow a fixed pattern (every n-th layer is global),
@@ -207,6 +207,12 @@ def shape_from_name(
     (``params_source`` says where it comes from, for the assumptions). A known family's shape
     gives the real count behind a stated size and prices each tensor at its preset's type; an
     unknown family falls back to the count times the preset's typical bits per weight."""
+    companion = companion_kind(filename)
+    if companion:
+        raise FitError(
+            f"{filename!r} is {companion}, not a model on its own: it is loaded beside the model "
+            "it belongs to; check that model's file"
+        )
     parsed = parse_name(filename)
     quant_name = quant or parsed.quant
     stated = parameters or parsed.parameters

@@ -87,6 +87,31 @@ def is_projector_name(name: str) -> bool:
     return "mmproj" in name.lower()
 
 
+# Files that sit beside a model in its repo and are not one: a speculative-decoding draft head
+# (llama.cpp's "mtp-" multi-token-prediction export, EAGLE-3, DFlash and DSpark drafts), an audio
+# model's vocoder or tokenizer, an importance matrix.
+_COMPANION = re.compile(
+    r"(?i)^(?:(?P<draft>mtp|eagle-?3|dflash|dspark|draft)|(?P<vocoder>vocoder)|"
+    r"(?P<tokenizer>tokenizer))[-_.]|(?P<imatrix>[-_.]imatrix(?:[-_.]\w+)?\.(?:gguf|dat)$)"
+)
+_COMPANION_KINDS = {
+    "draft": "a speculative-decoding draft head",
+    "vocoder": "an audio model's vocoder",
+    "tokenizer": "an audio model's tokenizer",
+    "imatrix": "an importance matrix (quantization data)",
+}
+
+
+def companion_kind(name: str) -> str | None:
+    """What a file that is not a chat model is, by its name ("a vision projector", "a
+    speculative-decoding draft head"); None for a model."""
+    base = name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if is_projector_name(base):
+        return "a vision projector"
+    m = _COMPANION.search(base)
+    return _COMPANION_KINDS[m.lastgroup] if m and m.lastgroup else None
+
+
 def _number(text: str) -> float:
     return float(text.replace("_", "."))
 

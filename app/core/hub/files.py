@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from app.core.gguf.names import is_projector_name, parse_name, split_of, unsplit
+from app.core.gguf.names import companion_kind, is_projector_name, parse_name, split_of, unsplit
 from app.core.gguf.quants import bits_per_weight, preset_for
 from app.core.hub.connection import HubError
 
@@ -115,7 +115,8 @@ class RepoFiles:
 
 
 def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
-    """GGUF files grouped by quant (split parts together); vision projectors apart."""
+    """GGUF files grouped by quant (split parts together); vision projectors apart; draft heads
+    and importance matrices left out."""
     groups: dict[str, QuantGroup] = {}
     projectors = []
     for f in sorted(files, key=lambda f: f.path):
@@ -124,6 +125,8 @@ def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
             continue
         if is_projector_name(name):
             projectors.append(f)
+            continue
+        if companion_kind(name):  # a draft head or an importance matrix: no quant of the model
             continue
         parsed = parse_name(name)
         quant = parsed.quant

@@ -334,6 +334,33 @@ def test_a_name_that_cannot_be_placed_says_what_is_missing_and_how_to_give_it() 
     assert "E4B is an effective size" in str(info.value) and "--params" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "name, kind",
+    [  # files that sit beside models in real Hub repos
+        ("mmproj-Qwen3.5-0.8B-F16.gguf", "vision projector"),  # unsloth
+        ("gemma-3-27b-it-mmproj-f16.gguf", "vision projector"),
+        ("mtp-Qwen3.6-27B-Q8_0.gguf", "draft head"),  # ggml-org/Qwen3.6-27B-GGUF
+        ("eagle3-gpt-oss-120b-Q8_0.gguf", "draft head"),  # ggml-org/gpt-oss-120b-GGUF
+        ("dflash-Qwen3.6-27B-BF16.gguf", "draft head"),
+        ("dspark/dspark-DeepSeek-V4-Flash-0731-Q8_0.gguf", "draft head"),  # unsloth
+        ("vocoder-LFM2.5-Audio-1.5B-F16.gguf", "vocoder"),  # LiquidAI
+        ("Qwen_Qwen3.5-9B-imatrix.gguf", "importance matrix"),  # bartowski
+        ("Huihui-gpt-oss-20b-BF16-abliterated-v2.imatrix.gguf", "importance matrix"),
+    ],
+)
+def test_a_file_that_sits_beside_a_model_is_not_priced_as_one(name: str, kind: str) -> None:
+    """A 0.9 GB draft head named after the 120B model it drafts for is not a 120B model."""
+    with pytest.raises(FitError) as info:
+        shape_from_name(name, 27 * 10**9)
+    assert kind in str(info.value) and name in str(info.value)
+    assert fit_json(name, "27B") is None
+
+
+def test_a_model_named_like_a_companion_is_still_a_model() -> None:
+    for name in ("Qwen3.6-27B-MTP-Q8_0.gguf", "Eagle-7B-Q4_K_M.gguf", "Draftsman-7B-Q4_K_M.gguf"):
+        assert fit_json(name, "7B") is not None, name
+
+
 @pytest.mark.parametrize("spelling", SPELLINGS, ids=lambda s: s.said.split(",")[0])
 def test_each_publisher_spelling_is_what_its_files_show(spelling, monkeypatch) -> None:
     """Each spelling in ``publishers`` rests on rows of the table: the files spelled so are within

@@ -90,6 +90,11 @@ def test_grouping_of_real_hub_layouts():
         "mmproj-Qwen2.5-72B-f16.gguf",
         "README.md",
         "imatrix.dat",
+        # ggml-org/Qwen3.6-27B-GGUF and bartowski's repos: a draft head beside each quant, and
+        # the importance matrix as a GGUF file; neither is a quant of the model
+        "mtp-Qwen2.5-72B-Instruct-Q8_0.gguf",
+        "dflash-Qwen2.5-72B-Instruct-Q8_0.gguf",
+        "Qwen2.5-72B-Instruct-imatrix.gguf",
     ]
     groups, projectors = group_files([HubFile(n, 10, None) for n in names])
     assert {g.quant: len(g.files) for g in groups} == {"Q4_K_M": 2, "Q2_K": 1, "Q8_0": 3}
