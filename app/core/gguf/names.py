@@ -23,6 +23,7 @@ _QUANT = re.compile(
     r"|FP32|F32|MXFP4(?:_MOE)?|TQ[12]_0|I2_S)$",
     re.IGNORECASE,
 )
+_TUNE_TAIL = re.compile(r"[-._](?:it|pt|instruct|chat)$", re.IGNORECASE)
 _SIZE = re.compile(
     r"(?:^|(?<=[-._ ]))(?:(?P<experts>\d+)(?P<x>x))?(?P<num>\d+(?:[._]\d+)?)(?P<unit>[BMKT])"
     r"(?:[-._]A(?P<active>\d+(?:\.\d+)?)(?P<aunit>[BM]))?(?:[-._](?P<nexp>\d+)E)?(?=$|[-._ ])",
@@ -132,6 +133,12 @@ def parse_name(filename: str) -> ParsedName:
     quant = ends = None
     dynamic = imatrix = False
     m = _QUANT.search(name)
+    suffix = ""
+    if not m:  # Google's "gemma-4-31B_q4_0-it": the quant before the chat-tuned suffix
+        tail = _TUNE_TAIL.search(name)
+        if tail and _QUANT.search(name[: tail.start()]):
+            name, suffix = name[: tail.start()], name[tail.start() :]
+            m = _QUANT.search(name)
     if m:
         quant = m.group("quant").upper().replace("-", "_")
         quant = {"FP16": "F16", "FP32": "F32"}.get(quant, quant)
@@ -144,7 +151,7 @@ def parse_name(filename: str) -> ParsedName:
                 ends, quant = quant, inner.group("quant").upper().replace("-", "_")
                 dynamic, imatrix = bool(inner.group("ud")), bool(inner.group("imat"))
                 name = name[: inner.start()]
-    rest = name.strip("-._ ")
+    rest = (name + suffix).strip("-._ ")
 
     # Sizes: the first billions-sized label wins; millions only when there is none; K is
     # nearly always a context length ("128k") and is ignored.

@@ -704,6 +704,9 @@ NAMES = {
         "TQ2_0",
         None,
     ),
+    # Google's quantization-aware Gemma 4 files: the quant before the chat-tuned suffix
+    "gemma-4-31B_q4_0-it.gguf": ("gemma-4", 31 * B, None, None, "it", None, "Q4_0", "Q4_0", None),
+    "gemma-4-E2B_q4_0-it.gguf": ("gemma-4-E2B", None, None, None, "it", None, "Q4_0", "Q4_0", None),
     "Kimi-K2-Thinking-UD-IQ1_S-00001-of-00006.gguf": (
         "Kimi-K2",
         None,
