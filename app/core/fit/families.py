@@ -79,6 +79,22 @@ class Family:
     moe_offset: int = 0
     # Nemotron-H: one block per layer, "M" a Mamba-2 mixer, "*" attention, "-" an FFN
     layout: str = ""
+    # Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5) in every layer but each
+    # linear_interval-th: key and value heads of lin_head_dim, a short convolution over q, k and
+    # v; the full-attention layers' query projection carries an output gate (twice the width).
+    linear_interval: int = 0
+    lin_k_heads: int = 0
+    lin_v_heads: int = 0
+    lin_head_dim: int = 0
+    # Gemma 4: the full-attention layers (every swa_pattern-th) have heads of global_head_dim and
+    # global_kv_heads KV heads, their keys doubling as values (no attn_v) when k_eq_v; the
+    # KV-shared layers have no k and v weights (kv_shared_bare) and, with double_wide, FFNs
+    # twice as wide.
+    global_head_dim: int = 0
+    global_kv_heads: int = 0
+    k_eq_v: bool = False
+    kv_shared_bare: bool = False
+    double_wide: bool = False
     source: str = ""  # where the numbers come from
 
     @property
@@ -101,8 +117,10 @@ L3, Q2, Q25, Q3 = (
     r"llama-?3(\.[01])?(?!\.[23])",
     r"qwen-?2(?![.-]?5|-?vl|-?audio)",
     r"qwen-?2\.5",  # Qwen2.5-VL's and Qwen2.5-Math's language models are Qwen2.5's
-    r"qwen-?3(?![.-]?[56]|-?vl|-?next|-?coder-?next|-?embedding)",
+    r"qwen-?3(?![.-]?[56](?![\d.]*b)|-?vl|-?next|-?coder-?next|-?embedding)",
 )
+Q35 = r"qwen-?3[.-]?[56](?![\d.]*b)"  # Qwen3.5 and Qwen3.6 ("Qwen35-9B" too, not "Qwen3-53B")
+Q3NEXT = r"qwen-?3-?(?:coder-?)?next"
 
 # Each row: the model's config.json on the Hub (num_hidden_layers, hidden_size,
 # num_attention_heads, num_key_value_heads, head_dim or hidden_size / heads, vocab_size,
@@ -1571,6 +1589,7 @@ EXAONE, DSC, AYA23, AYAX = (
 )
 ERNIE, HUNYUAN = r"ernie-?4[.-]5", r"hunyuan"
 LFM2 = r"lfm-?2(?!-?vl)"
+GEMMA4 = r"(?<!med)gemma-?4(?![\d.]*b)"
 FALCONH1 = r"falcon-?h1"
 MINISTRAL3, EXAONE4 = r"ministral-?3", r"exaone-?4"
 GRANITE4, GRANITE4H = r"granite-?4[.-]0(?!-?h)", r"granite-?4[.-]0-?h"
@@ -2690,6 +2709,318 @@ FAMILIES += [
         effective_b=4,
         source=HF + "google/gemma-3n-E4B-it/blob/main/config.json",
     ),
+    # Gemma 4: five sliding-window layers to one full-attention layer (four to one in E2B), whose
+    # heads are 512 wide; in 12B, 26B-A4B and 31B their keys double as values. E2B and E4B have
+    # Gemma 3n's per-layer embeddings (without AltUp and LAuReL) and KV-shared last layers, which
+    # hold no k and v weights; E2B's shared layers have FFNs twice as wide. 26B-A4B runs a dense
+    # FFN beside its 128 experts in every layer. The totals leave out the vision and audio
+    # encoders (the mmproj file): E2B's "5.1B" is 4.63 B here, E4B's "8B" 7.46 B.
+    F(
+        "Gemma 4 E2B",
+        GEMMA4,
+        4.63,
+        35,
+        1536,
+        8,
+        1,
+        256,
+        262144,
+        6144,
+        131072,
+        sliding_window=512,
+        swa_pattern=5,
+        tied=True,
+        per_layer_dim=256,
+        n_vocab_per_layer=262144,
+        kv_shared_layers=20,
+        kv_shared_bare=True,
+        double_wide=True,
+        global_head_dim=512,
+        stated_b=5.1,
+        effective_b=2,
+        source=HF + "google/gemma-4-E2B-it/blob/main/config.json",
+    ),
+    F(
+        "Gemma 4 E4B",
+        GEMMA4,
+        7.46,
+        42,
+        2560,
+        8,
+        2,
+        256,
+        262144,
+        10240,
+        131072,
+        sliding_window=512,
+        swa_pattern=6,
+        tied=True,
+        per_layer_dim=256,
+        n_vocab_per_layer=262144,
+        kv_shared_layers=18,
+        kv_shared_bare=True,
+        global_head_dim=512,
+        stated_b=8,
+        effective_b=4,
+        source=HF + "google/gemma-4-E4B-it/blob/main/config.json",
+    ),
+    F(
+        "Gemma 4 12B",
+        GEMMA4,
+        11.91,
+        48,
+        3840,
+        16,
+        8,
+        256,
+        262144,
+        15360,
+        262144,
+        sliding_window=1024,
+        swa_pattern=6,
+        tied=True,
+        global_head_dim=512,
+        global_kv_heads=1,
+        k_eq_v=True,
+        stated_b=12,
+        source=HF + "google/gemma-4-12B-it/blob/main/config.json",
+    ),
+    F(
+        "Gemma 4 26B-A4B",
+        GEMMA4,
+        25.23,
+        30,
+        2816,
+        16,
+        8,
+        256,
+        262144,
+        704,
+        262144,
+        sliding_window=1024,
+        swa_pattern=6,
+        tied=True,
+        global_head_dim=512,
+        global_kv_heads=2,
+        k_eq_v=True,
+        expert_count=128,
+        expert_used=8,
+        n_ff_shared=2112,
+        stated_b=26,
+        source=HF + "google/gemma-4-26B-A4B-it/blob/main/config.json",
+    ),
+    F(
+        "Gemma 4 31B",
+        GEMMA4,
+        30.70,
+        60,
+        5376,
+        32,
+        16,
+        256,
+        262144,
+        21504,
+        262144,
+        sliding_window=1024,
+        swa_pattern=6,
+        tied=True,
+        global_head_dim=512,
+        global_kv_heads=4,
+        k_eq_v=True,
+        stated_b=31,
+        source=HF + "google/gemma-4-31B-it/blob/main/config.json",
+    ),
+    # Qwen3.5 and Qwen3.6: Gated DeltaNet linear attention in three layers of four, gated full
+    # attention in the fourth (heads of 256); the small sizes tie their embeddings. Counts are the
+    # text model's (the vision tower is the mmproj file) without the multi-token-prediction layer,
+    # which the Hub's files leave out unless their name says MTP. Qwen3.6 27B and 35B-A3B have
+    # Qwen3.5's shapes; Qwen3-Next (and Qwen3-Coder-Next) is the 80B-A3B they grew from.
+    F(
+        "Qwen3.5 0.8B",
+        Q35,
+        0.752,
+        24,
+        1024,
+        8,
+        2,
+        256,
+        248320,
+        3584,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=16,
+        lin_head_dim=128,
+        tied=True,
+        stated_b=0.8,
+        source=HF + "Qwen/Qwen3.5-0.8B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3.5 2B",
+        Q35,
+        1.882,
+        24,
+        2048,
+        8,
+        2,
+        256,
+        248320,
+        6144,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=16,
+        lin_head_dim=128,
+        tied=True,
+        stated_b=2,
+        source=HF + "Qwen/Qwen3.5-2B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3.5 4B",
+        Q35,
+        4.206,
+        32,
+        2560,
+        16,
+        4,
+        256,
+        248320,
+        9216,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=32,
+        lin_head_dim=128,
+        tied=True,
+        stated_b=4,
+        source=HF + "Qwen/Qwen3.5-4B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3.5 9B",
+        Q35,
+        8.954,
+        32,
+        4096,
+        16,
+        4,
+        256,
+        248320,
+        12288,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=32,
+        lin_head_dim=128,
+        stated_b=9,
+        source=HF + "Qwen/Qwen3.5-9B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3.5 / 3.6 27B",
+        Q35,
+        26.9,
+        64,
+        5120,
+        24,
+        4,
+        256,
+        248320,
+        17408,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=48,
+        lin_head_dim=128,
+        stated_b=27,
+        source=HF + "Qwen/Qwen3.6-27B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3.5 / 3.6 35B-A3B",
+        Q35,
+        34.66,
+        40,
+        2048,
+        16,
+        2,
+        256,
+        248320,
+        512,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=32,
+        lin_head_dim=128,
+        expert_count=256,
+        expert_used=8,
+        n_ff_shared=512,
+        stated_b=35,
+        source=HF + "Qwen/Qwen3.6-35B-A3B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3.5 122B-A10B",
+        Q35,
+        122.1,
+        48,
+        3072,
+        32,
+        2,
+        256,
+        248320,
+        1024,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=64,
+        lin_head_dim=128,
+        expert_count=256,
+        expert_used=8,
+        n_ff_shared=1024,
+        stated_b=122,
+        source=HF + "Qwen/Qwen3.5-122B-A10B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3.5 397B-A17B",
+        Q35,
+        396.3,
+        60,
+        4096,
+        32,
+        2,
+        256,
+        248320,
+        1024,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=64,
+        lin_head_dim=128,
+        expert_count=512,
+        expert_used=10,
+        n_ff_shared=1024,
+        stated_b=397,
+        source=HF + "Qwen/Qwen3.5-397B-A17B/blob/main/config.json",
+    ),
+    F(
+        "Qwen3-Next 80B-A3B",
+        Q3NEXT,
+        79.67,
+        48,
+        2048,
+        16,
+        2,
+        256,
+        151936,
+        512,
+        262144,
+        linear_interval=4,
+        lin_k_heads=16,
+        lin_v_heads=32,
+        lin_head_dim=128,
+        expert_count=512,
+        expert_used=10,
+        n_ff_shared=512,
+        stated_b=80,
+        source=HF + "Qwen/Qwen3-Next-80B-A3B-Instruct/blob/main/config.json",
+    ),
     # LFM2: short-convolution layers and a few attention layers; the FFN width is the config's
     # intermediate_size x 2/3 rounded up to 256 (block_auto_adjust_ff_dim).
     F(
@@ -3085,7 +3416,18 @@ def has_attention(f: Family, il: int) -> bool:
         return f.layout[il] == "*"
     if f.attn_period:
         return il % f.attn_period == f.attn_offset
+    if f.linear_interval and il < f.n_layer:
+        return (il + 1) % f.linear_interval == 0
     return not (il < f.ssm_layers or il < f.conv_layers)
+
+
+def is_global(f: Family, il: int) -> bool:
+    """Whether layer ``il`` attends to the whole context when the others slide a window."""
+    return bool(f.swa_pattern) and il % f.swa_pattern == f.swa_pattern - 1
+
+
+def _kv_shared(f: Family, il: int) -> bool:
+    return il >= f.n_layer - f.kv_shared_layers
 
 
 def _has_ssm(f: Family, il: int) -> bool:
@@ -3117,7 +3459,7 @@ def tensor_groups(f: Family) -> list[Group]:
     if f.per_layer_dim:
         ple = f.n_layer * f.per_layer_dim
         out += [Group("per_layer_token_embd", -1, f.n_vocab_per_layer, ple)]
-        out += [Group("other", -1, ple, d)]
+        out += [Group("unquantized", -1, ple, d)]  # llama.cpp keeps per_layer_model_proj as is
         out += [Group("other", -1, d, d) for _ in range(2 * (f.altup - 1))]
     for il in range(f.n_layer + f.nextn):
         vectors = 2 * d + (3 * d if f.swa_pattern else 0)  # norms (Gemma 2/3 have four)
@@ -3138,17 +3480,33 @@ def tensor_groups(f: Family) -> list[Group]:
         elif il < f.conv_layers:  # LFM2's short convolution: in and out projections
             out += [Group("other", il, 3 * d, d), Group("other", il, d, d)]
             vectors += 3 * d
+        elif f.linear_interval and not has_attention(f, il):
+            # Gated DeltaNet: q, k and v in one matrix (quantized as llama.cpp quantizes attn_v),
+            # the output gate, the per-head decay (alpha) and write strength (beta), out
+            kd, vd = f.lin_k_heads * f.lin_head_dim, f.lin_v_heads * f.lin_head_dim
+            out += [Group("attn_v", il, 2 * kd + vd, d), Group("other", il, vd, d)]
+            out += [Group("other", il, f.lin_v_heads, d), Group("other", il, f.lin_v_heads, d)]
+            out += [Group("other", il, d, vd)]
+            vectors += 4 * (2 * kd + vd) + 2 * f.lin_v_heads + f.lin_head_dim  # conv, dt, A, norm
         elif il < f.n_layer and not has_attention(f, il):
             pass  # a Mamba mixer alone (below), or an FFN-only block
         elif f.fused_qkv:
             out += [Group("attn_qkv", il, q + 2 * kv, d), Group("attn_output", il, d, q)]
         else:
-            out += [
-                Group("attn_q", il, q, d),
-                Group("attn_k", il, kv, d),
-                Group("attn_v", il, kv, d),
-                Group("attn_output", il, d, q),
-            ]
+            full = bool(f.global_head_dim) and is_global(f, il)
+            h = f.global_head_dim if full else hd
+            q_il, kv_il = (
+                f.n_head * h,
+                ((f.global_kv_heads or f.n_head_kv) if full else f.n_head_kv) * h,
+            )
+            out.append(Group("attn_q", il, 2 * q_il if f.linear_interval else q_il, d))  # + gate
+            if not (f.kv_shared_bare and _kv_shared(f, il)):
+                out.append(Group("attn_k", il, kv_il, d))
+                if not (full and f.k_eq_v):
+                    out.append(Group("attn_v", il, kv_il, d))
+            out.append(Group("attn_output", il, d, q_il))
+            if f.linear_interval:
+                vectors += 2 * hd  # q and k norms
         if il < f.n_layer and _has_ssm(f, il):
             mixer, elements = _ssm_groups(f, il)
             out += mixer
@@ -3173,6 +3531,8 @@ def tensor_groups(f: Family) -> list[Group]:
                 out += [Group("ffn_down", il, d, s)]
         else:
             ff = f.n_ff_dense if f.is_moe else f.n_ff
+            if f.double_wide and _kv_shared(f, il):
+                ff *= 2
             if f.fused_up:
                 out += [Group("ffn_up", il, 2 * ff, d)]
             elif f.gated:
@@ -3183,8 +3543,9 @@ def tensor_groups(f: Family) -> list[Group]:
         if f.per_layer_dim:  # per-layer input gate and projection, LAuReL, AltUp's router
             p, r = f.per_layer_dim, f.laurel_rank
             out += [Group("other", il, p, d), Group("other", il, d, p)]
-            out += [Group("other", il, r, d), Group("other", il, d, r)]
-            vectors += f.altup * d + 6 * d
+            if r:
+                out += [Group("other", il, r, d), Group("other", il, d, r)]
+            vectors += f.altup * d + 6 * d if f.altup else d
         if il >= f.n_layer:  # a prediction layer's projection of [embedding, hidden state]
             out.append(Group("other", il, d, 2 * d))
             if f.nextn_vocab:
@@ -3227,6 +3588,7 @@ def weights_bytes(f: Family, preset: str, variant: str = "", presets_2023: bool 
         tied=f.tied and not f.gguf_output,
         is_70b=f.n_layer == 80 and not f.is_moe,
         presets_2023=presets_2023,
+        ple_2025=bool(f.altup),  # Gemma 3n's files, all made in 2025
     )
     totals: dict[str, int] = {}
     for g in groups:
@@ -3236,6 +3598,9 @@ def weights_bytes(f: Family, preset: str, variant: str = "", presets_2023: bool 
     for g in groups:
         if g.role == "vector":
             total += g.n_elements * 4
+            continue
+        if g.role == "unquantized":  # kept at the checkpoint's 16-bit type
+            total += g.n_elements * (4 if preset == "F32" else 2)
             continue
         index = seen.get(g.role, 0)
         seen[g.role] = index + 1

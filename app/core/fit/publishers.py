@@ -15,6 +15,9 @@ spelling of their own, so the name can tell:
   embeddings at F16, where llama.cpp's Q4_0 preset gives them Q6_K.
 * EXAONE 3.5 2.4B ties its embeddings, yet LG's own files carry an output tensor (the checkpoint
   stores one); the Llamafied checkpoint (``EXAONE-3.5-2.4B-Instruct-Llamafied``) does not.
+* bartowski's Qwen3.5 and Qwen3.6 files (``Qwen_Qwen3.5-9B-Q4_K_M.gguf``) keep the checkpoint's
+  multi-token-prediction layer, as llama.cpp's converter does by default since 2026; Qwen's,
+  Unsloth's, LM Studio's and ggml-org's leave it out unless the name says MTP.
 * TheBloke's 2023 conversions (``llama-2-7b-chat.Q2_K.gguf``: the model in lower case, a dot, then
   the quant) of models released before 2024 were made with that year's llama.cpp: its Q2_K gave
   Q3_K to the FFN, ``attn_v`` and ``attn_output`` tensors, and a mixture of experts stored each
@@ -38,7 +41,9 @@ class Spelling:
     output: bool | None = None  # a separate output tensor (None: the family's default)
     embeddings: str = ""  # the type token embeddings are kept at
     presets_2023: bool = False  # made with llama.cpp's 2023 quant presets
+    nextn: int | None = None  # multi-token-prediction layers kept (None: the family's default)
     evidence: str = ""
+    within: float = 0.05  # how close its files come with it (the table test holds it to this)
 
 
 SPELLINGS: tuple[Spelling, ...] = (
@@ -77,6 +82,18 @@ SPELLINGS: tuple[Spelling, ...] = (
         output=False,
         evidence="mradermacher/EXAONE-3.5-2.4B-Instruct-Llamafied-GGUF: Q4_K_M 1.50 GB, where LG's "
         "own EXAONE-3.5-2.4B-Instruct-Q4_K_M is 1.64 GB",
+    ),
+    Spelling(
+        "named like bartowski's Qwen3.5 and Qwen3.6 files, which keep the multi-token-prediction "
+        "layer",
+        r"^Qwen_Qwen3\.[56]-",
+        r"^Qwen3\.5 ",
+        nextn=1,
+        evidence="bartowski/Qwen_Qwen3.5-9B-GGUF: bf16 18.36 GB, as unsloth/Qwen3.5-9B-MTP-GGUF's "
+        "BF16 (18.36 GB), where unsloth/Qwen3.5-9B-GGUF's is 17.93 GB",
+        # his K-quants run 3-10% larger still (up to 10.2%, 0.8B's Q3_K_M; his Q8_0 and IQ4_XS
+        # do not): a choice of types of his own that the name does not show
+        within=0.11,
     ),
     Spelling(
         "named like TheBloke's 2023 conversions, made with llama.cpp's 2023 presets",

@@ -22,6 +22,7 @@ from app.core.fit.families import (
     family_rows,
     find_family,
     has_attention,
+    is_global,
     like_sized,
     lineage_of,
     parameter_count,
@@ -209,10 +210,7 @@ def shape_from_name(
     unknown family falls back to the count times the preset's typical bits per weight."""
     companion = companion_kind(filename)
     if companion:
-        raise FitError(
-            f"{filename!r} is {companion}, not a model on its own: it is loaded beside the model "
-            "it belongs to; check that model's file"
-        )
+        raise FitError(_not_a_model(filename, companion))
     parsed = parse_name(filename)
     quant_name = quant or parsed.quant
     stated = parameters or parsed.parameters
@@ -229,6 +227,10 @@ def shape_from_name(
         fam = find_family(parsed.base_name, None, None, effective)
     if stated is None and fam is None:
         raise FitError(_unplaced(filename, parsed.base_name, parsed.active_parameters, effective))
+    mtp = bool(_MTP.search(PurePosixPath(filename).name))
+    if mtp and fam is not None and not (fam.linear_interval or fam.nextn):
+        # Unsloth's "gemma-4-12B-it-MTP-BF16.gguf": Gemma 4's drafter, a model of its own
+        raise FitError(_not_a_model(filename, "a speculative-decoding draft head"))
     assumptions: list[str] = []
     if exact and parameters is not None:
         params = parameters
@@ -294,6 +296,10 @@ def shape_from_name(
             variant = variant or spelled.embeddings
             if spelled.output is not None:
                 made = replace(made, gguf_output=spelled.output)
+            if spelled.nextn is not None:
+                made = replace(made, nextn=spelled.nextn)
+        if mtp and fam.linear_interval:  # ggml-org's "Qwen3.6-27B-MTP-Q8_0.gguf"
+            made = replace(made, nextn=1)
         legacy = spelled is not None and spelled.presets_2023
         size = weights_bytes(made, preset.name, variant, legacy)
         if exact:
@@ -387,6 +393,7 @@ def _ends_type(quant: str | None, dynamic: bool, ends: str | None) -> str:
     return ""
 
 
+_MTP = re.compile(r"(?i)(?:^|[-_.])mtp(?=[-_.]|$)")  # a multi-token-prediction layer kept
 _EFFECTIVE = re.compile(r"(?i)(?:^|[-_.])(E\d+(?:\.\d+)?B)(?=[-_.]|$)")
 
 
@@ -396,11 +403,18 @@ def effective_size(filename: str) -> float | None:
     return float(m.group(1)[1:-1]) if m else None
 
 
+def _not_a_model(filename: str, kind: str) -> str:
+    return (
+        f"{filename!r} is {kind}, not a model on its own: it is loaded beside the model it "
+        "belongs to; check that model's file"
+    )
+
+
 def _unplaced(filename: str, base: str | None, active: int | None, effective: float | None) -> str:
     what = (
         f"it names {active / 1e9:g} B active parameters but not the total"
         if active
-        else f"E{effective:g}B is an effective size (Gemma 3n's), not the total,"
+        else f"E{effective:g}B is an effective size (as Gemma 3n and 4 name them), not the total,"
         if effective
         else "it has no size such as 8B or 135M"
     )
@@ -417,6 +431,14 @@ def _unplaced(filename: str, base: str | None, active: int | None, effective: fl
     )
 
 
+def _kv_heads(fam: Family, il: int, kv: int) -> int:
+    """Layer ``il``'s KV heads in units of the family's head size (Gemma 4's full-attention
+    layers have fewer heads of twice the size)."""
+    if fam.global_head_dim and is_global(fam, il):
+        return (fam.global_kv_heads or kv) * fam.global_head_dim // fam.head_dim
+    return kv
+
+
 def _fill_from_family(shape: ModelShape, fam: Family) -> None:
     shape.n_layer = fam.n_layer
     shape.n_embd = fam.n_embd
@@ -426,7 +448,9 @@ def _fill_from_family(shape: ModelShape, fam: Family) -> None:
     # Layers without attention (LFM2's convolutions, Mamba mixers, Nemotron-H's FFN blocks) and
     # Gemma 3n's last layers (which reuse earlier layers' KV) hold no KV cache of their own.
     shape.n_head_kv = [
-        kv if has_attention(fam, il) and il < fam.n_layer - fam.kv_shared_layers else 0
+        _kv_heads(fam, il, kv)
+        if has_attention(fam, il) and il < fam.n_layer - fam.kv_shared_layers
+        else 0
         for il in range(fam.n_layer)
     ]
     shape.key_length = shape.value_length = fam.head_dim

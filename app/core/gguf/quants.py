@@ -341,6 +341,9 @@ class MixContext:
     is_70b: bool = False  # llama.cpp's LLM_TYPE_70B: attn_v one step up
     imatrix: bool = True  # I-quants are made with an importance matrix
     presets_2023: bool = False  # llama.cpp's 2023 presets (TheBloke's files)
+    # llama.cpp before 2026 quantized per_layer_token_embd (Gemma 3n) as an untied token
+    # embedding; since, it is a token embedding like any other: at the output's type when tied
+    ple_2025: bool = False
 
 
 def _more_bits(i: int, n: int) -> bool:
@@ -360,7 +363,8 @@ def tensor_type_for(
     t = base
     if ctx.presets_2023 and preset == "Q2_K" and role in _Q2_K_2023:
         return _fit_rows("Q3_K", n_cols)
-    if role == "output" or (ctx.tied and role == "token_embd"):
+    embd = role == "token_embd" or (role == "per_layer_token_embd" and not ctx.ple_2025)
+    if role == "output" or (ctx.tied and embd):
         if preset == "MXFP4" or n_cols % TENSOR_TYPES[base].block_size:
             t = "Q8_0"
         elif preset in _IQ_LOW or preset == "IQ3_XXS":
