@@ -38,6 +38,7 @@ class Family:
     expert_count: int = 0
     expert_used: int = 0
     stated_b: float = 0.0  # the size names give it ("7B"); params_b when 0
+    size_word: str = ""  # the word names give the size in ("granite-4.0-h-small")
     tied: bool = False  # token embeddings double as the output layer
     gguf_output: bool = False  # tied, yet llama.cpp's conversion carries an output tensor
     # (the checkpoint stores one); publishers.py names the files made otherwise
@@ -49,6 +50,7 @@ class Family:
     kv_lora: int = 0  # multi-head latent attention (DeepSeek): compressed KV width
     q_lora: int = 0  # MLA: compressed query width (0: one attn_q matrix)
     rope_dim: int = 0  # MLA: rotary part of each key head
+    v_head_dim: int = 0  # MLA: value head size when it is not head_dim
     expert_type: str = ""  # experts stored at this type whatever the preset (gpt-oss: MXFP4)
     fused_up: bool = False  # gate and up in one ffn_up tensor of twice the width (GLM)
     nextn: int = 0  # multi-token-prediction layers the GGUF keeps after the others (GLM-4.5)
@@ -77,8 +79,10 @@ class Family:
     attn_offset: int = 0
     moe_period: int = 0
     moe_offset: int = 0
-    # Nemotron-H: one block per layer, "M" a Mamba-2 mixer, "*" attention, "-" an FFN
+    # Nemotron-H: one block per layer, "M" a Mamba-2 mixer, "*" attention, "-" an FFN, "E" a
+    # mixture of experts (working in a moe_latent-wide space when set)
     layout: str = ""
+    moe_latent: int = 0
     # Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5) in every layer but each
     # linear_interval-th: key and value heads of lin_head_dim, a short convolution over q, k and
     # v; the full-attention layers' query projection carries an output gate (twice the width).
@@ -1588,13 +1592,15 @@ EXAONE, DSC, AYA23, AYAX = (
     r"aya-?expanse",
 )
 ERNIE, HUNYUAN = r"ernie-?4[.-]5", r"hunyuan"
-LFM2 = r"lfm-?2(?!-?vl)"
+LFM2 = r"lfm-?2(?![.-]?5|-?vl)"
+LFM25 = r"lfm-?2[.-]5(?!-?vl|-?audio)"
 GEMMA4 = r"(?<!med)gemma-?4(?![\d.]*b)"
+NEMOTRON3 = r"nemotron-?(3(\.5)?-?(nano|super|lightning)|nano-?3)"
 FALCONH1 = r"falcon-?h1"
 MINISTRAL3, EXAONE4 = r"ministral-?3", r"exaone-?4"
 GRANITE4, GRANITE4H = r"granite-?4[.-]0(?!-?h)", r"granite-?4[.-]0-?h"
 FALCON, STARCODER2 = r"falcon(?!-?3|-?mamba|-?h1|-?e)", r"starcoder-?2"
-GLM4 = r"glm-?(4|z1)(?![.-]?[56]|\.1|v)"
+GLM4 = r"glm-?(4|z1)(?![.-]?[5-9](?![\d.]*b)|[.-]?1?v)"
 FAMILIES += [
     F(
         "Falcon3 1B",
@@ -2213,7 +2219,57 @@ FAMILIES += [
         131072,
         stated_b=3,
         tied=True,
+        size_word="micro",
         source=HF + "ibm-granite/granite-4.0-micro/blob/main/config.json",
+    ),
+    # Granite 4.1: dense; 3b has Granite 4.0 Micro's shape; 8b has an output layer of its own
+    # (its BF16 file is 17.6 GB).
+    F(
+        "Granite 4.1 3B",
+        r"granite-?4[.-]1",
+        3.4,
+        40,
+        2560,
+        40,
+        8,
+        64,
+        100352,
+        8192,
+        131072,
+        stated_b=3,
+        tied=True,
+        source=HF + "ibm-granite/granite-4.1-3b/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.1 8B",
+        r"granite-?4[.-]1",
+        8.79,
+        40,
+        4096,
+        32,
+        8,
+        128,
+        100352,
+        12800,
+        131072,
+        stated_b=8,
+        source=HF + "ibm-granite/granite-4.1-8b/blob/main/config.json",
+    ),
+    F(
+        "Granite 4.1 30B",
+        r"granite-?4[.-]1",
+        28.87,
+        64,
+        4096,
+        32,
+        8,
+        128,
+        100352,
+        32768,
+        131072,
+        stated_b=30,
+        tied=True,
+        source=HF + "ibm-granite/granite-4.1-30b/blob/main/config.json",
     ),
     F(
         "Granite 4.0 H 350M",
@@ -2273,6 +2329,7 @@ FAMILIES += [
         ssm_inner=4096,
         ssm_heads=64,
         ssm_state=128,
+        size_word="micro",
         source=HF + "ibm-granite/granite-4.0-h-micro/blob/main/config.json",
     ),
     F(
@@ -2296,6 +2353,7 @@ FAMILIES += [
         ssm_inner=3072,
         ssm_heads=48,
         ssm_state=128,
+        size_word="tiny",
         source=HF + "ibm-granite/granite-4.0-h-tiny/blob/main/config.json",
     ),
     F(
@@ -2319,6 +2377,7 @@ FAMILIES += [
         ssm_inner=8192,
         ssm_heads=128,
         ssm_state=128,
+        size_word="small",
         source=HF + "ibm-granite/granite-4.0-h-small/blob/main/config.json",
     ),
     # Nemotron-H (Nemotron Nano 9B / 12B v2): one block per layer, a Mamba-2 mixer, attention or
@@ -2365,6 +2424,80 @@ FAMILIES += [
         ssm_state=128,
         ssm_groups=8,
         source=HF + "nvidia/NVIDIA-Nemotron-Nano-12B-v2/blob/main/config.json",
+    ),
+    # Nemotron 3: Nemotron-H with mixtures of experts ("E": up and down projections, squared
+    # ReLU, a shared expert beside them); 2688 is no multiple of 256, so 30B-A3B falls back to
+    # legacy types in K-quants. Super's experts work in a 1,024-wide latent space. The Hub's
+    # files leave out the prediction layer.
+    F(
+        "Nemotron 3 Nano 30B-A3B",
+        NEMOTRON3,
+        31.58,
+        52,
+        2688,
+        32,
+        2,
+        128,
+        131072,
+        1856,
+        262144,
+        stated_b=30,
+        gated=False,
+        expert_count=128,
+        expert_used=6,
+        n_ff_shared=3712,
+        layout="MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME",
+        ssm_inner=4096,
+        ssm_heads=64,
+        ssm_state=128,
+        ssm_groups=8,
+        source=HF + "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16/blob/main/config.json",
+    ),
+    F(
+        "Nemotron 3 Nano 4B",
+        NEMOTRON3,
+        3.97,
+        42,
+        3136,
+        40,
+        8,
+        128,
+        131072,
+        12544,
+        262144,
+        stated_b=4,
+        gated=False,
+        layout="M-M-M-MM-M-M*-M-M*-M-M-M*-M-M-MM*-MMM-M-M-",
+        ssm_inner=7680,
+        ssm_heads=96,
+        ssm_state=128,
+        ssm_groups=8,
+        source=HF + "nvidia/NVIDIA-Nemotron-3-Nano-4B-BF16/blob/main/config.json",
+    ),
+    F(
+        "Nemotron 3 Super 120B-A12B",
+        NEMOTRON3,
+        120.67,
+        88,
+        4096,
+        32,
+        2,
+        128,
+        131072,
+        2688,
+        262144,
+        stated_b=120,
+        gated=False,
+        expert_count=512,
+        expert_used=22,
+        n_ff_shared=5376,
+        moe_latent=1024,
+        layout="MEMEMEM*EMEMEMEM*EMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEM*EMEMEMEME",
+        ssm_inner=8192,
+        ssm_heads=128,
+        ssm_state=128,
+        ssm_groups=8,
+        source=HF + "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16/blob/main/config.json",
     ),
     # Falcon-H1: a Mamba-2 mixer beside attention and the FFN in every layer.
     F(
@@ -2640,8 +2773,8 @@ FAMILIES += [
         source=HF + "zai-org/GLM-4.5/blob/main/config.json",
     ),
     F(
-        "GLM-4.6 355B-A32B",
-        r"glm-?4[.-]6(?!v)",
+        "GLM-4.6 / 4.7 355B-A32B",
+        r"glm-?4[.-][67](?!v|-?flash)",
         356.79,
         92,
         5120,
@@ -2659,6 +2792,32 @@ FAMILIES += [
         n_ff_dense=12288,
         nextn=1,
         source=HF + "zai-org/GLM-4.6/blob/main/config.json",
+    ),
+    # GLM-4.7-Flash: DeepSeek-V2's latent attention (llama.cpp converts it as deepseek2) with
+    # 192-wide key heads and 256-wide value heads; the Hub's files leave out its prediction layer.
+    F(
+        "GLM-4.7-Flash 30B-A3B",
+        r"glm-?4[.-]7-?flash",
+        29.94,
+        47,
+        2048,
+        20,
+        20,
+        192,
+        154880,
+        1536,
+        202752,
+        stated_b=30,
+        expert_count=64,
+        expert_used=4,
+        n_ff_shared=1536,
+        dense_layers=1,
+        n_ff_dense=10240,
+        kv_lora=512,
+        q_lora=768,
+        rope_dim=64,
+        v_head_dim=256,
+        source=HF + "zai-org/GLM-4.7-Flash/blob/main/config.json",
     ),
     # Gemma 3n's text model (the vision and audio towers go to the mmproj file): "E2B" and "E4B"
     # are effective sizes; the GGUF holds 4.46 B and 6.87 B, 2.0 B and 2.3 B of them the
@@ -3112,6 +3271,56 @@ FAMILIES += [
         n_ff_dense=7168,
         source=HF + "LiquidAI/LFM2-8B-A1B/blob/main/config.json",
     ),
+    # LFM2.5: 350M and 1.2B have LFM2's shapes (below); 2.6B and 8B-A1B LFM2's with a
+    # 128,000-token vocabulary; 230M is new: 8 convolution and 6 attention layers.
+    F(
+        "LFM2.5 230M",
+        LFM25,
+        0.2297,
+        14,
+        1024,
+        16,
+        8,
+        64,
+        65536,
+        2560,
+        32768,
+        stated_b=0.23,
+        tied=True,
+        conv_layers=8,
+        source=HF + "LiquidAI/LFM2.5-230M/blob/main/config.json",
+    ),
+    # MiniCPM5: plain Llama shapes with a 130,560-token vocabulary, not tied.
+    F(
+        "MiniCPM5 1B",
+        r"minicpm-?5",
+        1.081,
+        24,
+        1536,
+        16,
+        2,
+        128,
+        130560,
+        4608,
+        131072,
+        stated_b=1,
+        source=HF + "openbmb/MiniCPM5-1B/blob/main/config.json",
+    ),
+    F(
+        "MiniCPM5 2B",
+        r"minicpm-?5",
+        2.517,
+        42,
+        2048,
+        16,
+        2,
+        128,
+        130560,
+        6144,
+        131072,
+        stated_b=2,
+        source=HF + "openbmb/MiniCPM5-2B/blob/main/config.json",
+    ),
     F(
         "Seed-OSS 36B",
         r"seed-?oss",
@@ -3390,6 +3599,148 @@ FAMILIES += [
         n_ctx_train=16384,
         **_SMOLVLM,
     ),
+    # LFM2.5: 350M and 1.2B are LFM2's shapes, 2.6B and 8B-A1B LFM2's with a 128,000-token
+    # vocabulary. LFM2.5-VL's language models: "450M" is LFM2.5 350M's, "1.6B" 1.2B's, "3B"
+    # 2.6B's.
+    _alike("LFM2.5 350M", "LFM2 350M", LFM25, "LiquidAI/LFM2.5-350M/blob/main/config.json"),
+    _alike(
+        "LFM2.5 1.2B", "LFM2 1.2B", LFM25, "LiquidAI/LFM2.5-1.2B-Instruct/blob/main/config.json"
+    ),
+    _alike(
+        "LFM2.5 2.6B",
+        "LFM2 2.6B",
+        LFM25,
+        "LiquidAI/LFM2.5-2.6B/blob/main/config.json",
+        params_b=2.697,
+        n_vocab=128000,
+    ),
+    _alike(
+        "LFM2.5 8B-A1B",
+        "LFM2 8B-A1B",
+        LFM25,
+        "LiquidAI/LFM2.5-8B-A1B/blob/main/config.json",
+        params_b=8.468,
+        n_vocab=128000,
+    ),
+    *(
+        _alike(
+            f"LFM2.5-VL {size}",
+            like,
+            r"lfm-?2[.-]5-?vl",
+            f"LiquidAI/LFM2.5-VL-{size}/blob/main/config.json",
+            stated_b=stated,
+            **extra,
+        )
+        for size, like, stated, extra in [
+            ("450M", "LFM2 350M", 0.45, {}),
+            ("1.6B", "LFM2 1.2B", 1.6, {}),
+            ("3B", "LFM2 2.6B", 3, {"params_b": 2.697, "n_vocab": 128000}),
+        ]
+    ),
+    _alike(
+        "LFM2.5-Audio 1.5B",
+        "LFM2 1.2B",
+        r"lfm-?2[.-]5-?audio",
+        "LiquidAI/LFM2.5-Audio-1.5B/blob/main/config.json",
+        stated_b=1.5,
+    ),
+    _alike(
+        "LFM2-VL 3B",
+        "LFM2 2.6B",
+        r"lfm-?2-?vl",
+        "LiquidAI/LFM2-VL-3B/blob/main/config.json",
+        stated_b=3,
+    ),
+    # GLM-4.5V and 4.6V's language model is GLM-4.5-Air's (without its prediction layer);
+    # GLM-4.1V-9B's and GLM-4.6V-Flash's GLM-4-0414's 9B shape, q, k and v apart.
+    _alike(
+        "GLM-4.5V / 4.6V 106B-A12B",
+        "GLM-4.5-Air 106B-A12B",
+        r"glm-?4[.-][56]-?v(?!-?flash)",
+        "zai-org/GLM-4.6V/blob/main/config.json",
+        params_b=106.9,
+        nextn=0,
+        nextn_vocab=False,
+    ),
+    _alike(
+        "GLM-4.1V / 4.6V-Flash 9B",
+        "GLM-4 9B",
+        r"glm-?4[.-](1v|6v-?flash)",
+        "zai-org/GLM-4.6V-Flash/blob/main/config.json",
+        fused_qkv=False,
+    ),
+    # Jan's models: Jan-v1 (4B, and its 2509 update) is Qwen3 4B's shape, Jan-v1-edge Qwen3
+    # 1.7B's with the embeddings tied; their names give no size.
+    _alike(
+        "Jan-v1 4B", "Qwen3 4B", r"jan-?v1(?!-?edge)", "janhq/Jan-v1-2509/blob/main/config.json"
+    ),
+    _alike(
+        "Jan-v1-edge 1.7B",
+        "Qwen3 1.7B",
+        r"jan-?v1-?edge",
+        "janhq/Jan-v1-edge/blob/main/config.json",
+        gguf_output=False,  # Jan's files keep the tie (janhq/Jan-v1-edge-gguf: Q8_0 1.83 GB)
+    ),
+    # MiniCPM-V 2.6's language model is Qwen2 7B's; 4.6's Qwen3.5 0.8B's with a 248,094-token
+    # vocabulary.
+    _alike(
+        "MiniCPM-V 2.6",
+        "Qwen2 7B",
+        r"minicpm-?v-?2[._-]?6",
+        "openbmb/MiniCPM-V-2_6/blob/main/config.json",
+        stated_b=8,
+    ),
+    _alike(
+        "MiniCPM-V 4.6",
+        "Qwen3.5 0.8B",
+        r"minicpm-?v-?4[._-]?6",
+        "openbmb/MiniCPM-V-4.6/blob/main/config.json",
+        n_vocab=248094,
+        stated_b=1.3,
+    ),
+    # InternVL3's language models are Qwen2.5's with a 151,674-token vocabulary and an output
+    # layer of their own; InternVL3.5's are Qwen3's, untied. Each is named for its size with the
+    # vision tower ("1B" is Qwen2.5 0.5B's, "38B" Qwen2.5 32B's).
+    *(
+        _alike(
+            f"InternVL3 {size}",
+            like,
+            r"internvl-?3(?![._-]?5)",
+            f"OpenGVLab/InternVL3-{size}/blob/main/config.json",
+            stated_b=stated,
+            n_vocab=151674,
+            tied=False,
+            **extra,
+        )
+        for size, like, stated, extra in [
+            ("1B", "Qwen2.5 0.5B", 1, {"params_b": 0.630}),
+            ("2B", "Qwen2.5 1.5B", 2, {"params_b": 1.776}),
+            ("8B", "Qwen2.5 7B", 8, {}),
+            ("14B", "Qwen2.5 14B", 14, {}),
+            ("38B", "Qwen2.5 32B", 38, {}),
+            ("78B", "Qwen2.5 72B", 78, {}),
+        ]
+    ),
+    *(
+        _alike(
+            f"InternVL3.5 {size}",
+            like,
+            r"internvl-?3[._-]?5",
+            f"OpenGVLab/InternVL3_5-{size}/blob/main/config.json",
+            stated_b=stated,
+            tied=False,
+            **extra,
+        )
+        for size, like, stated, extra in [  # the small ones untie Qwen3's embeddings
+            ("1B", "Qwen3 0.6B", 1, {"params_b": 0.752}),
+            ("2B", "Qwen3 1.7B", 2, {"params_b": 2.032}),
+            ("4B", "Qwen3 4B", 4, {"params_b": 4.411}),
+            ("8B", "Qwen3 8B", 8, {}),
+            ("14B", "Qwen3 14B", 14, {}),
+            ("38B", "Qwen3 32B", 38, {}),
+            ("30B-A3B", "Qwen3 30B-A3B", 30, {}),
+        ]
+    ),
 ]
 
 
@@ -3471,10 +3822,11 @@ def tensor_groups(f: Family) -> list[Group]:
                 vectors += f.q_lora
             else:
                 out += [Group("attn_q", il, f.n_head * qk, d)]
+            hv = f.v_head_dim or hd
             out += [
                 Group("other", il, f.kv_lora + f.rope_dim, d),
-                Group("other", il, f.n_head * (f.head_dim + hd), f.kv_lora),
-                Group("attn_output", il, d, f.n_head * hd),
+                Group("other", il, f.n_head * (f.head_dim + hv), f.kv_lora),
+                Group("attn_output", il, d, f.n_head * hv),
             ]
             vectors += f.kv_lora
         elif il < f.conv_layers:  # LFM2's short convolution: in and out projections
@@ -3511,24 +3863,28 @@ def tensor_groups(f: Family) -> list[Group]:
             mixer, elements = _ssm_groups(f, il)
             out += mixer
             vectors += elements
-        if f.layout and f.layout[il] != "-":
+        block = f.layout[il] if il < len(f.layout) else ""
+        if block and block not in "-E":
             pass  # Nemotron-H: a mixer block has no FFN
         elif (
             f.is_moe
             and il >= f.dense_layers
             and (not f.moe_period or il % f.moe_period == f.moe_offset)
+            and block != "-"
         ):
             e, ff = f.expert_count, f.n_ff
-            out += [
-                Group("ffn_gate", il, ff, d, e),
-                Group("ffn_up", il, ff, d, e),
-                Group("ffn_down", il, d, ff, e),
-            ]
+            m = f.moe_latent or d  # Nemotron 3 Super's experts work in a narrower latent space
+            if f.moe_latent:
+                out += [Group("other", il, m, d), Group("other", il, d, m)]
+            if f.gated:
+                out.append(Group("ffn_gate", il, ff, m, e))
+            out += [Group("ffn_up", il, ff, m, e), Group("ffn_down", il, m, ff, e)]
             vectors += d * e
             if f.n_ff_shared:
                 s = f.n_ff_shared
-                out += [Group("ffn_gate", il, s, d), Group("ffn_up", il, s, d)]
-                out += [Group("ffn_down", il, d, s)]
+                if f.gated:
+                    out.append(Group("ffn_gate", il, s, d))
+                out += [Group("ffn_up", il, s, d), Group("ffn_down", il, d, s)]
         else:
             ff = f.n_ff_dense if f.is_moe else f.n_ff
             if f.double_wide and _kv_shared(f, il):
@@ -3607,6 +3963,8 @@ def weights_bytes(f: Family, preset: str, variant: str = "", presets_2023: bool 
         place = g.layer if (f.is_moe and g.role == "ffn_down") else index
         if f.expert_type and g.count > 1 and preset not in ("F32",):
             t = f.expert_type
+        elif preset == "MXFP4" and g.count > 1:  # MXFP4_MOE: the experts MXFP4, the rest Q8_0
+            t = "MXFP4"
         elif variant and g.role in ("token_embd", "output"):
             t = variant
         elif presets_2023 and g.count > 1:
@@ -3623,12 +3981,21 @@ def like_sized(parameters: int, moe: bool, count: int = 8) -> list[Family]:
     """The known shapes nearest a size (each shape once; mixtures of experts for a mixture),
     to price a model of a family Hearth does not know. Shapes no other model shares are left out:
     experts kept at a fixed type (gpt-oss), per-layer embeddings (Gemma 3n), convolution layers
-    (LFM2), prediction layers (GLM-4.5)."""
+    (LFM2), prediction layers (GLM-4.5), linear attention (Qwen3.5), Nemotron-H's blocks,
+    Gemma 4's wide full-attention heads."""
     seen: set[tuple[int, ...]] = set()
     rows = []
     for f in FAMILIES:
         key = (f.n_layer, f.n_embd, f.n_vocab, f.n_ff, f.expert_count, f.tied)
-        unusual = f.expert_type or f.per_layer_dim or f.conv_layers or f.nextn
+        unusual = (
+            f.expert_type
+            or f.per_layer_dim
+            or f.conv_layers
+            or f.nextn
+            or f.linear_interval
+            or f.layout
+            or f.global_head_dim
+        )
         if f.is_moe != moe or unusual or key in seen:
             continue
         seen.add(key)
@@ -3722,6 +4089,10 @@ def find_family(
     if not rows:
         return None
     if parameters is None and active is None:
+        name = _norm(base_name or "")
+        worded = [f for f in rows if f.size_word and re.search(rf"(^|-){f.size_word}(-|$)", name)]
+        if len(worded) == 1:  # "granite-4.0-h-small"
+            return worded[0]
         if effective is not None:  # "gemma-3n-E4B": only a family that gives it places it
             return next((f for f in rows if f.effective_b == effective), None)
         return rows[0] if len(rows) == 1 else None

@@ -339,18 +339,15 @@ def shape_from_name(
         variant = _ends_type(parsed.quant, parsed.dynamic, parsed.ends)
         moe = bool(parsed.experts or parsed.active_parameters)
         near = like_sized(params, moe)
-        per = sorted(
-            weights_bytes(f, preset.name, variant)
-            / (parameter_count(f) if exact else f.size_b * 1e9)
-            for f in near
-        )
+        # What a parameter costs in this preset in models of that size (their embeddings'
+        # share, the types the preset gives each tensor), not how their stated sizes round
+        per = sorted(weights_bytes(f, preset.name, variant) / parameter_count(f) for f in near)
         rate = statistics.median(per)
         shape.weights_bytes = int(params * rate)
         assumptions.append(
             f"weights: priced as the known models nearest its size are "
-            f"({', '.join(f.label for f in near[:3])}…): {rate * 8:.2f} bits per "
-            f"{'' if exact else 'stated '}parameter in {preset.name}"
-            f"{f' (embeddings and output at {variant})' if variant else ''}"
+            f"({', '.join(f.label for f in near[:3])}…): {rate * 8:.2f} bits per parameter in "
+            f"{preset.name}{f' (embeddings and output at {variant})' if variant else ''}"
         )
     else:
         shape.weights_bytes = int(params * preset.bits_per_weight / 8)
