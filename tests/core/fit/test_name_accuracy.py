@@ -103,9 +103,8 @@ def test_weights_from_names_match_real_hub_files() -> None:
     print(
         f"\n{n} files: {within5:.1%} within 5%, {within10:.1%} within 10%, {len(refused)} refused"
     )
-    # Refused only where nothing says the total: no size in the name or the repo, and a family
-    # Hearth does not know the shape of (Ling-mini-2.0; Gemma 3n, whose "E4B" is an effective
-    # size).
+    # Refused only where nothing says the total: no size in the name or the repo, and no single
+    # family row it fits (an unknown family, or one that comes in several sizes).
     for name in refused:
         row = next(r for r in _rows() if r["file"] == name)
         parsed = parse_name(name)
@@ -114,13 +113,14 @@ def test_weights_from_names_match_real_hub_files() -> None:
         assert _stated(row["stated_params"]) is None and parsed.parameters is None, name
         assert find_family(parsed.base_name, None, parsed.active_parameters) is None, name
     assert len(refused) <= 0.01 * n
-    # The goal: 90% within 5% and 98% within 10%. Measured on 2,296 files: 95.9% and 97.7%. 15
+    # The goal: 90% within 5% and 98% within 10%. Measured on 3,192 files: 95.5% and 98.4%. 15
     # of the files beyond 10% are one repo's: mradermacher's Llama-3.2-3B-Instruct-uncensored, a
     # fine-tune saved with its own output layer, which its name cannot tell (the estimate names
-    # that size too); without them, 96.6% and 98.3%. The rest are mixes a publisher made its own
-    # way under llama.cpp's names (Unsloth's Gemma 3n files) and families Hearth does not know.
-    assert within5 >= 0.945
-    assert within10 >= 0.97
+    # that size too). The rest are mixes a publisher made its own way under llama.cpp's names
+    # (Unsloth's Gemma 3n and Gemma 4 E-models, Mungert's bf16_q8_0) and families Hearth does
+    # not know.
+    assert within5 >= 0.95
+    assert within10 >= 0.98
 
 
 def test_family_shapes_give_their_published_counts() -> None:
