@@ -495,6 +495,7 @@ FAMILIES: list[Family] = [
         16384,
         131072,
         stated_b=22,
+        size_word="2409",  # "Mistral-Small-Instruct-2409" has no size in its name
         source=HF + "mistralai/Mistral-Small-Instruct-2409/blob/main/config.json",
     ),
     F(
@@ -3726,6 +3727,33 @@ FAMILIES += [
         "janhq/Jan-v1-edge/blob/main/config.json",
         gguf_output=False,  # Jan's files keep the tie (janhq/Jan-v1-edge-gguf: Q8_0 1.83 GB)
     ),
+    _alike(
+        "LFM2-Audio 1.5B",
+        "LFM2 1.2B",
+        r"lfm-?2-?audio",
+        "LiquidAI/LFM2-Audio-1.5B/blob/main/config.json",
+        stated_b=1.5,
+    ),
+    # InternVL2.5's Qwen2.5-based sizes: "1B" is Qwen2.5 0.5B's, "4B" 3B's, "38B" 32B's, "78B"
+    # 72B's, with InternVL's 151,674-token vocabulary and an output layer of their own.
+    *(
+        _alike(
+            f"InternVL2.5 {size}",
+            like,
+            r"internvl-?2[._-]?5",
+            f"OpenGVLab/InternVL2_5-{size}/blob/main/config.json",
+            stated_b=stated,
+            n_vocab=151674,
+            tied=False,
+            **extra,
+        )
+        for size, like, stated, extra in [
+            ("1B", "Qwen2.5 0.5B", 1, {"params_b": 0.630}),
+            ("4B", "Qwen2.5 3B", 4, {"params_b": 3.40}),
+            ("38B", "Qwen2.5 32B", 38, {}),
+            ("78B", "Qwen2.5 72B", 78, {}),
+        ]
+    ),
     # MiniCPM-V 2.6's language model is Qwen2 7B's; 4.6's Qwen3.5 0.8B's with a 248,094-token
     # vocabulary.
     _alike(
@@ -4049,6 +4077,45 @@ def like_sized(parameters: int, moe: bool, count: int = 8) -> list[Family]:
     return rows[:count]
 
 
+def merged_experts(base_name: str | None, experts: int, expert_b: float) -> Family | None:
+    """The shape of a merge of ``experts`` copies of a dense model ("GritLM-8x7B", mergekit's
+    "Calme-4x7B-MoE"): the model's attention and embeddings once, its FFN once per expert, two
+    used per token. The dense model is the named family's row of that size, else the known
+    mixture whose experts are that size (Mixtral's, for "7B"), else the dense shape nearest."""
+    size = expert_b * 1e9
+    named = [
+        f
+        for f in family_rows(base_name)
+        if not f.is_moe and abs(f.size_b - expert_b) <= 0.12 * expert_b
+    ]
+    if named:
+        base = named[0]
+    else:
+        mixes = [  # mixtures of plain experts (Mixtral's), named by their count and size
+            f
+            for f in FAMILIES
+            if f.is_moe
+            and not (f.n_ff_shared or f.dense_layers)
+            and abs(f.size_b / f.expert_count - expert_b) < 0.05 * expert_b
+        ]
+        if mixes:
+            return replace(
+                mixes[0], label=f"{mixes[0].label} with {experts} experts", expert_count=experts
+            )
+        near = like_sized(int(size), moe=False, count=1)
+        if not near:
+            return None
+        base = near[0]
+    return replace(
+        base,
+        label=f"{base.label} with {experts} experts",
+        expert_count=experts,
+        expert_used=2,
+        stated_b=experts * expert_b,
+        params_b=0.0,
+    )
+
+
 def _norm(name: str) -> str:
     # "mistralai_Magistral-Small": a quantizer's "org_" prefix names the maker, not the model.
     name = re.sub(r"^[A-Za-z0-9-]+_(?=[A-Za-z])", "", name) if "_" in name else name
@@ -4104,6 +4171,16 @@ def lineage_of(base_name: str | None) -> str | None:
     if any(re.search(f.pattern, name) for f in FAMILIES):
         return None
     return _lineage(name)
+
+
+def lookup_name(base_name: str | None, finetune: str | None) -> str | None:
+    """The part of a name to look a family up by: the base name, or the fine-tune part when the
+    base is a fine-tune line's and that part names a family ("zephyr-7b-gemma" is a Gemma)."""
+    if lineage_of(base_name) and finetune:
+        named = _norm(finetune)
+        if any(re.search(f.pattern, named) for f in FAMILIES):
+            return finetune
+    return base_name
 
 
 def family_rows(base_name: str | None) -> list[Family]:

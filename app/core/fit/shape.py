@@ -25,6 +25,8 @@ from app.core.fit.families import (
     is_global,
     like_sized,
     lineage_of,
+    lookup_name,
+    merged_experts,
     parameter_count,
     weights_bytes,
 )
@@ -212,21 +214,29 @@ def shape_from_name(
     if companion:
         raise FitError(_not_a_model(filename, companion))
     parsed = parse_name(filename)
+    base = lookup_name(parsed.base_name, parsed.finetune)  # "zephyr-7b-gemma": a Gemma
     quant_name = quant or parsed.quant
     stated = parameters or parsed.parameters
     exact = parameters is not None and (params_source is not None or looks_exact(parameters))
-    fam = find_family(parsed.base_name, stated, None if parameters else parsed.active_parameters)
+    fam = find_family(base, stated, None if parameters else parsed.active_parameters)
     active = parsed.active_parameters
     if fam is None and parameters and active and abs(parameters - active) <= 0.01 * active:
         # "17B" given for Llama-4-Scout-17B-16E: the active size its name states, not a total.
-        fam = find_family(parsed.base_name, None, active)
+        fam = find_family(base, None, active)
         if fam is not None:
             parameters, stated, exact = None, parsed.parameters, False
     effective = effective_size(filename)
     if fam is None and stated is None and effective:
-        fam = find_family(parsed.base_name, None, None, effective)
+        fam = find_family(base, None, None, effective)
+    if fam is None and stated is None and parsed.version:  # "Mistral-Small-Instruct-2409"
+        fam = find_family(f"{base}-{parsed.version}", None)
+    merged = False
+    if fam is None and parsed.experts and parsed.parameters and not parsed.active_parameters:
+        # "GritLM-8x7B": eight copies of a 7B's FFN under one attention, not 56 B
+        fam = merged_experts(base, parsed.experts, parsed.parameters / parsed.experts / 1e9)
+        merged = fam is not None
     if stated is None and fam is None:
-        raise FitError(_unplaced(filename, parsed.base_name, parsed.active_parameters, effective))
+        raise FitError(_unplaced(filename, base, parsed.active_parameters, effective))
     mtp = bool(_MTP.search(PurePosixPath(filename).name))
     if mtp and fam is not None and not (fam.linear_interval or fam.nextn):
         # Unsloth's "gemma-4-12B-it-MTP-BF16.gguf": Gemma 4's drafter, a model of its own
@@ -260,9 +270,12 @@ def shape_from_name(
                 f"{parsed.size_label} read as {params / 1e9:.0f} B parameters; shared layers make "
                 "the real count lower"
             )
-    if fam is not None and lineage_of(parsed.base_name):
+    if fam is not None and lineage_of(base):
+        assumptions.append(f"{base!r} read as a fine-tune of {fam.label}, which its name implies")
+    if merged and fam is not None:
         assumptions.append(
-            f"{parsed.base_name!r} read as a fine-tune of {fam.label}, which its name implies"
+            f"{parsed.size_label} read as a merge of experts: attention and embeddings once, the "
+            "FFN once per expert"
         )
     shape = ModelShape(grade="name", name=parsed.base_name or filename, parameters=params)
     preset = preset_for(quant_name)

@@ -90,18 +90,21 @@ def is_projector_name(name: str) -> bool:
 
 # Files that sit beside a model in its repo and are not one: a speculative-decoding draft head
 # (llama.cpp's "mtp-" multi-token-prediction export, EAGLE-3, DFlash and DSpark drafts, Gemma 4's
-# "-it-assistant" drafters), an audio model's vocoder or tokenizer, an importance matrix.
+# "-it-assistant" drafters), an audio model's vocoder or tokenizer, an importance matrix, a LoRA
+# adapter (applied over the model it was trained on).
 _COMPANION = re.compile(
-    r"(?i)^(?:(?P<draft>mtp|draft)|(?P<vocoder>vocoder)|(?P<tokenizer>tokenizer))[-_.]"
+    r"(?i)^(?:(?P<draft>mtp|draft)|(?P<vocoder>vocoder|audio-?decoder)|(?P<tokenizer>tokenizer))[-_.]"
     r"|(?:^|[-_.])(?P<drafter>eagle-?3|dflash|dspark|it[-_.]assistant)(?=[-_.]|$)"
+    r"|(?:^|[-_.])(?P<adapter>lora|adapter)(?![-_.]?merged)(?=[-_.]|$)"
     r"|(?P<imatrix>[-_.]imatrix(?:[-_.]\w+)?\.(?:gguf|dat)$)"
 )
 _COMPANION_KINDS = {
     "draft": "a speculative-decoding draft head",
     "drafter": "a speculative-decoding draft head",
-    "vocoder": "an audio model's vocoder",
+    "vocoder": "an audio model's vocoder (its audio decoder)",
     "tokenizer": "an audio model's tokenizer",
     "imatrix": "an importance matrix (quantization data)",
+    "adapter": "a LoRA adapter",
 }
 
 
