@@ -4099,8 +4099,13 @@ def merged_experts(base_name: str | None, experts: int, expert_b: float) -> Fami
             and abs(f.size_b / f.expert_count - expert_b) < 0.05 * expert_b
         ]
         if mixes:
+            mix = mixes[0]
             return replace(
-                mixes[0], label=f"{mixes[0].label} with {experts} experts", expert_count=experts
+                mix,
+                label=f"{mix.label} with {experts} experts",
+                expert_count=experts,
+                stated_b=experts * expert_b,
+                params_b=0.0,
             )
         near = like_sized(int(size), moe=False, count=1)
         if not near:

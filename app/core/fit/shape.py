@@ -377,8 +377,9 @@ def shape_from_name(
     _fill_from_family(shape, fam)
     shape.assumptions = [
         *assumptions,
-        f"shape of {fam.label}: {fam.n_layer} layers, {fam.n_head_kv} KV heads of "
-        f"{fam.head_dim}, {fam.n_vocab:,}-token vocabulary",
+        f"shape of {fam.label}: {fam.n_layer} layers{_attending(shape)}, {fam.n_head_kv} KV "
+        f"head{'s' if fam.n_head_kv != 1 else ''} of {fam.head_dim}, {fam.n_vocab:,}-token "
+        "vocabulary",
     ]
     return shape
 
@@ -439,6 +440,13 @@ def _unplaced(filename: str, base: str | None, active: int | None, effective: fl
         f"{filename!r} does not say how many parameters the model has: {what}{family}; give the "
         "count with --params (for example --params 8B)"
     )
+
+
+def _attending(shape: ModelShape) -> str:
+    """How many layers hold a KV cache ("(16 with a KV cache)"), when some hold none (linear
+    attention, Mamba mixers, convolutions, layers that read an earlier layer's cache)."""
+    cached = sum(1 for h in shape.n_head_kv if h)
+    return f" ({cached} with a KV cache)" if cached < len(shape.n_head_kv) else ""
 
 
 def _kv_heads(fam: Family, il: int, kv: int) -> int:

@@ -115,8 +115,8 @@ class RepoFiles:
 
 
 def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
-    """GGUF files grouped by quant (split parts together); vision projectors apart; draft heads
-    and importance matrices left out."""
+    """GGUF files grouped by quant (split parts together); vision projectors apart; files that
+    are not models (draft heads, LoRA adapters, vocoders, importance matrices) left out."""
     groups: dict[str, QuantGroup] = {}
     projectors = []
     for f in sorted(files, key=lambda f: f.path):
@@ -126,7 +126,7 @@ def group_files(files: list[HubFile]) -> tuple[list[QuantGroup], list[HubFile]]:
         if is_projector_name(name):
             projectors.append(f)
             continue
-        if companion_kind(name):  # a draft head or an importance matrix: no quant of the model
+        if companion_kind(name):  # not a quant of the model (a draft head, an adapter…)
             continue
         parsed = parse_name(name)
         quant = parsed.quant
