@@ -650,6 +650,21 @@ FAMILIES: list[Family] = [
     ),
     # Qwen1.5 (untied at 1.8B and up; Qwen1.5-32B and 110B use grouped-query attention)
     F(
+        "Qwen1.5 0.5B",
+        Q15,
+        0.62,
+        24,
+        1024,
+        16,
+        16,
+        64,
+        151936,
+        2816,
+        32768,
+        stated_b=0.5,
+        source=HF + "Qwen/Qwen1.5-0.5B-Chat/blob/main/config.json",
+    ),
+    F(
         "Qwen1.5 1.8B",
         Q15,
         1.84,
@@ -1487,6 +1502,30 @@ FAMILIES: list[Family] = [
         kv_lora=512,
         rope_dim=64,
         source=HF + "deepseek-ai/DeepSeek-V2-Lite-Chat/blob/main/config.json",
+    ),
+    # Moonlight 16B-A3B (DeepSeek-V3's layout at DeepSeek-V2-Lite's size), the language model of
+    # Kimi-VL-A3B (whose vision tower is the mmproj file).
+    F(
+        "Moonlight / Kimi-VL 16B-A3B",
+        r"moonlight-?16b|kimi-?vl",
+        15.96,
+        27,
+        2048,
+        16,
+        16,
+        128,
+        163840,
+        1408,
+        131072,
+        stated_b=16,
+        expert_count=64,
+        expert_used=6,
+        n_ff_shared=2816,
+        dense_layers=1,
+        n_ff_dense=11264,
+        kv_lora=512,
+        rope_dim=64,
+        source=HF + "moonshotai/Kimi-VL-A3B-Thinking-2506/blob/main/config.json",
     ),
     F(
         # The Hub's 685 B counts the multi-token-prediction layer, which GGUFs leave out.
