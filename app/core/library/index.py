@@ -3,7 +3,8 @@
 Header facts are cached in SQLite keyed by path and each part's size and modification time, so a
 rescan of unchanged files only lists folders and stats files. Changed files are read again;
 vanished ones are marked missing, not dropped. Split models are one entry; vision projectors
-(mmproj) are paired with the models beside them. Every method opens its own connection, so the
+(mmproj) are paired with the models beside them; draft heads, LoRA adapters and importance
+matrices are not listed. Every method opens its own connection, so the
 library can be used from any thread.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from app.core import paths
 from app.core.gguf.info import ModelInfo, inspect_model, split_parts
-from app.core.gguf.names import is_projector_name
+from app.core.gguf.names import companion_kind, is_projector_name
 from app.core.library.folders import is_within, walk_gguf
 from app.core.sqlite_damage import is_damage, salvage_tables
 
@@ -312,7 +313,16 @@ class Library:
         self._pair_projectors(entries)
         if not include_mmproj:
             entries = [e for e in entries if not self._is_projector(e)]
-        return entries
+        # draft heads, LoRA adapters, vocoders, importance matrices: files beside a model that
+        # are not one to chat with
+        return [e for e in entries if self._is_projector(e) or not self._is_companion(e)]
+
+    @staticmethod
+    def _is_companion(e: LibraryEntry) -> bool:
+        return (
+            bool(companion_kind(Path(e.path).name))
+            or e.info.metadata.get("general.type") == "adapter"
+        )
 
     @staticmethod
     def _is_projector(e: LibraryEntry) -> bool:

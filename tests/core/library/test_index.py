@@ -190,6 +190,22 @@ def test_projector_is_paired_not_listed(lib: Library, tmp_path: Path) -> None:
     assert [Path(p).name for p in entries[0].mmproj] == ["mmproj-Qwen2-VL-7B-Instruct-f16.gguf"]
 
 
+def test_files_beside_a_model_that_are_not_one_are_not_listed(lib: Library, tmp_path: Path) -> None:
+    """ggml-org's Qwen3.6-27B repo holds an MTP draft head beside its quants, bartowski's an
+    importance matrix, ggml-org's LoRA repos adapters: none is a model to pick and chat with."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    for name in (
+        "Qwen3.6-27B-Q8_0.gguf",
+        "mtp-Qwen3.6-27B-Q8_0.gguf",
+        "Qwen_Qwen3.6-27B-imatrix.gguf",
+        "LoRA-Qwen2.5-7B-Instruct-abliterated-v3-f16.gguf",
+    ):
+        F.write(folder / name, F.small_model_bytes())
+    lib.add_folder(folder)
+    assert [Path(e.path).name for e in lib.scan().entries] == ["Qwen3.6-27B-Q8_0.gguf"]
+
+
 def test_hugging_face_cache_layout(lib: Library, tmp_path: Path) -> None:
     hub = tmp_path / "hf" / "hub" / "models--pub--repo"
     (hub / "blobs").mkdir(parents=True)
