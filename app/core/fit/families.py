@@ -96,6 +96,9 @@ class Family:
     # twice as wide.
     global_head_dim: int = 0
     global_kv_heads: int = 0
+    global_heads: int = 0  # query heads of the full-attention layers, when not n_head (Laguna)
+    global_first: bool = False  # the full-attention layer leads each group of swa_pattern
+    attn_gate: bool = False  # a gate as wide as the queries on the attention output (Trinity)
     k_eq_v: bool = False
     kv_shared_bare: bool = False
     double_wide: bool = False
@@ -2509,6 +2512,128 @@ FAMILIES += [
         n_ff_dense=9216,
         source=HF + "inclusionAI/Ling-flash-2.0/blob/main/config.json",
     ),
+    # Laguna (poolside): full attention in the first layer of every four (48 heads), a 512-token
+    # window in the others (64 or 72 heads); a dense first layer, then 256 experts and a shared
+    # one.
+    F(
+        "Laguna XS 33B-A3B",
+        r"laguna-?xs",
+        33.44,
+        40,
+        2048,
+        64,
+        8,
+        128,
+        100352,
+        512,
+        131072,
+        stated_b=33,
+        sliding_window=512,
+        swa_pattern=4,
+        global_first=True,
+        global_heads=48,
+        expert_count=256,
+        expert_used=8,
+        n_ff_shared=512,
+        dense_layers=1,
+        n_ff_dense=8192,
+        source=HF + "poolside/Laguna-XS-2.1/blob/main/config.json",
+    ),
+    F(
+        "Laguna S 118B-A8B",
+        r"laguna-?s(?![a-z])",
+        117.5,
+        48,
+        3072,
+        72,
+        8,
+        128,
+        100352,
+        1024,
+        131072,
+        stated_b=118,
+        sliding_window=512,
+        swa_pattern=4,
+        global_first=True,
+        global_heads=48,
+        expert_count=256,
+        expert_used=10,
+        n_ff_shared=1024,
+        dense_layers=1,
+        n_ff_dense=12288,
+        source=HF + "poolside/Laguna-S-2.1/blob/main/config.json",
+    ),
+    # Trinity (Arcee's afmoe): three sliding-window layers to one full; a gate as wide as the
+    # queries on the attention output; leading dense layers, then experts and a shared one.
+    F(
+        "Trinity Nano 6B-A1B",
+        r"trinity-?nano",
+        6.1,
+        56,
+        1024,
+        8,
+        2,
+        128,
+        200192,
+        256,
+        131072,
+        stated_b=6,
+        sliding_window=2048,
+        swa_pattern=4,
+        attn_gate=True,
+        expert_count=128,
+        expert_used=8,
+        n_ff_shared=256,
+        dense_layers=2,
+        n_ff_dense=3072,
+        source=HF + "arcee-ai/Trinity-Nano/blob/main/config.json",
+    ),
+    F(
+        "Trinity Mini 26B-A3B",
+        r"trinity-?mini",
+        26.1,
+        32,
+        2048,
+        32,
+        4,
+        128,
+        200192,
+        1024,
+        131072,
+        stated_b=26,
+        sliding_window=2048,
+        swa_pattern=4,
+        attn_gate=True,
+        expert_count=128,
+        expert_used=8,
+        n_ff_shared=1024,
+        dense_layers=2,
+        n_ff_dense=6144,
+        source=HF + "arcee-ai/Trinity-Mini/blob/main/config.json",
+    ),
+    F(
+        "Trinity Large 400B-A13B",
+        r"trinity-?large",
+        398.6,
+        60,
+        3072,
+        48,
+        8,
+        128,
+        200192,
+        3072,
+        131072,
+        stated_b=400,
+        sliding_window=4096,
+        swa_pattern=4,
+        attn_gate=True,
+        expert_count=256,
+        expert_used=4,
+        n_ff_shared=3072,
+        dense_layers=6,
+        n_ff_dense=12288,
+        source=HF + "arcee-ai/Trinity-Large/blob/main/config.json",
+    ),
     # Nemotron 3: Nemotron-H with mixtures of experts ("E": up and down projections, squared
     # ReLU, a shared expert beside them); 2688 is no multiple of 256, so 30B-A3B falls back to
     # legacy types in K-quants. Super's experts work in a 1,024-wide latent space. The Hub's
@@ -3886,7 +4011,9 @@ def has_attention(f: Family, il: int) -> bool:
 
 def is_global(f: Family, il: int) -> bool:
     """Whether layer ``il`` attends to the whole context when the others slide a window."""
-    return bool(f.swa_pattern) and il % f.swa_pattern == f.swa_pattern - 1
+    if not f.swa_pattern:
+        return False
+    return il % f.swa_pattern == (0 if f.global_first else f.swa_pattern - 1)
 
 
 def _kv_shared(f: Family, il: int) -> bool:
@@ -3957,13 +4084,16 @@ def tensor_groups(f: Family) -> list[Group]:
         elif f.fused_qkv:
             out += [Group("attn_qkv", il, q + 2 * kv, d), Group("attn_output", il, d, q)]
         else:
-            full = bool(f.global_head_dim) and is_global(f, il)
-            h = f.global_head_dim if full else hd
+            full = bool(f.global_head_dim or f.global_heads) and is_global(f, il)
+            h = (f.global_head_dim or hd) if full else hd
+            heads = (f.global_heads or f.n_head) if full else f.n_head
             q_il, kv_il = (
-                f.n_head * h,
+                heads * h,
                 ((f.global_kv_heads or f.n_head_kv) if full else f.n_head_kv) * h,
             )
             out.append(Group("attn_q", il, 2 * q_il if f.linear_interval else q_il, d))  # + gate
+            if f.attn_gate:
+                out.append(Group("other", il, q_il, d))
             if not (f.kv_shared_bare and _kv_shared(f, il)):
                 out.append(Group("attn_k", il, kv_il, d))
                 if not (full and f.k_eq_v):

@@ -481,6 +481,5 @@ def _fill_from_family(shape: ModelShape, fam: Family) -> None:
     shape.n_ctx_train = fam.n_ctx_train
     shape.sliding_window = fam.sliding_window
     shape.swa_layers = [
-        bool(fam.swa_pattern) and (il % fam.swa_pattern < fam.swa_pattern - 1)
-        for il in range(fam.n_layer)
+        bool(fam.swa_pattern) and not is_global(fam, il) for il in range(fam.n_layer)
     ]
