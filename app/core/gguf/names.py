@@ -115,6 +115,11 @@ def companion_kind(name: str) -> str | None:
     if is_projector_name(base):
         return "a vision projector"
     m = _COMPANION.search(base)
+    if m and m.lastgroup == "adapter":
+        # adapters ship at F16 or Q8_0; a K-quant named "…-LoRA-Q4_K_M" is a merged model
+        quant = _QUANT.search(base[:-5] if base.lower().endswith(".gguf") else base)
+        if quant and quant.group("quant").upper() not in ("F16", "BF16", "F32", "FP16", "Q8_0"):
+            return None
     return _COMPANION_KINDS[m.lastgroup] if m and m.lastgroup else None
 
 

@@ -432,6 +432,7 @@ def test_a_model_named_like_a_companion_is_still_a_model() -> None:
         "Eagle-7B-Q4_K_M.gguf",
         "Draftsman-7B-Q4_K_M.gguf",
         "Llama-3-8B-LoRA-merged-Q4_K_M.gguf",
+        "Llama-3-8B-Instruct-LoRA-Q4_K_M.gguf",  # adapters are not K-quantized: a merge
     ):
         assert fit_json(name, "7B") is not None, name
 
