@@ -4007,11 +4007,102 @@ def _ssm_groups(f: Family, il: int) -> tuple[list[Group], int]:
     )
 
 
+def _mixer_groups(f: Family, il: int) -> tuple[list[Group], int]:
+    """Layer ``il``'s token mixer (attention of some kind, a convolution, linear attention; a
+    Mamba mixer is ``_ssm_groups``'s), and its vectors' elements beyond the two norms."""
+    d, hd = f.n_embd, f.head_dim
+    out: list[Group] = []
+    vectors = 0
+    if f.kv_lora:  # DeepSeek's multi-head latent attention
+        qk = f.head_dim + f.rope_dim
+        if f.q_lora:  # attn_q_a, then attn_q_b
+            out += [Group("other", il, f.q_lora, d)]
+            out += [Group("other", il, f.n_head * qk, f.q_lora)]
+            vectors += f.q_lora
+        else:
+            out += [Group("attn_q", il, f.n_head * qk, d)]
+        hv = f.v_head_dim or hd
+        out += [
+            Group("other", il, f.kv_lora + f.rope_dim, d),
+            Group("other", il, f.n_head * (f.head_dim + hv), f.kv_lora),
+            Group("attn_output", il, d, f.n_head * hv),
+        ]
+        return out, vectors + f.kv_lora
+    if il < f.conv_layers:  # LFM2's short convolution: in and out projections
+        return [Group("other", il, 3 * d, d), Group("other", il, d, d)], 3 * d
+    if f.linear_interval and not has_attention(f, il):
+        # Gated DeltaNet: q, k and v in one matrix (quantized as llama.cpp quantizes attn_v),
+        # the output gate, the per-head decay (alpha) and write strength (beta), out
+        kd, vd = f.lin_k_heads * f.lin_head_dim, f.lin_v_heads * f.lin_head_dim
+        out += [Group("attn_v", il, 2 * kd + vd, d), Group("other", il, vd, d)]
+        out += [Group("other", il, f.lin_v_heads, d), Group("other", il, f.lin_v_heads, d)]
+        out += [Group("other", il, d, vd)]
+        return out, 4 * (2 * kd + vd) + 2 * f.lin_v_heads + f.lin_head_dim  # conv, dt, A, norm
+    if il < f.n_layer and not has_attention(f, il):
+        return out, vectors  # a Mamba mixer alone, or an FFN-only block
+    if f.fused_qkv:
+        q, kv = f.n_head * hd, f.n_head_kv * hd
+        return [Group("attn_qkv", il, q + 2 * kv, d), Group("attn_output", il, d, q)], vectors
+    full = bool(f.global_head_dim or f.global_heads) and is_global(f, il)
+    h = (f.global_head_dim or hd) if full else hd
+    heads = (f.global_heads or f.n_head) if full else f.n_head
+    q_il = heads * h
+    kv_il = ((f.global_kv_heads or f.n_head_kv) if full else f.n_head_kv) * h
+    out.append(Group("attn_q", il, 2 * q_il if f.linear_interval else q_il, d))  # + gate
+    if f.attn_gate:
+        out.append(Group("other", il, q_il, d))
+    if not (f.kv_shared_bare and _kv_shared(f, il)):
+        out.append(Group("attn_k", il, kv_il, d))
+        if not (full and f.k_eq_v):
+            out.append(Group("attn_v", il, kv_il, d))
+    out.append(Group("attn_output", il, d, q_il))
+    return out, (2 * hd if f.linear_interval else 0)  # q and k norms
+
+
+def _ffn_groups(f: Family, il: int) -> tuple[list[Group], int]:
+    """Layer ``il``'s feed-forward part (dense, a mixture of experts, or none), and its vectors'
+    elements (the router)."""
+    d = f.n_embd
+    block = f.layout[il] if il < len(f.layout) else ""
+    if block and block not in "-E":
+        return [], 0  # Nemotron-H: a mixer block has no FFN
+    out: list[Group] = []
+    if (
+        f.is_moe
+        and il >= f.dense_layers
+        and (not f.moe_period or il % f.moe_period == f.moe_offset)
+        and block != "-"
+    ):
+        e, ff = f.expert_count, f.n_ff
+        m = f.moe_latent or d  # Nemotron 3 Super's experts work in a narrower latent space
+        if f.moe_latent:
+            out += [Group("other", il, m, d), Group("other", il, d, m)]
+        if f.gated:
+            out.append(Group("ffn_gate", il, ff, m, e))
+        out += [Group("ffn_up", il, ff, m, e), Group("ffn_down", il, m, ff, e)]
+        if f.n_ff_shared:
+            s = f.n_ff_shared
+            if f.gated:
+                out.append(Group("ffn_gate", il, s, d))
+            out += [Group("ffn_up", il, s, d), Group("ffn_down", il, d, s)]
+        return out, d * e
+    ff = f.n_ff_dense if f.is_moe else f.n_ff
+    if f.double_wide and _kv_shared(f, il):
+        ff *= 2
+    if f.fused_up:
+        out += [Group("ffn_up", il, 2 * ff, d)]
+    elif f.gated:
+        out += [Group("ffn_gate", il, ff, d), Group("ffn_up", il, ff, d)]
+    else:
+        out += [Group("ffn_up", il, ff, d)]
+    out += [Group("ffn_down", il, d, ff)]
+    return out, 0
+
+
 def tensor_groups(f: Family) -> list[Group]:
     """Every weight matrix of the family's GGUF, in file order; 1-D tensors (norms, biases, the
     router) as role ``vector``."""
-    d, hd = f.n_embd, f.head_dim
-    q, kv = f.n_head * hd, f.n_head_kv * hd
+    d = f.n_embd
     out: list[Group] = [Group("token_embd", -1, f.n_vocab, d)]
     if f.per_layer_dim:
         ple = f.n_layer * f.per_layer_dim
@@ -4020,91 +4111,16 @@ def tensor_groups(f: Family) -> list[Group]:
         out += [Group("other", -1, d, d) for _ in range(2 * (f.altup - 1))]
     for il in range(f.n_layer + f.nextn):
         vectors = 2 * d + (3 * d if f.swa_pattern else 0)  # norms (Gemma 2/3 have four)
-        if f.kv_lora:  # DeepSeek's multi-head latent attention
-            qk = f.head_dim + f.rope_dim
-            if f.q_lora:  # attn_q_a, then attn_q_b
-                out += [Group("other", il, f.q_lora, d)]
-                out += [Group("other", il, f.n_head * qk, f.q_lora)]
-                vectors += f.q_lora
-            else:
-                out += [Group("attn_q", il, f.n_head * qk, d)]
-            hv = f.v_head_dim or hd
-            out += [
-                Group("other", il, f.kv_lora + f.rope_dim, d),
-                Group("other", il, f.n_head * (f.head_dim + hv), f.kv_lora),
-                Group("attn_output", il, d, f.n_head * hv),
-            ]
-            vectors += f.kv_lora
-        elif il < f.conv_layers:  # LFM2's short convolution: in and out projections
-            out += [Group("other", il, 3 * d, d), Group("other", il, d, d)]
-            vectors += 3 * d
-        elif f.linear_interval and not has_attention(f, il):
-            # Gated DeltaNet: q, k and v in one matrix (quantized as llama.cpp quantizes attn_v),
-            # the output gate, the per-head decay (alpha) and write strength (beta), out
-            kd, vd = f.lin_k_heads * f.lin_head_dim, f.lin_v_heads * f.lin_head_dim
-            out += [Group("attn_v", il, 2 * kd + vd, d), Group("other", il, vd, d)]
-            out += [Group("other", il, f.lin_v_heads, d), Group("other", il, f.lin_v_heads, d)]
-            out += [Group("other", il, d, vd)]
-            vectors += 4 * (2 * kd + vd) + 2 * f.lin_v_heads + f.lin_head_dim  # conv, dt, A, norm
-        elif il < f.n_layer and not has_attention(f, il):
-            pass  # a Mamba mixer alone (below), or an FFN-only block
-        elif f.fused_qkv:
-            out += [Group("attn_qkv", il, q + 2 * kv, d), Group("attn_output", il, d, q)]
-        else:
-            full = bool(f.global_head_dim or f.global_heads) and is_global(f, il)
-            h = (f.global_head_dim or hd) if full else hd
-            heads = (f.global_heads or f.n_head) if full else f.n_head
-            q_il, kv_il = (
-                heads * h,
-                ((f.global_kv_heads or f.n_head_kv) if full else f.n_head_kv) * h,
-            )
-            out.append(Group("attn_q", il, 2 * q_il if f.linear_interval else q_il, d))  # + gate
-            if f.attn_gate:
-                out.append(Group("other", il, q_il, d))
-            if not (f.kv_shared_bare and _kv_shared(f, il)):
-                out.append(Group("attn_k", il, kv_il, d))
-                if not (full and f.k_eq_v):
-                    out.append(Group("attn_v", il, kv_il, d))
-            out.append(Group("attn_output", il, d, q_il))
-            if f.linear_interval:
-                vectors += 2 * hd  # q and k norms
+        mixer, elements = _mixer_groups(f, il)
+        out += mixer
+        vectors += elements
         if il < f.n_layer and _has_ssm(f, il):
             mixer, elements = _ssm_groups(f, il)
             out += mixer
             vectors += elements
-        block = f.layout[il] if il < len(f.layout) else ""
-        if block and block not in "-E":
-            pass  # Nemotron-H: a mixer block has no FFN
-        elif (
-            f.is_moe
-            and il >= f.dense_layers
-            and (not f.moe_period or il % f.moe_period == f.moe_offset)
-            and block != "-"
-        ):
-            e, ff = f.expert_count, f.n_ff
-            m = f.moe_latent or d  # Nemotron 3 Super's experts work in a narrower latent space
-            if f.moe_latent:
-                out += [Group("other", il, m, d), Group("other", il, d, m)]
-            if f.gated:
-                out.append(Group("ffn_gate", il, ff, m, e))
-            out += [Group("ffn_up", il, ff, m, e), Group("ffn_down", il, m, ff, e)]
-            vectors += d * e
-            if f.n_ff_shared:
-                s = f.n_ff_shared
-                if f.gated:
-                    out.append(Group("ffn_gate", il, s, d))
-                out += [Group("ffn_up", il, s, d), Group("ffn_down", il, d, s)]
-        else:
-            ff = f.n_ff_dense if f.is_moe else f.n_ff
-            if f.double_wide and _kv_shared(f, il):
-                ff *= 2
-            if f.fused_up:
-                out += [Group("ffn_up", il, 2 * ff, d)]
-            elif f.gated:
-                out += [Group("ffn_gate", il, ff, d), Group("ffn_up", il, ff, d)]
-            else:
-                out += [Group("ffn_up", il, ff, d)]
-            out += [Group("ffn_down", il, d, ff)]
+        ffn, elements = _ffn_groups(f, il)
+        out += ffn
+        vectors += elements
         if f.per_layer_dim:  # per-layer input gate and projection, LAuReL, AltUp's router
             p, r = f.per_layer_dim, f.laurel_rank
             out += [Group("other", il, p, d), Group("other", il, d, p)]
